@@ -1,0 +1,39 @@
+"""Stock people for every permission test (one line each): in one company, a team with a
+manager and a rep, and an outsider in another team with no access to either."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from salesops.core.models import RoleCode, User
+from salesops.factories import DepartmentFactory, EmployeeFactory, UserFactory, role
+from salesops.org.models import DepartmentKind, Employee
+
+
+@dataclass
+class Stock:
+    company: object
+    team: object
+    other_team: object
+    manager_user: User
+    manager: Employee
+    rep_user: User
+    rep: Employee
+    outsider_user: User
+    outsider: Employee
+
+
+@pytest.fixture
+def stock(db: None) -> Stock:
+    company = DepartmentFactory(name="示例公司", code="HQ", kind=DepartmentKind.COMPANY)
+    team = DepartmentFactory(name="华东一组", code="T1", parent=company)
+    other = DepartmentFactory(name="华南一组", code="T2", parent=company)
+    manager_user = UserFactory(username="bob", role=role(RoleCode.MANAGER))
+    manager = EmployeeFactory(name="鲍勃", department=team, user=manager_user)
+    rep_user = UserFactory(username="alice", role=role(RoleCode.REP))
+    rep = EmployeeFactory(name="爱丽丝", department=team, manager=manager, user=rep_user)
+    outsider_user = UserFactory(username="charlie", role=role(RoleCode.REP))
+    outsider = EmployeeFactory(name="查理", department=other, user=outsider_user)
+    return Stock(company, team, other, manager_user, manager, rep_user, rep, outsider_user, outsider)

@@ -1,0 +1,100 @@
+"""The ``salesops`` command.
+
+    salesops demo [--port 8000] [--no-serve]   migrate, build the demo company, serve it
+    salesops serve [--port 8000]               serve (web + background task worker)
+    salesops comp compute ...                  the stateless commission engine (no database)
+    salesops <any manage.py command>           e.g. salesops migrate, salesops createsuperuser
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+DEMO_PASSWORD = "salesops-demo"  # noqa: S105 - documented demo-only password
+DEMO_USERS = [
+    ("admin", "系统管理员 / admin"),
+    ("director", "销售总监 / director"),
+    ("manager1", "销售经理 / manager"),
+    ("rep1", "销售代表 / rep"),
+    ("rep2", "销售代表 / rep"),
+    ("marketing", "市场部 / marketing"),
+    ("finance", "财务 / finance"),
+    ("member1", "直销会员 / member"),
+]
+
+
+def _django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesops.settings")
+    import django
+
+    django.setup()
+
+
+def _manage(argv: list[str]) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesops.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["salesops", *argv])
+
+
+def _port(argv: list[str]) -> str:
+    if "--port" in argv:
+        idx = argv.index("--port")
+        if idx + 1 < len(argv):
+            return argv[idx + 1]
+    return os.environ.get("SALESOPS_PORT", "8000")
+
+
+def serve(argv: list[str]) -> int:
+    """Run the web server and a background task worker side by side until Ctrl-C."""
+    port = _port(argv)
+    _manage(["migrate", "--noinput", "-v", "0"])
+    worker = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "salesops.cli", "db_worker", "--interval", "1"],
+    )
+    try:
+        _manage(["runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"])
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)
+    return 0
+
+
+def demo(argv: list[str]) -> int:
+    _manage(["migrate", "--noinput", "-v", "0"])
+    _manage(["build_demo"])
+    port = _port(argv)
+    print()
+    print("=" * 64)
+    print(f"SalesOps demo: http://127.0.0.1:{port}/")
+    print(f"Demo logins (DEMO ONLY), password for all: {DEMO_PASSWORD}")
+    for username, label in DEMO_USERS:
+        print(f"  {username:<10} {label}")
+    print("=" * 64, flush=True)
+    if "--no-serve" in argv:
+        return 0
+    return serve(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in {"-h", "--help", "help"}:
+        print(__doc__)
+        return 0
+    command, rest = args[0], args[1:]
+    if command == "comp":
+        from salesops.compensation.cli import main as comp_main
+
+        return comp_main(rest)
+    if command == "demo":
+        return demo(rest)
+    if command == "serve":
+        return serve(rest)
+    _manage(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

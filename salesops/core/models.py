@@ -1,0 +1,258 @@
+"""Shared models: users and roles with their data scope, the audit log, notifications,
+API tokens and the approval engine (审批流)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RoleCode(models.TextChoices):
+    ADMIN = "admin", _("系统管理员")
+    DIRECTOR = "director", _("销售总监")
+    MANAGER = "manager", _("销售经理")
+    REP = "rep", _("销售代表")
+    MARKETING = "marketing", _("市场部")
+    FINANCE = "finance", _("财务")
+    MEMBER = "member", _("直销会员")
+
+
+class DataScope(models.TextChoices):
+    """Row-level data scope, as Chinese CRMs have it (数据权限)."""
+
+    SELF = "self", _("本人")
+    SELF_AND_SUBORDINATES = "self_sub", _("本人及下属")
+    DEPARTMENT = "dept", _("本部门")
+    DEPARTMENT_AND_CHILDREN = "dept_sub", _("本部门及下级部门")
+    ALL = "all", _("全部")
+
+
+class Role(models.Model):
+    code = models.CharField(_("编码"), max_length=32, unique=True, choices=RoleCode.choices)
+    name = models.CharField(_("名称"), max_length=64)
+    data_scope = models.CharField(
+        _("数据权限"), max_length=16, choices=DataScope.choices, default=DataScope.SELF
+    )
+    # 查看敏感信息: may read unmasked phone / ID numbers of customers they can see.
+    can_view_personal_info = models.BooleanField(_("可查看个人敏感信息"), default=False)
+    can_export = models.BooleanField(_("可导出"), default=True)
+    can_import = models.BooleanField(_("可导入"), default=False)
+
+    class Meta:
+        verbose_name = _("角色")
+        verbose_name_plural = _("角色")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    role = models.ForeignKey(
+        Role, verbose_name=_("角色"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    display_name = models.CharField(_("姓名"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def role_code(self) -> str:
+        return self.role.code if self.role_id and self.role else ""
+
+
+class ApiToken(models.Model):
+    """Bearer token for the API. Only the SHA-256 of the token is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API 令牌")
+        verbose_name_plural = _("API 令牌")
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", _("新建")
+    UPDATE = "update", _("修改")
+    DELETE = "delete", _("删除")
+    EXPORT = "export", _("导出")
+    IMPORT = "import", _("导入")
+    APPROVAL = "approval", _("审批")
+    LOGIN = "login", _("登录")
+
+
+class AuditLog(models.Model):
+    """One row per changed field (who, when, object, field, before → after)."""
+
+    at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        User, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    action = models.CharField(_("操作"), max_length=16, choices=AuditAction.choices)
+    object_type = models.CharField(_("对象类型"), max_length=64)
+    object_id = models.CharField(_("对象ID"), max_length=64, blank=True)
+    object_repr = models.CharField(_("对象"), max_length=200, blank=True)
+    field = models.CharField(_("字段"), max_length=64, blank=True)
+    before = models.TextField(_("修改前"), blank=True)
+    after = models.TextField(_("修改后"), blank=True)
+    note = models.TextField(_("备注"), blank=True)
+
+    class Meta:
+        verbose_name = _("操作日志")
+        verbose_name_plural = _("操作日志")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+
+class Notification(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    at = models.DateTimeField(auto_now_add=True)
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+
+# ---------------------------------------------------------------------------
+# Approval engine (审批流)
+# ---------------------------------------------------------------------------
+
+
+class SignMode(models.TextChoices):
+    SINGLE = "single", _("单人审批")
+    COUNTERSIGN = "all", _("会签")  # every approver of the step must approve
+    ORSIGN = "any", _("或签")  # any one approver of the step decides
+
+
+class ApprovalFlow(models.Model):
+    """A flow for one document type; the amount thresholds choose between flows."""
+
+    doc_type = models.CharField(_("单据类型"), max_length=64, db_index=True)
+    name = models.CharField(_("名称"), max_length=100)
+    min_amount = models.DecimalField(
+        _("金额下限"), max_digits=18, decimal_places=2, null=True, blank=True
+    )
+    max_amount = models.DecimalField(
+        _("金额上限"), max_digits=18, decimal_places=2, null=True, blank=True
+    )
+    priority = models.IntegerField(_("优先级"), default=0)
+    active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("审批流程")
+        verbose_name_plural = _("审批流程")
+        ordering = ["doc_type", "-priority", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApprovalStep(models.Model):
+    flow = models.ForeignKey(ApprovalFlow, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveIntegerField(_("顺序"))
+    name = models.CharField(_("节点名称"), max_length=100)
+    mode = models.CharField(_("审批方式"), max_length=8, choices=SignMode.choices)
+    approver_role = models.ForeignKey(
+        Role, verbose_name=_("审批角色"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    approver_users = models.ManyToManyField(
+        User, verbose_name=_("指定审批人"), blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("审批节点")
+        verbose_name_plural = _("审批节点")
+        ordering = ["flow", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["flow", "order"], name="approval_step_order_unique")
+        ]
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending", _("审批中")
+    APPROVED = "approved", _("已通过")
+    REJECTED = "rejected", _("已驳回")
+    RETURNED = "returned", _("已退回")
+    CANCELLED = "cancelled", _("已撤回")
+
+
+class ApprovalRequest(models.Model):
+    doc_type = models.CharField(_("单据类型"), max_length=64)
+    object_id = models.CharField(_("单据ID"), max_length=64)
+    title = models.CharField(_("标题"), max_length=200)
+    amount = models.DecimalField(
+        _("金额"), max_digits=18, decimal_places=2, null=True, blank=True
+    )
+    flow = models.ForeignKey(ApprovalFlow, on_delete=models.PROTECT, related_name="requests")
+    status = models.CharField(
+        _("状态"), max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
+    )
+    current_step = models.PositiveIntegerField(_("当前节点"), default=1)
+    submitted_by = models.ForeignKey(
+        User, verbose_name=_("提交人"), on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("审批单")
+        verbose_name_plural = _("审批单")
+        ordering = ["-submitted_at", "-id"]
+        indexes = [models.Index(fields=["doc_type", "object_id"])]
+
+
+class TaskStatus(models.TextChoices):
+    PENDING = "pending", _("待审批")
+    APPROVED = "approved", _("同意")
+    REJECTED = "rejected", _("驳回")
+    RETURNED = "returned", _("退回")
+    SKIPPED = "skipped", _("无需处理")
+
+
+class ApprovalTask(models.Model):
+    """One approver's work item on one step of a request: the inbox row."""
+
+    request = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="tasks")
+    step = models.ForeignKey(ApprovalStep, on_delete=models.PROTECT, related_name="+")
+    approver = models.ForeignKey(User, on_delete=models.PROTECT, related_name="approval_tasks")
+    status = models.CharField(
+        _("状态"), max_length=16, choices=TaskStatus.choices, default=TaskStatus.PENDING
+    )
+    acted_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(_("意见"), blank=True)
+
+    class Meta:
+        verbose_name = _("审批任务")
+        verbose_name_plural = _("审批任务")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["approver", "status"])]
+
+
+class ApprovalEvent(models.Model):
+    """The history shown on the document: submitted, approved, rejected, sent back …"""
+
+    request = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=16)
+    step_order = models.PositiveIntegerField(null=True)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]

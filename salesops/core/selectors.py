@@ -1,0 +1,42 @@
+"""Read-side helpers of core: dashboard figures, filtered by the viewer's scope."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Sum
+
+from salesops.core.access import Viewer, employee_scope_q, member_scope_q
+from salesops.core.models import ApprovalTask, RoleCode, TaskStatus
+
+
+def dashboard_figures(
+    viewer: Viewer, *, month_start: datetime.date, today: datetime.date
+) -> dict[str, Any]:
+    """A handful of bounded aggregate queries for the home page."""
+    from salesops.org.models import Member
+    from salesops.sales.models import Customer, Order
+
+    figures: dict[str, Any] = {
+        "pending_approvals": ApprovalTask.objects.filter(
+            approver=viewer.user, status=TaskStatus.PENDING
+        ).count()
+    }
+    if viewer.role == RoleCode.MEMBER and viewer.member is not None:
+        orders = Order.objects.filter(credited_member=viewer.member)
+        figures["downline"] = Member.objects.filter(member_scope_q(viewer)).count() - 1
+    else:
+        orders = Order.objects.filter(
+            employee_scope_q(viewer, owner="credited_employee", department="department")
+        )
+        figures["customers"] = Customer.objects.filter(
+            employee_scope_q(viewer, owner="owner", department="department")
+        ).count()
+    month = orders.filter(order_date__gte=month_start, order_date__lte=today).aggregate(
+        n=Count("id"), total=Sum("total_amount"), returned=Sum("returned_amount")
+    )
+    figures["month_orders"] = month["n"] or 0
+    figures["month_sales"] = (month["total"] or Decimal(0)) - (month["returned"] or Decimal(0))
+    return figures

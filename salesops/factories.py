@@ -1,0 +1,132 @@
+"""factory_boy factories shared by every app's tests."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import factory
+
+from salesops.core.models import DataScope, Role, RoleCode, User
+from salesops.org.models import Department, DepartmentKind, Employee, Member, Position
+from salesops.sales.models import Customer, Product
+
+ROLE_SCOPES = {
+    RoleCode.ADMIN: DataScope.ALL,
+    RoleCode.DIRECTOR: DataScope.DEPARTMENT_AND_CHILDREN,
+    RoleCode.MANAGER: DataScope.SELF_AND_SUBORDINATES,
+    RoleCode.REP: DataScope.SELF,
+    RoleCode.MARKETING: DataScope.DEPARTMENT,
+    RoleCode.FINANCE: DataScope.ALL,
+    RoleCode.MEMBER: DataScope.SELF,
+}
+
+
+def role(code: str) -> Role:
+    """The stock role (created on first use with the default scope)."""
+    obj, _ = Role.objects.get_or_create(
+        code=code,
+        defaults={
+            "name": str(RoleCode(code).label),
+            "data_scope": ROLE_SCOPES[RoleCode(code)],
+            "can_view_personal_info": code in {RoleCode.ADMIN, RoleCode.DIRECTOR},
+            "can_import": code in {RoleCode.ADMIN},
+            "can_export": code != RoleCode.MEMBER,
+        },
+    )
+    return obj
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    display_name = factory.LazyAttribute(lambda o: o.username)
+    password = factory.django.Password("pw-for-tests")
+    role = factory.LazyFunction(lambda: role(RoleCode.REP))
+
+
+class DepartmentFactory(factory.django.DjangoModelFactory):
+    """Creates through the service so that the path is right."""
+
+    class Meta:
+        model = Department
+
+    name = factory.Sequence(lambda n: f"部门{n}")
+    code = factory.Sequence(lambda n: f"D{n:04d}")
+    kind = DepartmentKind.TEAM
+    parent = None
+
+    @classmethod
+    def _create(cls, model_class: type[Department], *args: object, **kwargs: object) -> Department:
+        from salesops.org.services.departments import department_create
+
+        return department_create(actor=None, **kwargs)  # type: ignore[arg-type]
+
+
+class PositionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Position
+        django_get_or_create = ("code",)
+
+    name = "销售代表"
+    code = "P-REP"
+
+
+class EmployeeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Employee
+
+    employee_no = factory.Sequence(lambda n: f"E{n:05d}")
+    name = factory.Sequence(lambda n: f"员工{n}")
+    phone = factory.Sequence(lambda n: f"138{n:08d}")
+    department = factory.SubFactory(DepartmentFactory)
+    manager = None
+    user = None
+
+    @classmethod
+    def _create(cls, model_class: type[Employee], *args: object, **kwargs: object) -> Employee:
+        from salesops.org.services.employees import employee_create
+
+        return employee_create(actor=None, **kwargs)  # type: ignore[arg-type]
+
+
+class MemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Member
+
+    member_no = factory.Sequence(lambda n: f"M{n:07d}")
+    name = factory.Sequence(lambda n: f"会员{n}")
+    phone = factory.Sequence(lambda n: f"139{n:08d}")
+    sponsor = None
+    joined_on = datetime.date(2026, 1, 1)
+
+    @classmethod
+    def _create(cls, model_class: type[Member], *args: object, **kwargs: object) -> Member:
+        from salesops.org.services.members import member_create
+
+        return member_create(actor=None, **kwargs)  # type: ignore[arg-type]
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    name = factory.Sequence(lambda n: f"客户{n}")
+    code = factory.Sequence(lambda n: f"C{n:06d}")
+    phone = factory.Sequence(lambda n: f"137{n:08d}")
+    owner = factory.SubFactory(EmployeeFactory)
+    department = factory.LazyAttribute(lambda o: o.owner.department)
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    sku = factory.Sequence(lambda n: f"SKU{n:05d}")
+    name = factory.Sequence(lambda n: f"商品{n}")
+
+
+PRICE = Decimal("100.00")

@@ -1,0 +1,213 @@
+"""The minimal sales ledger shared by later modules: customers, products with price lists,
+orders with lines, and returns that reference their original order.
+
+Totals are computed by the services from lines (never typed in) and stored so that lists
+and analytics need no aggregation per row.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from salesops.org.models import Department, Employee, Member
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class Customer(models.Model):
+    name = models.CharField(_("客户名称"), max_length=200)
+    code = models.CharField(_("客户编号"), max_length=32, unique=True)
+    phone = models.CharField(_("手机号"), max_length=32, blank=True)
+    id_number = models.CharField(_("证件号码"), max_length=32, blank=True)
+    address = models.CharField(_("地址"), max_length=300, blank=True)
+    source = models.CharField(_("客户来源"), max_length=64, blank=True)
+    owner = models.ForeignKey(
+        Employee, verbose_name=_("负责人"), on_delete=models.PROTECT, related_name="customers"
+    )
+    # The owner's department when assigned: scope filters need no join through employee.
+    department = models.ForeignKey(
+        Department, verbose_name=_("所属部门"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("客户")
+        verbose_name_plural = _("客户")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    sku = models.CharField(_("商品编码"), max_length=32, unique=True)
+    name = models.CharField(_("商品名称"), max_length=200)
+    unit = models.CharField(_("单位"), max_length=16, default="件")
+    active = models.BooleanField(_("在售"), default=True)
+
+    class Meta:
+        verbose_name = _("商品")
+        verbose_name_plural = _("商品")
+        ordering = ["sku"]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.sku}）"
+
+
+class PriceList(models.Model):
+    name = models.CharField(_("价目表"), max_length=100)
+    valid_from = models.DateField(_("生效日期"))
+    valid_to = models.DateField(_("失效日期"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("价目表")
+        verbose_name_plural = _("价目表")
+        ordering = ["-valid_from"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PriceListItem(models.Model):
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="prices")
+    list_price = models.DecimalField(_("零售价"), **MONEY)
+    member_price = models.DecimalField(_("会员价"), **MONEY)
+    pc_price = models.DecimalField(_("优惠顾客价"), **MONEY)
+
+    class Meta:
+        verbose_name = _("价目")
+        verbose_name_plural = _("价目")
+        constraints = [
+            models.UniqueConstraint(fields=["price_list", "product"], name="price_item_unique")
+        ]
+
+
+class OrderKind(models.TextChoices):
+    REGULAR = "regular", _("普通订单")
+    ARO = "aro", _("自动订货")
+
+
+class OrderStatus(models.TextChoices):
+    CONFIRMED = "confirmed", _("已确认")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class Order(models.Model):
+    order_no = models.CharField(_("订单号"), max_length=40, unique=True)
+    order_date = models.DateField(_("下单日期"), db_index=True)
+    kind = models.CharField(
+        _("类型"), max_length=16, choices=OrderKind.choices, default=OrderKind.REGULAR
+    )
+    status = models.CharField(
+        _("状态"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.CONFIRMED
+    )
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("客户"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    member = models.ForeignKey(
+        Member,
+        verbose_name=_("购买会员"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    # Whose sales this is (业绩归属): an employee, a member, or both.
+    credited_employee = models.ForeignKey(
+        Employee,
+        verbose_name=_("业绩归属员工"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="credited_orders",
+    )
+    credited_member = models.ForeignKey(
+        Member,
+        verbose_name=_("业绩归属会员"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="credited_orders",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("所属部门"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    total_amount = models.DecimalField(_("订单金额"), editable=False, default=0, **MONEY)
+    returned_amount = models.DecimalField(_("已退金额"), editable=False, default=0, **MONEY)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("订单")
+        verbose_name_plural = _("订单")
+        ordering = ["-order_date", "-id"]
+        indexes = [
+            models.Index(fields=["credited_employee", "order_date"]),
+            models.Index(fields=["credited_member", "order_date"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_no
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, verbose_name=_("商品"), on_delete=models.PROTECT)
+    quantity = models.DecimalField(_("数量"), max_digits=12, decimal_places=2)
+    unit_price = models.DecimalField(_("单价"), **MONEY)
+    amount = models.DecimalField(_("金额"), editable=False, **MONEY)
+
+    class Meta:
+        verbose_name = _("订单明细")
+        verbose_name_plural = _("订单明细")
+        ordering = ["order", "id"]
+
+
+class Return(models.Model):
+    return_no = models.CharField(_("退货单号"), max_length=40, unique=True)
+    original_order = models.ForeignKey(
+        Order, verbose_name=_("原订单"), on_delete=models.PROTECT, related_name="returns"
+    )
+    return_date = models.DateField(_("退货日期"), db_index=True)
+    reason = models.CharField(_("退货原因"), max_length=200, blank=True)
+    # Positive number: the amount refunded. Compensation sees it as a negative volume.
+    total_amount = models.DecimalField(_("退货金额"), editable=False, default=0, **MONEY)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("退货单")
+        verbose_name_plural = _("退货单")
+        ordering = ["-return_date", "-id"]
+
+    def __str__(self) -> str:
+        return self.return_no
+
+
+class ReturnLine(models.Model):
+    ret = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    quantity = models.DecimalField(_("数量"), max_digits=12, decimal_places=2)
+    amount = models.DecimalField(_("金额"), editable=False, **MONEY)
+
+    class Meta:
+        verbose_name = _("退货明细")
+        verbose_name_plural = _("退货明细")

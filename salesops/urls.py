@@ -1,0 +1,26 @@
+from django.contrib.staticfiles import views as static_views
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, re_path
+from django.views.i18n import set_language
+
+from salesops.api import api
+from salesops.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.dashboard, name="dashboard"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("api/", api.urls),
+    path("", include("salesops.core.urls")),
+]
+for _prefix, _module in (("org/", "salesops.org.urls"), ("sales/", "salesops.sales.urls")):
+    try:
+        urlpatterns.append(path(_prefix, include(_module)))
+    except ModuleNotFoundError as exc:
+        if exc.name != _module:
+            raise
+# Vendored assets are served by Django itself so the demo and small intranet installs need
+# no web server; a larger install puts nginx in front of STATIC_ROOT.
+urlpatterns += [re_path(r"^static/(?P<path>.*)$", static_views.serve, {"insecure": True})]
