@@ -36,4 +36,6 @@ def stock(db: None) -> Stock:
     rep = EmployeeFactory(name="爱丽丝", department=team, manager=manager, user=rep_user)
     outsider_user = UserFactory(username="charlie", role=role(RoleCode.REP))
     outsider = EmployeeFactory(name="查理", department=other, user=outsider_user)
-    return Stock(company, team, other, manager_user, manager, rep_user, rep, outsider_user, outsider)
+    return Stock(
+        company, team, other, manager_user, manager, rep_user, rep, outsider_user, outsider
+    )

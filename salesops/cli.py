@@ -1,9 +1,9 @@
 """The ``salesops`` command.
 
-    salesops demo [--port 8000] [--no-serve]   migrate, build the demo company, serve it
-    salesops serve [--port 8000]               serve (web + background task worker)
-    salesops comp compute ...                  the stateless commission engine (no database)
-    salesops <any manage.py command>           e.g. salesops migrate, salesops createsuperuser
+salesops demo [--port 8000] [--no-serve]   migrate, build the demo company, serve it
+salesops serve [--port 8000]               serve (web + background task worker)
+salesops comp compute ...                  the stateless commission engine (no database)
+salesops <any manage.py command>           e.g. salesops migrate, salesops createsuperuser
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def serve(argv: list[str]) -> int:
     """Run the web server and a background task worker side by side until Ctrl-C."""
     port = _port(argv)
     _manage(["migrate", "--noinput", "-v", "0"])
-    worker = subprocess.Popen(  # noqa: S603
+    worker = subprocess.Popen(
         [sys.executable, "-m", "salesops.cli", "db_worker", "--interval", "1"],
     )
     try:

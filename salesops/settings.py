@@ -66,7 +66,9 @@ def database_from_url(url: str) -> dict[str, object]:
 
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("SALESOPS_DEBUG", default=False)
-ALLOWED_HOSTS = env_list("SALESOPS_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+ALLOWED_HOSTS = env_list(
+    "SALESOPS_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"]
+)
 CSRF_TRUSTED_ORIGINS = env_list(
     "SALESOPS_CSRF_TRUSTED_ORIGINS", ["http://127.0.0.1:8000", "http://localhost:8000"]
 )

@@ -1,5 +1,5 @@
-from django.contrib.staticfiles import views as static_views
 from django.contrib.auth import views as auth_views
+from django.contrib.staticfiles import views as static_views
 from django.urls import include, path, re_path
 from django.views.i18n import set_language
 

@@ -224,7 +224,7 @@ def list_page(
         }
         for obj in page.object_list
     ]
-    headers = [
+    header_cells: list[dict[str, Any]] = [
         {
             "label": c.label,
             "key": c.key,
@@ -242,15 +242,23 @@ def list_page(
         "page": page,
         "paginator": paginator,
         "rows": rows_out,
-        "headers": headers,
+        "headers": header_cells,
         "scene_links": [
-            {"key": s.key, "label": s.label, "active": s.key == state.scene,
-             "url": "?" + state.query(scene=s.key, page="")}
+            {
+                "key": s.key,
+                "label": s.label,
+                "active": s.key == state.scene,
+                "url": "?" + state.query(scene=s.key, page=""),
+            }
             for s in spec.scenes
         ],
         "filter_widgets": [
-            {"key": f.key, "label": f.label, "choices": f.choices,
-             "value": state.filters.get(f.key, "")}
+            {
+                "key": f.key,
+                "label": f.label,
+                "choices": f.choices,
+                "value": state.filters.get(f.key, ""),
+            }
             for f in spec.filters
         ],
         "page_query": state.query(),

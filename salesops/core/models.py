@@ -3,7 +3,6 @@ API tokens and the approval engine (审批流)."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -80,6 +79,9 @@ class ApiToken(models.Model):
         verbose_name = _("API 令牌")
         verbose_name_plural = _("API 令牌")
 
+    def __str__(self) -> str:
+        return f"token#{self.pk} ({self.user_id})"
+
 
 class AuditAction(models.TextChoices):
     CREATE = "create", _("新建")
@@ -113,6 +115,9 @@ class AuditLog(models.Model):
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
+    def __str__(self) -> str:
+        return f"{self.object_type}#{self.object_id} {self.action} {self.field}"
+
 
 class Notification(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
@@ -128,10 +133,12 @@ class Notification(models.Model):
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["user", "read_at"])]
 
+    # ---------------------------------------------------------------------------
+    # Approval engine (审批流)
+    # ---------------------------------------------------------------------------
 
-# ---------------------------------------------------------------------------
-# Approval engine (审批流)
-# ---------------------------------------------------------------------------
+    def __str__(self) -> str:
+        return self.title
 
 
 class SignMode(models.TextChoices):
@@ -183,6 +190,9 @@ class ApprovalStep(models.Model):
             models.UniqueConstraint(fields=["flow", "order"], name="approval_step_order_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.order}. {self.name}"
+
 
 class ApprovalStatus(models.TextChoices):
     PENDING = "pending", _("审批中")
@@ -196,9 +206,7 @@ class ApprovalRequest(models.Model):
     doc_type = models.CharField(_("单据类型"), max_length=64)
     object_id = models.CharField(_("单据ID"), max_length=64)
     title = models.CharField(_("标题"), max_length=200)
-    amount = models.DecimalField(
-        _("金额"), max_digits=18, decimal_places=2, null=True, blank=True
-    )
+    amount = models.DecimalField(_("金额"), max_digits=18, decimal_places=2, null=True, blank=True)
     flow = models.ForeignKey(ApprovalFlow, on_delete=models.PROTECT, related_name="requests")
     status = models.CharField(
         _("状态"), max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
@@ -215,6 +223,9 @@ class ApprovalRequest(models.Model):
         verbose_name_plural = _("审批单")
         ordering = ["-submitted_at", "-id"]
         indexes = [models.Index(fields=["doc_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class TaskStatus(models.TextChoices):
@@ -243,6 +254,9 @@ class ApprovalTask(models.Model):
         ordering = ["-id"]
         indexes = [models.Index(fields=["approver", "status"])]
 
+    def __str__(self) -> str:
+        return f"{self.request_id}/{self.step_id} → {self.approver_id}"
+
 
 class ApprovalEvent(models.Model):
     """The history shown on the document: submitted, approved, rejected, sent back …"""
@@ -256,3 +270,6 @@ class ApprovalEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.action}"

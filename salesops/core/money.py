@@ -17,7 +17,7 @@ def parse_money(raw: object) -> Decimal:
 
     Floats are refused: they cannot carry money exactly. Raises ``ValueError``.
     """
-    if isinstance(raw, bool) or isinstance(raw, float):
+    if isinstance(raw, bool | float):
         raise ValueError("float is not money")
     if isinstance(raw, Decimal | int):
         value = Decimal(raw)

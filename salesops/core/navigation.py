@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
@@ -75,11 +76,11 @@ MENU: list[tuple[str | Promise, list[Item]]] = [
 ]
 
 
-def menu_for(user: User, current_path: str) -> list[dict[str, object]]:
+def menu_for(user: User, current_path: str) -> list[dict[str, Any]]:
     viewer = viewer_for(user)
-    groups = []
+    groups: list[dict[str, Any]] = []
     for label, items in MENU:
-        entries = []
+        entries: list[dict[str, Any]] = []
         for item in items:
             if not (viewer.is_admin or viewer.role in item.roles):
                 continue

@@ -214,6 +214,9 @@ class SponsorHistory(models.Model):
         ordering = ["member", "valid_from", "id"]
         indexes = [models.Index(fields=["valid_from", "valid_to"])]
 
+    def __str__(self) -> str:
+        return f"{self.member_id} ← {self.sponsor_id} [{self.valid_from}, {self.valid_to})"
+
 
 class RankHistory(models.Model):
     """Paid-as rank and title per member per month (written by commission runs/imports)."""
@@ -230,6 +233,9 @@ class RankHistory(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["member", "period"], name="rank_history_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.period:%Y-%m} {self.paid_as}"
 
 
 class RequestStatus(models.TextChoices):
@@ -266,3 +272,6 @@ class SponsorChangeRequest(models.Model):
         verbose_name = _("推荐人变更申请")
         verbose_name_plural = _("推荐人变更申请")
         ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} → {self.new_sponsor_id} @ {self.effective_on}"

@@ -13,7 +13,6 @@ from django.utils.translation import gettext_lazy as _
 
 from salesops.org.models import Department, Employee, Member
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
 
 
 class Customer(models.Model):
@@ -74,9 +73,9 @@ class PriceList(models.Model):
 class PriceListItem(models.Model):
     price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="items")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="prices")
-    list_price = models.DecimalField(_("零售价"), **MONEY)
-    member_price = models.DecimalField(_("会员价"), **MONEY)
-    pc_price = models.DecimalField(_("优惠顾客价"), **MONEY)
+    list_price = models.DecimalField(_("零售价"), max_digits=18, decimal_places=2)
+    member_price = models.DecimalField(_("会员价"), max_digits=18, decimal_places=2)
+    pc_price = models.DecimalField(_("优惠顾客价"), max_digits=18, decimal_places=2)
 
     class Meta:
         verbose_name = _("价目")
@@ -84,6 +83,9 @@ class PriceListItem(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["price_list", "product"], name="price_item_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.price_list_id}/{self.product_id}"
 
 
 class OrderKind(models.TextChoices):
@@ -146,8 +148,12 @@ class Order(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    total_amount = models.DecimalField(_("订单金额"), editable=False, default=0, **MONEY)
-    returned_amount = models.DecimalField(_("已退金额"), editable=False, default=0, **MONEY)
+    total_amount = models.DecimalField(
+        _("订单金额"), editable=False, default=0, max_digits=18, decimal_places=2
+    )
+    returned_amount = models.DecimalField(
+        _("已退金额"), editable=False, default=0, max_digits=18, decimal_places=2
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -170,13 +176,16 @@ class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     product = models.ForeignKey(Product, verbose_name=_("商品"), on_delete=models.PROTECT)
     quantity = models.DecimalField(_("数量"), max_digits=12, decimal_places=2)
-    unit_price = models.DecimalField(_("单价"), **MONEY)
-    amount = models.DecimalField(_("金额"), editable=False, **MONEY)
+    unit_price = models.DecimalField(_("单价"), max_digits=18, decimal_places=2)
+    amount = models.DecimalField(_("金额"), editable=False, max_digits=18, decimal_places=2)
 
     class Meta:
         verbose_name = _("订单明细")
         verbose_name_plural = _("订单明细")
         ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}/{self.product_id} × {self.quantity}"
 
 
 class Return(models.Model):
@@ -187,7 +196,9 @@ class Return(models.Model):
     return_date = models.DateField(_("退货日期"), db_index=True)
     reason = models.CharField(_("退货原因"), max_length=200, blank=True)
     # Positive number: the amount refunded. Compensation sees it as a negative volume.
-    total_amount = models.DecimalField(_("退货金额"), editable=False, default=0, **MONEY)
+    total_amount = models.DecimalField(
+        _("退货金额"), editable=False, default=0, max_digits=18, decimal_places=2
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -206,8 +217,11 @@ class ReturnLine(models.Model):
     ret = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
     order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
     quantity = models.DecimalField(_("数量"), max_digits=12, decimal_places=2)
-    amount = models.DecimalField(_("金额"), editable=False, **MONEY)
+    amount = models.DecimalField(_("金额"), editable=False, max_digits=18, decimal_places=2)
 
     class Meta:
         verbose_name = _("退货明细")
         verbose_name_plural = _("退货明细")
+
+    def __str__(self) -> str:
+        return f"{self.ret_id}/{self.order_line_id} × {self.quantity}"

@@ -85,7 +85,9 @@ def test_user_without_employee_sees_nothing_in_employee_scopes(db) -> None:  # t
 
 def test_employee_model_scope_with_empty_owner(world) -> None:  # type: ignore[no-untyped-def]
     viewer = viewer_for(world.manager_user)
-    names = set(Employee.objects.filter(employee_scope_q(viewer, owner="")).values_list("name", flat=True))
+    names = set(
+        Employee.objects.filter(employee_scope_q(viewer, owner="")).values_list("name", flat=True)
+    )
     assert names == {"鲍勃", "爱丽丝", "小王"}
 
 
@@ -112,7 +114,12 @@ def test_personal_info_visible_to_owner_or_right(world) -> None:  # type: ignore
 
 @pytest.mark.parametrize(
     ("raw", "masked"),
-    [("13812345678", "138****5678"), ("", ""), ("12345", "*****"), ("+8613812345678", "+86*******5678")],
+    [
+        ("13812345678", "138****5678"),
+        ("", ""),
+        ("12345", "*****"),
+        ("+8613812345678", "+86*******5678"),
+    ],
 )
 def test_mask_phone(raw: str, masked: str) -> None:
     assert mask_phone(raw) == masked

@@ -10,7 +10,7 @@ from django.test import Client
 from salesops.core.models import ApiToken
 
 
-def _token(client: Client, username: str, password: str = "pw-for-tests") -> str:
+def _token(client: Client, username: str, password: str = "pw-for-tests") -> str:  # noqa: S107
     resp = client.post(
         "/api/auth/token",
         data=json.dumps({"username": username, "password": password}),
@@ -40,7 +40,11 @@ def test_wrong_password_gives_error_schema(stock, client: Client) -> None:  # ty
         content_type="application/json",
     )
     assert resp.status_code == 401
-    assert resp.json() == {"code": "invalid_credentials", "message": "用户名或密码不正确", "fields": []}
+    assert resp.json() == {
+        "code": "invalid_credentials",
+        "message": "用户名或密码不正确",
+        "fields": [],
+    }
 
 
 @pytest.mark.parametrize("header", ["", "Bearer nonsense", "Basic abc", "Bearer " + "x" * 500])
