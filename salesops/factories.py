@@ -7,34 +7,15 @@ from decimal import Decimal
 
 import factory
 
-from salesops.core.models import DataScope, Role, RoleCode, User
+from salesops.core.models import Role, RoleCode, User
+from salesops.core.roles import ensure_default_roles
 from salesops.org.models import Department, DepartmentKind, Employee, Member, Position
 from salesops.sales.models import Customer, Product
 
-ROLE_SCOPES = {
-    RoleCode.ADMIN: DataScope.ALL,
-    RoleCode.DIRECTOR: DataScope.DEPARTMENT_AND_CHILDREN,
-    RoleCode.MANAGER: DataScope.SELF_AND_SUBORDINATES,
-    RoleCode.REP: DataScope.SELF,
-    RoleCode.MARKETING: DataScope.DEPARTMENT,
-    RoleCode.FINANCE: DataScope.ALL,
-    RoleCode.MEMBER: DataScope.SELF,
-}
-
 
 def role(code: str) -> Role:
-    """The stock role (created on first use with the default scope)."""
-    obj, _ = Role.objects.get_or_create(
-        code=code,
-        defaults={
-            "name": str(RoleCode(code).label),
-            "data_scope": ROLE_SCOPES[RoleCode(code)],
-            "can_view_personal_info": code in {RoleCode.ADMIN, RoleCode.DIRECTOR},
-            "can_import": code in {RoleCode.ADMIN},
-            "can_export": code != RoleCode.MEMBER,
-        },
-    )
-    return obj
+    """The stock role with its default scope and rights."""
+    return ensure_default_roles()[code]
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -186,7 +187,7 @@ def list_page(
     spec: ListSpec,
     template: str = "core/list_page.html",
     context: dict[str, Any] | None = None,
-) -> HttpResponse:
+) -> HttpResponseBase:
     """Render a list page (or just its table for htmx, or an .xlsx export)."""
     state = _state(request, spec)
     qs = apply_list_state(queryset, spec, state)

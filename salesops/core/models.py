@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 
@@ -45,6 +46,11 @@ class Role(models.Model):
         ordering = ["id"]
 
     def __str__(self) -> str:
+        # The stock roles show in the viewer's language; a renamed role shows its name.
+        with translation.override("zh-hans"):
+            stock_name = str(RoleCode(self.code).label)
+        if not self.name or self.name == stock_name:
+            return str(self.get_code_display())
         return self.name
 
 
@@ -273,3 +279,52 @@ class ApprovalEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id} {self.action}"
+
+
+# ---------------------------------------------------------------------------
+# Data import jobs (数据导入)
+# ---------------------------------------------------------------------------
+
+
+class ImportJobStatus(models.TextChoices):
+    VALIDATED = "validated", _("校验通过")
+    INVALID = "invalid", _("校验未通过")
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("导入中")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+class ImportJob(models.Model):
+    """One uploaded file: its dry-run report, then the (background) apply and its progress.
+
+    Live progress of a running apply is kept in a sidecar file next to the upload, since
+    the apply runs in one transaction that nobody else can see into until it commits.
+    """
+
+    entity = models.CharField(_("导入对象"), max_length=32)
+    file_path = models.CharField(_("文件"), max_length=300)
+    original_name = models.CharField(_("原文件名"), max_length=200, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=ImportJobStatus.choices, default=ImportJobStatus.QUEUED
+    )
+    rows_total = models.PositiveIntegerField(_("总行数"), default=0)
+    rows_done = models.PositiveIntegerField(_("已处理行数"), default=0)
+    created_count = models.PositiveIntegerField(_("新增数"), default=0)
+    updated_count = models.PositiveIntegerField(_("更新数"), default=0)
+    error_count = models.PositiveIntegerField(_("错误数"), default=0)
+    errors = models.JSONField(_("错误明细"), default=list, blank=True)
+    report = models.JSONField(_("校验报告"), default=dict, blank=True)
+    created_by = models.ForeignKey(
+        User, verbose_name=_("导入人"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("导入任务")
+        verbose_name_plural = _("导入任务")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.entity}#{self.pk} {self.status}"

@@ -165,6 +165,9 @@ class Member(models.Model):
     # Ancestors then self, PATH_SEGMENT base-36 chars each; depth 0 = a root.
     path = PathField(max_length=2100, db_index=True, editable=False, default="")
     depth = models.PositiveIntegerField(default=0, editable=False, db_index=True)
+    # Size of the whole downline, kept by the member services (counting a million-row
+    # path range on every page view is too slow).
+    downline_count = models.PositiveIntegerField(_("下线人数"), default=0, editable=False)
     joined_on = models.DateField(_("加入日期"))
     status = models.CharField(
         _("状态"), max_length=16, choices=MemberStatus.choices, default=MemberStatus.ACTIVE
@@ -184,6 +187,9 @@ class Member(models.Model):
         verbose_name = _("会员")
         verbose_name_plural = _("会员")
         ordering = ["member_no"]
+        # Downline to N levels: one seek per level on (depth, path) instead of scanning
+        # the whole subtree's path range.
+        indexes = [models.Index(fields=["depth", "path"], name="org_member_depth_path")]
 
     def __str__(self) -> str:
         return f"{self.name}（{self.member_no}）"

@@ -1,0 +1,1 @@
+"""Compensation: declarative plans, the period engine and its command (see engine/)."""

@@ -1,0 +1,100 @@
+"""Import API: POST /imports/{entity}/dry-run, POST /imports/{entity}/apply,
+GET /imports/jobs/{id}. Same services and the same right (role.can_import) as the UI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import File, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from salesops.core.imports.services import (
+    discard_upload,
+    import_dry_run,
+    import_job_apply,
+    import_job_create,
+    import_job_for,
+    import_job_progress,
+    importer_for,
+    require_import_right,
+    save_upload,
+)
+from salesops.core.models import User
+
+router = Router(tags=["imports"])
+
+
+class RowErrorOut(Schema):
+    row: int
+    column: str
+    message: str
+
+
+class ReportOut(Schema):
+    entity: str
+    ok: bool
+    applied: bool
+    rows_total: int
+    created: int
+    updated: int
+    unchanged: int
+    counts: dict[str, dict[str, int]]
+    error_count: int
+    errors: list[RowErrorOut]
+    errors_truncated: bool
+    sample: list[dict[str, str]]
+    ignored_columns: list[str]
+
+
+class JobOut(Schema):
+    id: int
+    entity: str
+    status: str
+    status_label: str
+    rows_total: int
+    rows_done: int
+    percent: int
+    created: int
+    updated: int
+    error_count: int
+    finished: bool
+    errors: list[RowErrorOut]
+
+
+def _user(request: HttpRequest) -> User:
+    return request.auth  # type: ignore[attr-defined,no-any-return]
+
+
+@router.post("/imports/{entity}/dry-run", response=ReportOut)
+def dry_run(request: HttpRequest, entity: str, file: UploadedFile = File(...)) -> Any:  # noqa: B008
+    """Validate a file (CSV or .xlsx) and report what an apply would do; writes nothing."""
+    user = _user(request)
+    require_import_right(user)
+    importer_for(entity)
+    path = save_upload(chunks=file.chunks(), original_name=file.name or "")
+    try:
+        return import_dry_run(actor=user, entity=entity, path=path).as_dict()
+    finally:
+        discard_upload(path)
+
+
+@router.post("/imports/{entity}/apply", response={202: JobOut})
+def apply(request: HttpRequest, entity: str, file: UploadedFile = File(...)) -> Any:  # noqa: B008
+    """Queue an all-or-nothing import of the file; poll GET /imports/jobs/{id}."""
+    user = _user(request)
+    require_import_right(user)
+    importer_for(entity)
+    path = save_upload(chunks=file.chunks(), original_name=file.name or "")
+    job = import_job_create(
+        actor=user, entity=entity, path=path, original_name=file.name or "", dry_run=False
+    )
+    job = import_job_apply(actor=user, job=job)
+    return Status(202, {**import_job_progress(job), "errors": job.errors})
+
+
+@router.get("/imports/jobs/{job_id}", response=JobOut)
+def job_status(request: HttpRequest, job_id: int) -> Any:
+    """Status, progress and (when it failed) the errors of an import job."""
+    job = import_job_for(_user(request), job_id)
+    return {**import_job_progress(job), "errors": job.errors}

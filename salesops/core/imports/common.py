@@ -1,0 +1,97 @@
+"""Pieces the master-data importers share: collecting rows with in-file duplicate
+detection, and ordering a parent graph (parents first) while finding its cycles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from salesops.core.imports.engine import Ctx, Importer, ParsedRow
+
+
+def order_parents_first(
+    parent_of: Mapping[str, str | None], keys: list[str]
+) -> tuple[list[str], set[str]]:
+    """``keys`` ordered so every key comes after its parent (when the parent is among
+    ``keys``), and the set of keys that sit on or under a cycle in ``parent_of``."""
+    depth: dict[str, int] = {}
+    cyclic: set[str] = set()
+    for start in keys:
+        if start in depth or start in cyclic:
+            continue
+        chain: list[str] = []
+        on_chain: set[str] = set()
+        node: str | None = start
+        base = 0
+        bad = False
+        while node is not None:
+            if node in depth:
+                base = depth[node] + 1
+                break
+            if node in cyclic or node in on_chain:
+                bad = True
+                break
+            chain.append(node)
+            on_chain.add(node)
+            node = parent_of.get(node)
+        if bad:
+            cyclic.update(chain)
+            continue
+        for offset, key in enumerate(reversed(chain)):
+            depth[key] = base + offset
+    ordered = sorted((k for k in keys if k in depth), key=lambda k: depth[k])
+    return ordered, cyclic & set(keys)
+
+
+class CollectingImporter(Importer):
+    """Keeps every good row (master data is small next to orders) keyed by its id column;
+    an id seen twice in the file is an error on the second row."""
+
+    key: str
+
+    def __init__(self) -> None:
+        self.rows: dict[str, ParsedRow] = {}
+        self.bad_keys: set[str] = set()
+        self.first_row: dict[str, int] = {}
+
+    def collect(self, ctx: Ctx, rows: Iterator[ParsedRow]) -> None:
+        for prow in rows:
+            key = prow.values.get(self.key)
+            if key is None:
+                continue
+            if key in self.first_row:
+                ctx.report.add(
+                    prow.row,
+                    self.label(self.key),
+                    _("%(value)s 在文件中重复（第 %(row)s 行）")
+                    % {"value": key, "row": self.first_row[key]},
+                )
+                if key in self.rows:
+                    self.bad_keys.add(key)
+                continue
+            self.first_row[key] = prow.row
+            if prow.ok:
+                self.rows[key] = prow
+            else:
+                self.bad_keys.add(key)
+
+    def run(self, ctx: Ctx, rows: Iterator[ParsedRow]) -> None:
+        self.collect(ctx, rows)
+        self.check(ctx)
+        if ctx.write and ctx.report.ok:
+            self.write(ctx)
+
+    def check(self, ctx: Ctx) -> None:
+        raise NotImplementedError
+
+    def write(self, ctx: Ctx) -> None:
+        raise NotImplementedError
+
+    def ref_error(self, ctx: Ctx, prow: ParsedRow, key: str, value: Any, what: str) -> None:
+        ctx.report.add(
+            prow.row,
+            self.label(key),
+            _("%(what)s %(value)s 不存在") % {"what": what, "value": value},
+        )

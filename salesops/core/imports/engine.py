@@ -1,0 +1,183 @@
+"""Running one import: open the file, map its header, parse every row, hand the rows to
+the entity's importer, and (for an apply) write everything in one transaction or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from django.db import transaction
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+
+from salesops.core.audit import audit_record
+from salesops.core.imports.reading import ImportFileError, Source, open_source
+from salesops.core.imports.schema import (
+    SAMPLE_ROWS,
+    CellError,
+    Col,
+    Report,
+    map_header,
+)
+from salesops.core.models import AuditAction, User
+
+ProgressFn = Callable[[int, int], None]
+PROGRESS_EVERY = 5000
+MEMO_SIZE = 20_000
+
+
+@dataclass
+class ParsedRow:
+    row: int
+    values: dict[str, Any]
+    ok: bool  # False when at least one cell of the row was refused
+
+
+@dataclass
+class Ctx:
+    actor: User | None
+    write: bool
+    report: Report
+    source: Source
+    positions: dict[str, int]
+    progress: ProgressFn | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Importer:
+    """One entity's import: columns, cross-row checks and the writes."""
+
+    entity: ClassVar[str]
+    title: ClassVar[str | Promise]
+    object_type: ClassVar[str]
+    columns: ClassVar[list[Col]]
+
+    def check_header(self, positions: dict[str, int], report: Report) -> None:
+        """Column rules beyond "required" (e.g. one of two columns must exist)."""
+
+    def run(self, ctx: Ctx, rows: Iterator[ParsedRow]) -> None:
+        raise NotImplementedError
+
+    def col(self, key: str) -> Col:
+        return next(c for c in self.columns if c.key == key)
+
+    def label(self, key: str) -> str:
+        return str(self.col(key).label)
+
+
+class _Rollback(Exception):
+    pass
+
+
+def parse_rows(ctx: Ctx, columns: Iterable[Col]) -> Iterator[ParsedRow]:
+    """Each non-blank data row with its cells parsed; every refused cell is reported."""
+    report = ctx.report
+    wanted = [(c, ctx.positions[c.key]) for c in columns if c.key in ctx.positions]
+    total = ctx.source.rows_estimate
+    # Parsers are pure: the same text in the same column parses the same way. Order files
+    # repeat dates, SKUs and codes endlessly, so a bounded memo per column pays for itself.
+    memo: dict[str, dict[str, Any]] = {c.key: {} for c, _p in wanted}
+    for row_no, cells in ctx.source.rows():
+        if not any(v is not None and str(v).strip() for v in cells):
+            continue
+        report.rows_total += 1
+        values: dict[str, Any] = {}
+        ok = True
+        for col, pos in wanted:
+            raw = cells[pos] if pos < len(cells) else None
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                if col.required:
+                    report.add(row_no, col.label, _("必填项不能为空"))
+                    ok = False
+                continue
+            cache = memo[col.key]
+            hit = cache.get(raw) if isinstance(raw, str) else None
+            if hit is None:
+                try:
+                    hit = col.parse(raw)
+                except CellError as exc:
+                    hit = exc
+                if isinstance(raw, str):
+                    if len(cache) >= MEMO_SIZE:
+                        cache.clear()
+                    cache[raw] = hit
+            if isinstance(hit, CellError):
+                report.add(row_no, col.label, hit.message)
+                ok = False
+            else:
+                values[col.key] = hit
+        if ok and len(report.sample) < SAMPLE_ROWS:
+            report.sample.append(
+                {"row": str(row_no), **{str(c.label): _show(values.get(c.key)) for c, _p in wanted}}
+            )
+        if ctx.progress is not None and report.rows_total % PROGRESS_EVERY == 0:
+            ctx.progress(report.rows_total, max(total, report.rows_total))
+        yield ParsedRow(row_no, values, ok)
+
+
+def _show(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def run_import(
+    *,
+    importer: Importer,
+    path: Path,
+    actor: User | None,
+    write: bool,
+    progress: ProgressFn | None = None,
+    note: str = "",
+    sink: Any = None,
+) -> Report:
+    """Dry run (``write=False``) or apply. An apply with any error changes nothing.
+    ``sink`` (a csv writer) receives every error, however many."""
+    report = Report(entity=importer.entity, sink=sink)
+    try:
+        source = open_source(path)
+        try:
+            positions, report.ignored_columns = map_header(source.header, importer.columns)
+        except CellError as exc:
+            report.add(1, "", exc.message)
+            return report
+        for col in importer.columns:
+            if col.required and col.key not in positions:
+                report.add(1, col.label, _("缺少必需的列“%(name)s”") % {"name": col.label})
+        importer.check_header(positions, report)
+        if not report.ok:
+            return report
+        ctx = Ctx(actor, write, report, source, positions, progress)
+        rows = parse_rows(ctx, importer.columns)
+        if not write:
+            importer.run(ctx, rows)
+            _check_not_empty(report)
+            return report
+        with transaction.atomic():
+            importer.run(ctx, rows)
+            _check_not_empty(report)
+            if not report.ok:
+                raise _Rollback
+            audit_record(
+                actor=actor,
+                action=AuditAction.IMPORT,
+                object_type=importer.object_type,
+                note=(
+                    f"entity={importer.entity} rows={report.rows_total} "
+                    f"created={report.created} updated={report.updated} "
+                    f"unchanged={report.unchanged} {note}"
+                ).strip(),
+            )
+            report.applied = True
+    except _Rollback:
+        report.applied = False
+    except ImportFileError as exc:
+        report.applied = False
+        report.add(exc.row, "", exc.message)
+    return report
+
+
+def _check_not_empty(report: Report) -> None:
+    if report.rows_total == 0 and report.ok:
+        report.add(0, "", _("文件中没有数据行"))

@@ -1,0 +1,112 @@
+"""客户导入: code, name, phone, owner_no, source, address. An existing 客户编号 is updated;
+every change to an existing customer (personal data) is written to the audit log."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+
+from salesops.core.audit import audit_update, snapshot
+from salesops.core.imports.common import CollectingImporter
+from salesops.core.imports.engine import Ctx
+from salesops.core.imports.entities.employees import parse_phone
+from salesops.core.imports.schema import Col, parse_code, parse_text
+from salesops.org.models import Employee
+from salesops.sales.models import Customer
+
+_FIELDS = ("name", "phone", "source", "address")
+_AUDITED = ("name", "phone", "source", "address", "owner", "department")
+BATCH = 2000
+
+
+class CustomerImporter(CollectingImporter):
+    entity = "customers"
+    title = _l("客户")
+    object_type = "sales.customer"
+    key = "code"
+    columns = [
+        Col(
+            "code",
+            _l("客户编号"),
+            partial(parse_code, max_length=32),
+            True,
+            ("客户编码", "编号"),
+            "C0001",
+        ),
+        Col(
+            "name",
+            _l("客户名称"),
+            partial(parse_text, max_length=200),
+            True,
+            ("名称", "客户"),
+            "上海某某贸易有限公司",
+        ),
+        Col("phone", _l("手机号"), parse_phone, False, ("手机", "电话"), "13900139000"),
+        Col(
+            "owner_no",
+            _l("负责人工号"),
+            partial(parse_code, max_length=32),
+            True,
+            ("负责人",),
+            "E1001",
+        ),
+        Col("source", _l("客户来源"), partial(parse_text, max_length=64), False, ("来源",), "展会"),
+        Col(
+            "address",
+            _l("地址"),
+            partial(parse_text, max_length=300),
+            False,
+            ("客户地址",),
+            "上海市浦东新区",
+        ),
+    ]
+
+    def check(self, ctx: Ctx) -> None:
+        owners = {r.values["owner_no"] for r in self.rows.values()}
+        self.owners = {e.employee_no: e for e in Employee.objects.filter(employee_no__in=owners)}
+        self.existing = {c.code: c for c in Customer.objects.filter(code__in=list(self.rows))}
+        for prow in self.rows.values():
+            if prow.values["owner_no"] not in self.owners:
+                self.ref_error(ctx, prow, "owner_no", prow.values["owner_no"], _("负责人工号"))
+        created = sum(1 for code in self.rows if code not in self.existing)
+        updated = sum(1 for code in self.rows if code in self.existing and self._changes(code))
+        unchanged = len(self.rows) - created - updated
+        ctx.report.created += created
+        ctx.report.updated += updated
+        ctx.report.unchanged += unchanged
+        ctx.report.count(str(self.title), created=created, updated=updated, unchanged=unchanged)
+
+    def _changes(self, code: str) -> bool:
+        cust, v = self.existing[code], self.rows[code].values
+        owner = self.owners.get(v["owner_no"])
+        return any(getattr(cust, f) != v.get(f, "") for f in _FIELDS) or (
+            owner is not None and cust.owner_id != owner.pk
+        )
+
+    def write(self, ctx: Ctx) -> None:
+        new: list[Customer] = []
+        for code, prow in self.rows.items():
+            v = prow.values
+            owner = self.owners[v["owner_no"]]
+            if code not in self.existing:
+                new.append(
+                    Customer(
+                        code=code,
+                        owner=owner,
+                        department_id=owner.department_id,
+                        **{f: v.get(f, "") for f in _FIELDS},
+                    )
+                )
+                continue
+            if not self._changes(code):
+                continue
+            cust = self.existing[code]
+            before = snapshot(cust, _AUDITED)
+            for f in _FIELDS:
+                setattr(cust, f, v.get(f, ""))
+            cust.owner, cust.department_id = owner, owner.department_id
+            cust.save()
+            audit_update(actor=ctx.actor, obj=cust, before=before, note=_("数据导入"))
+        Customer.objects.bulk_create(new, batch_size=BATCH)

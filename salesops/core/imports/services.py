@@ -1,0 +1,251 @@
+"""Import services: who may import, the dry run, the job that applies a file in the
+background, its progress, and the template download. Views and the API call only these."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from salesops.core.access import viewer_for
+from salesops.core.errors import NotFoundError, PermissionDeniedError
+from salesops.core.imports.engine import Importer, run_import
+from salesops.core.imports.entities.customers import CustomerImporter
+from salesops.core.imports.entities.departments import DepartmentImporter
+from salesops.core.imports.entities.employees import EmployeeImporter
+from salesops.core.imports.entities.members import MemberImporter
+from salesops.core.imports.entities.orders import OrderImporter
+from salesops.core.imports.entities.products import ProductImporter
+from salesops.core.imports.schema import Report
+from salesops.core.models import ImportJob, ImportJobStatus, User
+from salesops.core.xlsx import xlsx_bytes
+
+IMPORTERS: dict[str, type[Importer]] = {
+    cls.entity: cls
+    for cls in (
+        DepartmentImporter,
+        EmployeeImporter,
+        MemberImporter,
+        CustomerImporter,
+        ProductImporter,
+        OrderImporter,
+    )
+}
+STORED_ERRORS = 2000  # kept on the job row; the full list is in the job's error CSV
+
+
+def import_dir() -> Path:
+    return Path(settings.VAR_DIR) / "imports"
+
+
+def importer_for(entity: str) -> Importer:
+    cls = IMPORTERS.get(entity)
+    if cls is None:
+        raise NotFoundError(_("不支持导入该类数据"))
+    return cls()
+
+
+def require_import_right(user: User) -> None:
+    if not user.is_authenticated or not viewer_for(user).can_import:
+        raise PermissionDeniedError(_("您没有数据导入权限"))
+
+
+def import_job_for(user: User, job_id: int) -> ImportJob:
+    """The job, if ``user`` may import and the job is theirs (an admin sees every job)."""
+    require_import_right(user)
+    qs = ImportJob.objects.filter(pk=job_id)
+    if not viewer_for(user).is_admin:
+        qs = qs.filter(created_by=user)
+    job = qs.first()
+    if job is None:
+        raise NotFoundError(_("导入任务不存在或无权访问"))
+    return job
+
+
+def import_jobs_for(user: User) -> Any:
+    """The jobs a user may see: all for an admin, their own otherwise."""
+    require_import_right(user)
+    qs = ImportJob.objects.select_related("created_by").order_by("-created_at", "-id")
+    return qs if viewer_for(user).is_admin else qs.filter(created_by=user)
+
+
+def save_upload(*, chunks: Iterable[bytes], original_name: str) -> Path:
+    """Copy an upload under var/imports/ chunk by chunk (no size cap, never whole in memory)."""
+    suffix = ".xlsx" if original_name.lower().endswith(".xlsx") else ".csv"
+    dest = import_dir() / f"{timezone.now():%Y%m%d}-{uuid.uuid4().hex}{suffix}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with dest.open("wb") as out:
+        for chunk in chunks:
+            out.write(chunk)
+    return dest
+
+
+def discard_upload(path: Path) -> None:
+    """Remove an upload and its sidecar files."""
+    for p in (path, _errors_path(path), _progress_path(path)):
+        p.unlink(missing_ok=True)
+
+
+def _errors_path(path: Path) -> Path:
+    return path.with_suffix(path.suffix + ".errors.csv")
+
+
+def _progress_path(path: Path) -> Path:
+    return path.with_suffix(path.suffix + ".progress")
+
+
+def _run(
+    *, entity: str, path: Path, actor: User | None, write: bool, job: ImportJob | None = None
+) -> Report:
+    importer = importer_for(entity)
+    progress_file = _progress_path(path)
+
+    def progress(done: int, total: int) -> None:
+        tmp = progress_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"done": done, "total": total}), encoding="utf-8")
+        os.replace(tmp, progress_file)
+
+    with _errors_path(path).open("w", encoding="utf-8-sig", newline="") as fh:
+        sink = csv.writer(fh)
+        sink.writerow([_("行号"), _("列"), _("原因")])
+        return run_import(
+            importer=importer,
+            path=path,
+            actor=actor,
+            write=write,
+            progress=progress,
+            note=f"job={job.pk}" if job else "",
+            sink=sink,
+        )
+
+
+def import_dry_run(*, actor: User, entity: str, path: Path) -> Report:
+    """Validate a file and say what an apply would do; writes nothing."""
+    require_import_right(actor)
+    return _run(entity=entity, path=path, actor=actor, write=False)
+
+
+def import_job_create(
+    *, actor: User, entity: str, path: Path, original_name: str, dry_run: bool = True
+) -> ImportJob:
+    """A job for an uploaded file, with its dry-run report (unless ``dry_run`` is off).
+    Not one transaction: a long dry run must not hold the database's write lock."""
+    require_import_right(actor)
+    importer_for(entity)
+    job = ImportJob.objects.create(
+        entity=entity,
+        file_path=str(path),
+        original_name=original_name[:200],
+        created_by=actor,
+        status=ImportJobStatus.QUEUED,
+    )
+    if dry_run:
+        report = _run(entity=entity, path=path, actor=actor, write=False, job=job)
+        _store(job, report)
+        job.status = ImportJobStatus.VALIDATED if report.ok else ImportJobStatus.INVALID
+        job.save()
+    return job
+
+
+def _store(job: ImportJob, report: Report) -> None:
+    job.rows_total = report.rows_total
+    job.created_count = report.created
+    job.updated_count = report.updated
+    job.error_count = report.error_count
+    job.errors = [e.as_dict() for e in report.errors[:STORED_ERRORS]]
+    job.report = report.as_dict(max_errors=0)
+
+
+@transaction.atomic
+def import_job_apply(*, actor: User, job: ImportJob) -> ImportJob:
+    """Queue the apply of a job's file; it runs as a background task."""
+    require_import_right(actor)
+    if job.status not in {ImportJobStatus.VALIDATED, ImportJobStatus.QUEUED}:
+        from salesops.core.errors import ServiceError
+
+        raise ServiceError("invalid_state", _("只有校验通过的导入任务可以执行导入"), "status")
+    job.status = ImportJobStatus.QUEUED
+    job.rows_done = 0
+    job.save(update_fields=["status", "rows_done"])
+    from salesops.core.imports.tasks import import_job_task
+
+    job_id = job.pk
+    transaction.on_commit(lambda: import_job_task.enqueue(job_id))
+    return job
+
+
+def import_job_run(*, job_id: int) -> ImportJob:
+    """Apply a queued job's file (called by the background task). All or nothing."""
+    updated = ImportJob.objects.filter(pk=job_id, status=ImportJobStatus.QUEUED).update(
+        status=ImportJobStatus.RUNNING
+    )
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    if not updated:
+        return job  # already taken by another worker, or not queued
+    path = Path(job.file_path)
+    try:
+        report = _run(entity=job.entity, path=path, actor=job.created_by, write=True, job=job)
+    except Exception:
+        job.status = ImportJobStatus.FAILED
+        job.finished_at = timezone.now()
+        job.report = {"error_count": 1}
+        job.errors = [{"row": 0, "column": "", "message": str(_("导入时发生内部错误"))}]
+        job.error_count = 1
+        job.save()
+        raise
+    _store(job, report)
+    job.status = ImportJobStatus.DONE if report.applied else ImportJobStatus.FAILED
+    job.rows_done = report.rows_total if report.applied else 0
+    job.finished_at = timezone.now()
+    job.save()
+    _progress_path(path).unlink(missing_ok=True)
+    return job
+
+
+def import_job_progress(job: ImportJob) -> dict[str, Any]:
+    """Status and rows done so far (a running apply reports through a sidecar file)."""
+    done, total = job.rows_done, job.rows_total
+    if job.status == ImportJobStatus.RUNNING:
+        try:
+            data = json.loads(_progress_path(Path(job.file_path)).read_text(encoding="utf-8"))
+            done, total = int(data["done"]), max(int(data["total"]), total)
+        except (OSError, ValueError, KeyError):
+            pass
+    percent = 100 if job.status == ImportJobStatus.DONE else 0
+    if total and job.status == ImportJobStatus.RUNNING:
+        percent = min(99, int(done * 100 / total))
+    return {
+        "id": job.pk,
+        "entity": job.entity,
+        "status": job.status,
+        "status_label": str(ImportJobStatus(job.status).label),
+        "rows_total": total,
+        "rows_done": done,
+        "percent": percent,
+        "created": job.created_count,
+        "updated": job.updated_count,
+        "error_count": job.error_count,
+        "finished": job.status in {ImportJobStatus.DONE, ImportJobStatus.FAILED},
+    }
+
+
+def import_job_errors_file(job: ImportJob) -> Path | None:
+    path = _errors_path(Path(job.file_path))
+    return path if path.exists() else None
+
+
+def import_template(*, entity: str) -> bytes:
+    """The .xlsx template: the header row (in the user's language) and one example row."""
+    importer = importer_for(entity)
+    headers = [str(c.label) + ("*" if c.required else "") for c in importer.columns]
+    example = [c.example for c in importer.columns]
+    return xlsx_bytes(headers=headers, rows=[example], sheet_title=str(importer.title))

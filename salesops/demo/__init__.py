@@ -1,0 +1,1 @@
+"""The demo company (``salesops demo`` / ``make demo``): see ``builder``."""

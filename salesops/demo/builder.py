@@ -1,0 +1,980 @@
+"""The demo company: a deterministic, realistic data set for ``salesops demo``.
+
+Everything is derived from ``random.Random(seed)`` and the fixed reference date
+2026-10-31, never from the clock, so two builds with the same seed and scale hold the same
+people, trees, orders and amounts. Small things (departments, employees, products) go
+through the services; the large tables (members, customers, orders) are bulk-inserted
+with the same rules the services apply (paths from ``salesops.org.paths``, line amount =
+``round_money(quantity × unit_price)``, order total = sum of its lines).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import hashlib
+import math
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.apps import apps
+from django.contrib.auth.hashers import make_password
+from django.db import models, transaction
+from django.utils.timezone import get_default_timezone
+from django.utils.translation import gettext as _
+
+from salesops.core.approvals.services import StepSpec, approval_flow_create
+from salesops.core.audit import audit_create, audit_record, audit_update, snapshot
+from salesops.core.errors import ServiceError
+from salesops.core.models import (
+    ApprovalEvent,
+    ApprovalFlow,
+    ApprovalRequest,
+    ApprovalStep,
+    ApprovalTask,
+    AuditAction,
+    AuditLog,
+    Notification,
+    Role,
+    RoleCode,
+    User,
+)
+from salesops.core.money import round_money
+from salesops.demo import names
+from salesops.core.roles import ensure_default_roles
+from salesops.org.models import (
+    Department,
+    DepartmentKind,
+    Employee,
+    Member,
+    MemberStatus,
+    Position,
+    Rank,
+    RankHistory,
+    SponsorChangeRequest,
+    SponsorHistory,
+)
+from salesops.org.paths import path_ids
+from salesops.org.services.departments import department_create
+from salesops.org.services.employees import employee_create
+from salesops.org.services.members import MemberSeed, members_bulk_create
+from salesops.org.services.sponsor_changes import DOC_TYPE as SPONSOR_CHANGE
+from salesops.org.services.sponsor_changes import sponsor_change_request_submit
+from salesops.sales.models import (
+    Customer,
+    Order,
+    OrderKind,
+    OrderLine,
+    OrderStatus,
+    PriceList,
+    PriceListItem,
+    Product,
+    Return,
+    ReturnLine,
+)
+from salesops.sales.services.products import (
+    price_list_create,
+    price_list_item_set,
+    product_create,
+)
+
+DEFAULT_SEED = 20261001
+REFERENCE_DATE = datetime.date(2026, 10, 31)
+FIRST_MONTH = datetime.date(2025, 11, 1)
+MONTHS = 12
+MEMBERS_SINCE = datetime.date(2023, 11, 1)
+PRICE_LIST_FROM = datetime.date(2025, 11, 1)
+DEMO_PASSWORD = "salesops-demo"  # noqa: S105 - documented demo-only password
+BATCH = 5000
+
+# Full-scale sizes; ``scale`` multiplies the large ones.
+MEMBERS = 10_000
+CUSTOMERS = 2_000
+REPS_PER_TEAM = 10
+MARKETING_STAFF = 6
+FINANCE_STAFF = 4
+RETURNS = 300
+_USER_AUDITED = ("username", "role", "is_superuser", "is_active")
+MAX_DEPTH = 25  # deepest level of the sponsor tree (roots are 0)
+
+ONE = Decimal(1)
+
+Out = Callable[[str], None]
+
+
+def demo_present() -> bool:
+    """The demo's company root is the marker that a demo has been built here."""
+    return Department.objects.filter(code=names.COMPANY_CODE).exists()
+
+
+def _month_starts() -> list[datetime.date]:
+    out, d = [], FIRST_MONTH
+    for _i in range(MONTHS):
+        out.append(d)
+        d = (d.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    return out
+
+
+def _stamp(day: datetime.date, minute: int) -> datetime.datetime:
+    """``minute`` minutes after midnight of ``day``, in the company's time zone."""
+    midnight = datetime.datetime.combine(day, datetime.time(), tzinfo=get_default_timezone())
+    return midnight + datetime.timedelta(minutes=minute)
+
+
+def _month_end(d: datetime.date) -> datetime.date:
+    return d.replace(day=calendar.monthrange(d.year, d.month)[1])
+
+
+@dataclass
+class _Staff:
+    employee: Employee
+    city: str = ""
+
+
+@dataclass
+class _MemberPlan:
+    """What the builder decided about one member before insert (index = join order)."""
+
+    member_no: str
+    sponsor: int | None
+    joined_on: datetime.date
+    owner_id: int
+    title: str = ""
+    terminated_month: int | None = None  # index into the 12 months; no orders from then
+    aro: bool = False
+    pk: int = 0
+
+
+@dataclass
+class BuildStats:
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class DemoBuilder:
+    """Builds the demo company in one transaction. Use ``build_demo()``."""
+
+    def __init__(self, *, seed: int = DEFAULT_SEED, scale: float = 1.0, out: Out = print):
+        if scale <= 0:
+            raise ValueError("scale must be positive")
+        self.rng = random.Random(seed)
+        self.scale = scale
+        self.out = out
+        self.stats = BuildStats()
+        self._t0 = time.perf_counter()
+        self._step_t = self._t0
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _n(self, full: int, minimum: int = 1) -> int:
+        return max(minimum, round(full * self.scale))
+
+    def _say(self, what: str, **counts: int) -> None:
+        now = time.perf_counter()
+        detail = ", ".join(f"{k}={v:,}" for k, v in counts.items())
+        self.stats.counts.update(counts)
+        self.out(f"  {what:<28} {detail:<44} {now - self._step_t:6.1f}s")
+        self._step_t = now
+
+    # -- the build ---------------------------------------------------------------------
+
+    def build(self) -> BuildStats:
+        with transaction.atomic():
+            self.roles = ensure_default_roles()
+            self._users()
+            self._org()
+            self._link_users()
+            self._products()
+            self._customers()
+            self._members()
+            self._orders()
+            self._returns()
+            self._approvals()
+            audit_record(
+                actor=None,
+                action=AuditAction.IMPORT,
+                object_type="demo",
+                note=_("生成演示数据：会员 %(m)d 名，订单 %(o)d 张")
+                % {"m": self.stats.counts["members"], "o": self.stats.counts["orders"]},
+            )
+        self.stats.seconds = time.perf_counter() - self._t0
+        return self.stats
+
+    # -- users and roles ---------------------------------------------------------------
+
+    def _users(self) -> None:
+        # One hash for the shared demo password: hashing is deliberately slow.
+        hashed = make_password(DEMO_PASSWORD)
+        spec = (
+            ("admin", RoleCode.ADMIN, True),
+            ("director", RoleCode.DIRECTOR, False),
+            ("manager1", RoleCode.MANAGER, False),
+            ("rep1", RoleCode.REP, False),
+            ("rep2", RoleCode.REP, False),
+            ("marketing", RoleCode.MARKETING, False),
+            ("finance", RoleCode.FINANCE, False),
+            ("member1", RoleCode.MEMBER, False),
+        )
+        self.users: dict[str, User] = {}
+        for username, code, superuser in spec:
+            user, created = User.objects.get_or_create(username=username)
+            before = snapshot(user, _USER_AUDITED)
+            user.role = self.roles[code]
+            user.is_superuser = user.is_staff = superuser
+            user.is_active = True
+            user.password = hashed
+            user.email = f"{username}@hxyp.example.com"
+            user.save()
+            if created:
+                audit_create(actor=None, obj=user, fields=_USER_AUDITED)
+            else:
+                audit_update(actor=None, obj=user, before=before, note=_("重建演示数据"))
+            self.users[username] = user
+        self._say(_("用户与角色"), users=len(self.users), roles=len(self.roles))
+
+    # -- organisation ------------------------------------------------------------------
+
+    def _employee(
+        self,
+        *,
+        department: Department,
+        position: str,
+        manager: Employee | None,
+        city: str = "",
+    ) -> Employee:
+        self._emp_seq += 1
+        no = f"HX{self._emp_seq:04d}"
+        hired = datetime.date(2016, 1, 1) + datetime.timedelta(days=self.rng.randrange(3700))
+        emp = employee_create(
+            actor=None,
+            employee_no=no,
+            name=names.person_name(self.rng),
+            department=department,
+            phone=names.mobile(self.rng),
+            email=f"{no.lower()}@hxyp.example.com",
+            position=self.positions[position],
+            manager=manager,
+            hired_on=min(hired, REFERENCE_DATE),
+        )
+        self.employees.append(_Staff(emp, city))
+        return emp
+
+    def _org(self) -> None:
+        self._emp_seq = 0
+        self.employees: list[_Staff] = []
+        self.positions = {
+            code: Position.objects.get_or_create(code=code, defaults={"name": name})[0]
+            for code, name in names.POSITIONS
+        }
+        company = department_create(
+            actor=None,
+            name=names.COMPANY_NAME,
+            code=names.COMPANY_CODE,
+            kind=DepartmentKind.COMPANY,
+        )
+        heads: list[tuple[Department, Employee]] = []
+        vp = self._employee(department=company, position="P-VP", manager=None)
+        heads.append((company, vp))
+        self.reps: list[_Staff] = []
+        self.region_directors: dict[str, Employee] = {}
+        self.team_managers: list[Employee] = []
+        for region_name, region_code, teams in names.REGIONS:
+            region = department_create(
+                actor=None,
+                name=region_name,
+                code=f"{names.COMPANY_CODE}-{region_code}",
+                kind=DepartmentKind.REGION,
+                parent=company,
+            )
+            director = self._employee(department=region, position="P-DIR", manager=vp)
+            heads.append((region, director))
+            self.region_directors[region_code] = director
+            self._employee(department=region, position="P-AM", manager=director)
+            for t, (team_name, city) in enumerate(teams, start=1):
+                team = department_create(
+                    actor=None,
+                    name=team_name,
+                    code=f"{names.COMPANY_CODE}-{region_code}{t:02d}",
+                    kind=DepartmentKind.TEAM,
+                    parent=region,
+                )
+                manager = self._employee(
+                    department=team, position="P-MGR", manager=director, city=city
+                )
+                heads.append((team, manager))
+                self.team_managers.append(manager)
+                for _r in range(self._n(REPS_PER_TEAM, 2)):
+                    self._employee(department=team, position="P-REP", manager=manager, city=city)
+                    self.reps.append(self.employees[-1])
+        for dept_name, code, position, staff in (
+            ("市场部", "MKT", "P-MKT", MARKETING_STAFF),
+            ("财务部", "FIN", "P-FIN", FINANCE_STAFF),
+            ("信息技术部", "IT", "P-IT", 1),
+        ):
+            dept = department_create(
+                actor=None,
+                name=dept_name,
+                code=f"{names.COMPANY_CODE}-{code}",
+                kind=DepartmentKind.DEPARTMENT,
+                parent=company,
+            )
+            head = self._employee(department=dept, position=position, manager=None)
+            heads.append((dept, head))
+            for _s in range(self._n(staff) - 1):
+                self._employee(department=dept, position=position, manager=head)
+            setattr(self, f"head_{code.lower()}", head)
+        # No service sets a department head yet; this is the demo's only direct write.
+        for dept, head in heads:
+            Department.objects.filter(pk=dept.pk).update(head=head)
+        self.company = company
+        self._say(
+            _("组织架构"),
+            departments=Department.objects.filter(path__startswith=company.path).count(),
+            employees=len(self.employees),
+        )
+
+    def _link_users(self) -> None:
+        """Give the demo logins their employees (member1 gets a member later)."""
+        east = self.region_directors["HD"]
+        manager1 = self.team_managers[0]
+        team_reps = [s.employee for s in self.reps if s.employee.manager_id == manager1.pk]
+        links = {
+            "admin": self.head_it,  # type: ignore[attr-defined]
+            "director": east,
+            "manager1": manager1,
+            "rep1": team_reps[0],
+            "rep2": team_reps[1],
+            "marketing": self.head_mkt,  # type: ignore[attr-defined]
+            "finance": self.head_fin,  # type: ignore[attr-defined]
+        }
+        for username, emp in links.items():
+            user = self.users[username]
+            Employee.objects.filter(user=user).exclude(pk=emp.pk).update(user=None)
+            Employee.objects.filter(pk=emp.pk).update(user=user)
+            emp.user = user
+            user.display_name = emp.name
+            user.save(update_fields=["display_name"])
+            audit_record(
+                actor=None,
+                action=AuditAction.UPDATE,
+                obj=emp,
+                changes={"user": ("", user.pk)},
+                note=_("演示账号"),
+            )
+        self.manager1, self.rep1 = manager1, team_reps[0]
+
+    # -- products ----------------------------------------------------------------------
+
+    def _products(self) -> None:
+        price_list = price_list_create(
+            actor=None, name=_("2025-2026 年度价目表"), valid_from=PRICE_LIST_FROM
+        )
+        self.prices: list[tuple[int, Decimal, Decimal]] = []  # (product id, list, member)
+        for p in names.PRODUCTS:
+            product = product_create(actor=None, sku=p.sku, name=p.name, unit=p.unit)
+            # Member price 75–80 % of list, in whole yuan; PC price 80 % (ARO ≥ ¥1,500).
+            member = Decimal(math.floor(p.list_price * Decimal(self.rng.randint(75, 80)) / 100))
+            pc = round_money(p.list_price * Decimal("0.80"))
+            price_list_item_set(
+                actor=None,
+                price_list=price_list,
+                product=product,
+                list_price=p.list_price,
+                member_price=member,
+                pc_price=pc,
+            )
+            self.prices.append((product.pk, p.list_price, member))
+        self._say(_("商品与价目表"), products=len(self.prices))
+
+    # -- customers ---------------------------------------------------------------------
+
+    def _customers(self) -> None:
+        rng = self.rng
+        rows = []
+        for i in range(self._n(CUSTOMERS, 10)):
+            owner = self.reps[rng.randrange(len(self.reps))]
+            if i < 4:  # rep1 always has a few customers to show
+                owner = next(s for s in self.reps if s.employee.pk == self.rep1.pk)
+            city = names.CITIES[owner.city]
+            rows.append(
+                Customer(
+                    code=f"KH{i + 1:06d}",
+                    name=names.customer_name(rng, owner.city),
+                    phone=names.mobile(rng),
+                    id_number=names.id_number(rng, city.area) if rng.random() < 0.35 else "",
+                    address=names.address(rng, owner.city) if rng.random() < 0.8 else "",
+                    source=rng.choices(names.CUSTOMER_SOURCES, names.CUSTOMER_SOURCE_WEIGHTS)[0],
+                    owner_id=owner.employee.pk,
+                    department_id=owner.employee.department_id,
+                )
+            )
+        for start in range(0, len(rows), BATCH):
+            Customer.objects.bulk_create(rows[start : start + BATCH])
+        # auto_now_add stamped the build time; registration dates come from the seed instead.
+        since = datetime.date(2023, 6, 1)
+        by_day: dict[datetime.date, list[int]] = {}
+        for c in rows:
+            day = since + datetime.timedelta(days=rng.randrange((FIRST_MONTH - since).days))
+            by_day.setdefault(day, []).append(c.pk)
+        for day, pks in sorted(by_day.items()):
+            stamp = _stamp(day, rng.randrange(9 * 60, 18 * 60))
+            Customer.objects.filter(pk__in=pks).update(created_at=stamp, updated_at=stamp)
+        self.customers = list(
+            Customer.objects.filter(code__startswith="KH")
+            .order_by("code")
+            .values_list("pk", "owner_id", "department_id", "source")
+        )
+        self._say(_("客户"), customers=len(self.customers))
+
+    # -- the member network ------------------------------------------------------------
+
+    def _members(self) -> None:
+        rng = self.rng
+        n = self._n(MEMBERS, 50)
+        roots = max(2, round(6 * math.sqrt(self.scale)))
+        span = (REFERENCE_DATE - MEMBERS_SINCE).days
+        # Joining accelerates over the three years (density grows towards today).
+        offsets = sorted(int(span * rng.random() ** 0.75) for _i in range(n - roots))
+        joined = [MEMBERS_SINCE + datetime.timedelta(days=d) for d in [0] * roots + offsets]
+        plans: list[_MemberPlan] = []
+        # Preferential attachment (a member appears once, plus once per recruit) gives the
+        # usual shape — most members leaves, a few big legs; short "chains" of one recruit
+        # after another give the deep legs (depth ~25 at full scale).
+        slots: list[int] = []
+        tip, chain_left = -1, 0
+        kids, depth = [0] * n, [0] * n
+        for i in range(n):
+            sponsor: int | None = None
+            if i >= roots:
+                if tip >= 0 and rng.random() < 0.04:
+                    sponsor, tip = tip, i
+                    chain_left -= 1
+                    if chain_left == 0:
+                        tip = -1
+                else:
+                    sponsor = slots[rng.randrange(len(slots))]
+                    if tip < 0:
+                        tip, chain_left = i, rng.randint(5, 12)
+                while depth[sponsor] >= MAX_DEPTH:  # no leg deeper than MAX_DEPTH
+                    sponsor = plans[sponsor].sponsor or 0
+                depth[i] = depth[sponsor] + 1
+                if tip == i and depth[i] >= MAX_DEPTH:
+                    tip = -1
+                kids[sponsor] += 1
+                slots.append(sponsor)
+                # Servicing follows the sponsor line, mostly.
+                if rng.random() < 0.85:
+                    owner_id = plans[sponsor].owner_id
+                else:
+                    owner_id = self.reps[rng.randrange(len(self.reps))].employee.pk
+            else:
+                owner_id = self.reps[rng.randrange(len(self.reps))].employee.pk
+            slots.append(i)
+            plans.append(_MemberPlan(f"HY{i + 1:08d}", sponsor, joined[i], owner_id))
+
+        # Subtree sizes (sponsors always come before their recruits).
+        size = [1] * n
+        for i in range(n - 1, -1, -1):
+            s = plans[i].sponsor
+            if s is not None:
+                size[s] += size[i]
+
+        # Titles: leaders are the members with the biggest organisations.
+        by_size = sorted(
+            range(n), key=lambda i: (-(kids[i] * 3 + math.log(size[i])) - rng.random(), i)
+        )
+        quota = [
+            (Rank.SD, 1 if n < 5000 else 2),
+            (Rank.SSM, round(n * 0.0004)),
+            (Rank.SM, max(1, round(n * 0.0008))),
+            (Rank.SSE, round(n * 0.02)),
+            (Rank.SE, round(n * 0.05)),
+        ]
+        pos = 0
+        for rank, count in quota:
+            for i in by_size[pos : pos + count]:
+                plans[i].title = rank
+            pos += count
+        rest = [i for i in range(n) if not plans[i].title]
+        # SRs: older members and those who recruit are likelier to qualify.
+        weights = [1.0 + kids[i] + (REFERENCE_DATE - plans[i].joined_on).days / 365 for i in rest]
+        for i in self._weighted_sample(rest, weights, round(n * 0.20)):
+            plans[i].title = Rank.SR
+
+        # About 5 % stop; never a leader of SM and above, never the showcase member.
+        self.member1 = max(
+            (i for i in range(n) if plans[i].title == Rank.SM), key=lambda i: (size[i], -i)
+        )
+        # rep1 services the showcase member's organisation (where its old owner did), so
+        # rep1, manager1 and director all see part of the network.
+        m1 = self.member1
+        old_owner, in_sub = plans[m1].owner_id, [False] * n
+        for i in range(m1, n):
+            s = plans[i].sponsor
+            in_sub[i] = i == m1 or (s is not None and in_sub[s])
+            if in_sub[i] and plans[i].owner_id == old_owner:
+                plans[i].owner_id = self.rep1.pk
+        leaders = {Rank.SM, Rank.SSM, Rank.SD}
+        candidates = [i for i in range(n) if plans[i].title not in leaders and i != self.member1]
+        for i in rng.sample(candidates, round(n * 0.05)):
+            first = max(0, self._month_index(plans[i].joined_on) + 1)
+            plans[i].terminated_month = rng.randint(first, MONTHS) if first <= MONTHS else MONTHS
+        for p in plans:
+            p.aro = bool(p.title) or rng.random() < 0.25
+
+        names_list = [names.person_name(rng) for _i in range(n)]
+        phones = [names.mobile(rng) for _i in range(n)]
+        seeds = [
+            MemberSeed(
+                member_no=p.member_no,
+                name=names_list[i],
+                joined_on=p.joined_on,
+                sponsor_no=plans[p.sponsor].member_no if p.sponsor is not None else "",
+                phone=phones[i],
+                status=(
+                    MemberStatus.TERMINATED
+                    if p.terminated_month is not None
+                    else MemberStatus.ACTIVE
+                ),
+                title=p.title,
+                owner_id=p.owner_id,
+            )
+            for i, p in enumerate(plans)
+        ]
+        members_bulk_create(actor=None, seeds=seeds, batch_size=BATCH)
+        ids = dict(Member.objects.filter(member_no__startswith="HY").values_list("member_no", "pk"))
+        for p in plans:
+            p.pk = ids[p.member_no]
+        self.plans = plans
+        showcase = plans[self.member1]
+        Member.objects.filter(pk=showcase.pk).update(user=self.users["member1"])
+        self.users["member1"].display_name = names_list[self.member1]
+        self.users["member1"].save(update_fields=["display_name"])
+        deepest = Member.objects.filter(member_no__startswith="HY").aggregate(
+            d=models.Max("depth")
+        )["d"]
+        self._say(
+            _("会员网络"),
+            members=n,
+            max_depth=deepest or 0,
+            titled=sum(1 for p in plans if p.title),
+            member1_downline=size[self.member1] - 1,
+        )
+
+    def _weighted_sample(self, items: list[int], weights: list[float], k: int) -> list[int]:
+        """k distinct items, likelier with more weight (Efraimidis–Spirakis keys)."""
+        keyed = sorted(
+            ((self.rng.random() ** (1.0 / w), i) for i, w in zip(items, weights, strict=True)),
+            reverse=True,
+        )
+        return [i for _key, i in keyed[:k]]
+
+    @staticmethod
+    def _month_index(d: datetime.date) -> int:
+        return (d.year - FIRST_MONTH.year) * 12 + d.month - FIRST_MONTH.month
+
+    # -- orders ------------------------------------------------------------------------
+
+    def _target_pv(self, title: str) -> int:
+        """This month's personal volume for a member with ``title`` (0 = buys nothing)."""
+        rng = self.rng
+        r = rng.random()
+        if title == Rank.SR:
+            if r < 0.70:
+                return rng.randint(13_000, 20_000)
+            return rng.randint(5_000, 12_999) if r < 0.92 else 0
+        if title in (Rank.SE, Rank.SSE):
+            return rng.randint(15_000, 26_000) if r < 0.78 else rng.randint(6_000, 14_999)
+        if title:
+            return rng.randint(15_000, 36_000) if r < 0.88 else rng.randint(9_000, 14_999)
+        if r < 0.30:
+            return int(min(8_000, max(100, rng.lognormvariate(6.6, 0.7))))
+        return 0
+
+    def _lines(self, target: Decimal, n_lines: int, member: bool) -> list[tuple[int, int, Decimal]]:
+        """(product id, quantity, unit price) lines adding up to roughly ``target``."""
+        rng = self.rng
+        out = []
+        remaining = target
+        for k in range(n_lines, 0, -1):
+            alloc = remaining / k
+            # Big amounts are bought as dearer goods, not as 200 tubes of toothpaste.
+            pool = [p for p in self.prices if (p[2] if member else p[1]) * 25 >= alloc]
+            pid, list_price, member_price = (
+                pool[rng.randrange(len(pool))] if pool else max(self.prices, key=lambda p: p[1])
+            )
+            price = member_price if member else list_price
+            qty = max(1, min(99, round(alloc / price)))
+            out.append((pid, qty, price))
+            remaining -= price * qty
+            if remaining <= 0:
+                break
+        return out
+
+    def _orders(self) -> None:
+        rng = self.rng
+        self._order_seq: dict[datetime.date, int] = {}
+        self._return_pool: list[tuple[int, int, Decimal, Decimal, datetime.date]] = []
+        line_count = order_count = 0
+        owner_dept = {s.employee.pk: s.employee.department_id for s in self.employees}
+        customer_rate = {"老客户": 0.45, "转介绍": 0.3}
+        for m, start in enumerate(_month_starts()):
+            end = min(_month_end(start), REFERENCE_DATE)
+            days = end.day
+            drafts: list[tuple[datetime.date, int, dict[str, object], list]] = []
+            for p in self.plans:
+                if p.joined_on > end or (
+                    p.terminated_month is not None and m >= p.terminated_month
+                ):
+                    continue
+                target = self._target_pv(p.title)
+                base = {
+                    "member_id": p.pk,
+                    "credited_member_id": p.pk,
+                    "department_id": owner_dept[p.owner_id],
+                }
+                first_day = p.joined_on.day if p.joined_on >= start else 1
+                if p.aro and (p.title or rng.random() < 0.85):
+                    aro = Decimal(
+                        rng.randint(15, 30) * 100 if p.title else rng.randint(3, 15) * 100
+                    )
+                    if target:
+                        aro = min(aro, Decimal(target))
+                    lines = self._lines(aro, rng.randint(1, 2), member=True)
+                    day = max(5, first_day)
+                    drafts.append(
+                        (
+                            start.replace(day=day),
+                            len(drafts),
+                            {**base, "kind": OrderKind.ARO},
+                            lines,
+                        )
+                    )
+                    target -= int(sum(q * pr for _pid, q, pr in lines))
+                if target > 50:
+                    n_orders = 1 if target < 8_000 else rng.randint(1, 2)
+                    for k in range(n_orders):
+                        amount = Decimal(target) / (n_orders - k)
+                        lines = self._lines(
+                            amount, 1 if amount < 600 else rng.randint(2, 3), member=True
+                        )
+                        target -= int(sum(q * pr for _pid, q, pr in lines))
+                        day = rng.randint(first_day, days)
+                        drafts.append(
+                            (
+                                start.replace(day=day),
+                                len(drafts),
+                                {**base, "kind": OrderKind.REGULAR},
+                                lines,
+                            )
+                        )
+                        if target <= 50:
+                            break
+            for cid, owner_id, dept_id, source in self.customers:
+                if rng.random() >= customer_rate.get(source, 0.2):
+                    continue
+                lines = self._customer_lines()
+                drafts.append(
+                    (
+                        start.replace(day=rng.randint(1, days)),
+                        len(drafts),
+                        {
+                            "customer_id": cid,
+                            "credited_employee_id": owner_id,
+                            "department_id": dept_id,
+                            "kind": OrderKind.REGULAR,
+                        },
+                        lines,
+                    )
+                )
+            drafts.sort(key=lambda d: (d[0], d[1]))
+            o, ln = self._insert_orders(drafts)
+            # Entered in the morning of the order date (auto_now_add used the build time).
+            for order_day in sorted({d[0] for d in drafts}):
+                Order.objects.filter(order_date=order_day, order_no__startswith="SO").update(
+                    created_at=_stamp(order_day, 10 * 60)
+                )
+            order_count += o
+            line_count += ln
+        self.order_count = order_count
+        self._say(_("订单（12个月）"), orders=order_count, order_lines=line_count)
+
+    def _customer_lines(self) -> list[tuple[int, int, Decimal]]:
+        rng = self.rng
+        out = []
+        for pid, list_price, _member in rng.sample(self.prices, rng.randint(1, 3)):
+            out.append((pid, rng.randint(1, 3) if list_price < 1000 else 1, list_price))
+        return out
+
+    def _insert_orders(self, drafts: list) -> tuple[int, int]:
+        rng = self.rng
+        orders, lines_by_order = [], []
+        for day, _idx, fields, lines in drafts:
+            seq = self._order_seq.get(day, 0) + 1
+            self._order_seq[day] = seq
+            amounts = [round_money(Decimal(q) * price) for _pid, q, price in lines]
+            orders.append(
+                Order(
+                    order_no=f"SO{day:%Y%m%d}{seq:04d}",
+                    order_date=day,
+                    status=OrderStatus.CANCELLED if rng.random() < 0.005 else OrderStatus.CONFIRMED,
+                    total_amount=sum(amounts, Decimal("0.00")),
+                    **fields,
+                )
+            )
+            lines_by_order.append((lines, amounts))
+        n_lines = 0
+        for start in range(0, len(orders), BATCH):
+            chunk = orders[start : start + BATCH]
+            Order.objects.bulk_create(chunk)
+            line_rows = []
+            for order, (lines, amounts) in zip(
+                chunk, lines_by_order[start : start + BATCH], strict=True
+            ):
+                for (pid, qty, price), amount in zip(lines, amounts, strict=True):
+                    line_rows.append(
+                        OrderLine(
+                            order_id=order.pk,
+                            product_id=pid,
+                            quantity=Decimal(qty),
+                            unit_price=price,
+                            amount=amount,
+                        )
+                    )
+            for ls in range(0, len(line_rows), BATCH):
+                OrderLine.objects.bulk_create(line_rows[ls : ls + BATCH])
+            n_lines += len(line_rows)
+            # Keep a sample of confirmed lines as return candidates.
+            by_pk = {o.pk: o for o in chunk}
+            for line in line_rows[::200]:
+                order = by_pk[line.order_id]
+                if order.status == OrderStatus.CONFIRMED:
+                    self._return_pool.append(
+                        (order.pk, line.pk, line.quantity, line.unit_price, order.order_date)
+                    )
+        return len(orders), n_lines
+
+    # -- returns -----------------------------------------------------------------------
+
+    def _returns(self) -> None:
+        rng = self.rng
+        reasons = ("质量问题", "客户不满意", "发错货", "包装破损", "过敏反应", "重复下单")
+        pool = list({c[0]: c for c in self._return_pool}.values())  # one line per order
+        chosen = rng.sample(pool, min(len(pool), self._n(RETURNS, 5)))
+        chosen.sort(key=lambda c: (c[4], c[0]))
+        seq: dict[datetime.date, int] = {}
+        returns, lines, refunds = [], [], {}
+        for order_id, line_id, qty, price, order_date in chosen:
+            day = min(REFERENCE_DATE, order_date + datetime.timedelta(days=rng.randint(2, 30)))
+            seq[day] = seq.get(day, 0) + 1
+            back = Decimal(rng.randint(1, int(qty)))
+            amount = round_money(back * price)
+            returns.append(
+                Return(
+                    return_no=f"RT{day:%Y%m%d}{seq[day]:04d}",
+                    original_order_id=order_id,
+                    return_date=day,
+                    reason=rng.choice(reasons),
+                    total_amount=amount,
+                )
+            )
+            lines.append((line_id, back, amount))
+            refunds[order_id] = amount
+        Return.objects.bulk_create(returns)
+        for r in returns:
+            r.created_at = _stamp(r.return_date, rng.randrange(9 * 60, 18 * 60))
+        Return.objects.bulk_update(returns, ["created_at"], batch_size=500)
+        ReturnLine.objects.bulk_create(
+            [
+                ReturnLine(ret_id=r.pk, order_line_id=line_id, quantity=back, amount=amount)
+                for r, (line_id, back, amount) in zip(returns, lines, strict=True)
+            ]
+        )
+        Order.objects.bulk_update(
+            [Order(pk=oid, returned_amount=amount) for oid, amount in refunds.items()],
+            ["returned_amount"],
+            batch_size=500,
+        )
+        self._say(_("退货"), returns=len(returns))
+
+    # -- approvals ---------------------------------------------------------------------
+
+    def _approvals(self) -> None:
+        flows = 0
+        if not ApprovalFlow.objects.filter(doc_type=SPONSOR_CHANGE).exists():
+            approval_flow_create(
+                actor=None,
+                doc_type=SPONSOR_CHANGE,
+                name=_("推荐人变更审批"),
+                steps=[
+                    StepSpec(name=_("销售经理审批"), role=self.roles[RoleCode.MANAGER]),
+                    StepSpec(name=_("销售总监审批"), role=self.roles[RoleCode.DIRECTOR]),
+                ],
+            )
+            flows += 1
+        pending = self._pending_sponsor_change()
+        self._say(_("审批流程"), approval_flows=flows, pending_requests=pending)
+
+    def _pending_sponsor_change(self) -> int:
+        """One request in manager1's inbox: rep1 asks to move one of their members."""
+        mine = [
+            p for p in self.plans
+            if p.owner_id == self.rep1.pk and p.sponsor is not None and p.terminated_month is None
+        ]  # fmt: skip
+        if not mine:
+            return 0
+        member = Member.objects.get(pk=mine[-1].pk)
+        lo = member.path
+        new_sponsor = (
+            Member.objects.filter(status=MemberStatus.ACTIVE, member_no__startswith="HY")
+            .exclude(pk=member.sponsor_id or 0)
+            .exclude(path__gte=lo, path__lt=lo + "~")
+            .order_by("member_no")
+            .first()
+        )
+        if new_sponsor is None:
+            return 0
+        try:
+            sponsor_change_request_submit(
+                actor=self.users["rep1"],
+                member=member,
+                new_sponsor=new_sponsor,
+                effective_on=datetime.date(2026, 11, 1),
+                reason=_("会员搬迁至新推荐人所在城市，申请由其就近辅导"),
+            )
+        except ServiceError as exc:
+            self.out("    " + _("未能提交推荐人变更申请：%(msg)s") % {"msg": exc.message})
+            return 0
+        return 1
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def _wipe_models() -> list[type[models.Model]]:
+    """Every table the demo writes, dependants first."""
+    return [
+        ReturnLine,
+        Return,
+        OrderLine,
+        Order,
+        PriceListItem,
+        PriceList,
+        Product,
+        Customer,
+        ApprovalTask,
+        ApprovalEvent,
+        ApprovalRequest,
+        ApprovalStep,
+        ApprovalFlow,
+        Notification,
+        SponsorChangeRequest,
+        RankHistory,
+        SponsorHistory,
+        Member,
+        Employee,
+        Position,
+        Department,
+    ]
+
+
+def _dependants(targets: Iterable[type[models.Model]]) -> list[type[models.Model]]:
+    """Models of other modules that point at the wiped tables (e.g. leads, campaigns):
+    their rows hang off demo data, so they go too, before the rows they point at."""
+    wiped = set(targets)
+    found: list[type[models.Model]] = []
+    changed = True
+    while changed:
+        changed = False
+        for model in apps.get_models(include_auto_created=True):
+            if model in wiped or model in (User, Role, AuditLog):
+                continue
+            for f in model._meta.concrete_fields:
+                if f.is_relation and f.related_model in wiped:
+                    found.insert(0, model)
+                    wiped.add(model)
+                    changed = True
+                    break
+    return found
+
+
+def wipe_demo(out: Out = print) -> None:
+    """Empty every table the demo writes (users and roles stay; the rebuild resets them).
+
+    Only called when the demo's marker is present, i.e. on a demo database: it removes
+    all rows of those tables and of any table pointing at them, not only the demo's.
+
+    Foreign keys are checked at commit on SQLite and PostgreSQL (Django creates them
+    DEFERRABLE INITIALLY DEFERRED), so raw deletes inside one transaction are safe.
+    """
+    t0 = time.perf_counter()
+    targets = _wipe_models()
+    order = _dependants(targets) + targets
+    labels = [m._meta.label_lower for m in order]
+    with transaction.atomic():
+        Department.objects.update(head=None)
+        for model in order:
+            qs = model._base_manager.all()
+            qs._raw_delete(qs.db)  # type: ignore[attr-defined]
+        AuditLog.objects.filter(object_type__in=[*labels, "demo"]).delete()
+    out(f"  {_('已删除旧的演示数据')} {time.perf_counter() - t0:.1f}s")
+
+
+def build_demo(
+    *, seed: int = DEFAULT_SEED, scale: float = 1.0, force: bool = False, out: Out = print
+) -> BuildStats | None:
+    """Build the demo, or do nothing if one is there (``force``: wipe and rebuild).
+
+    Returns the statistics, or None when skipped."""
+    if demo_present():
+        if not force:
+            out(_("演示数据已存在，跳过（使用 --force 删除并重建）"))
+            return None
+        wipe_demo(out)
+    out(_("正在生成演示数据（seed=%(seed)d, scale=%(scale)s）…") % {"seed": seed, "scale": scale})
+    stats = DemoBuilder(seed=seed, scale=scale, out=out).build()
+    out(_("演示数据生成完毕，用时 %(s).1f 秒") % {"s": stats.seconds})
+    return stats
+
+
+def demo_digest() -> str:
+    """A fingerprint of the demo's content (ids left out, so it is stable across
+    databases): member tree by member numbers, titles, statuses, owners; every order's
+    number, date, kind, buyer and total; every return."""
+    h = hashlib.sha256()
+    no_of = dict(Member.objects.values_list("pk", "member_no"))
+    emp_no = dict(Employee.objects.values_list("pk", "employee_no"))
+    members = Member.objects.order_by("member_no").values_list(
+        "member_no", "path", "depth", "title", "status", "joined_on", "owner_id", "name"
+    )
+    for no, path, depth, title, status, joined_on, owner_id, name in members:
+        chain = "/".join(no_of[pk] for pk in path_ids(path))
+        owner = emp_no.get(owner_id) if owner_id else None
+        h.update(repr((no, chain, depth, title, status, joined_on, owner, name)).encode())
+    cust = dict(Customer.objects.values_list("pk", "code"))
+    orders = Order.objects.order_by("order_no").values_list(
+        "order_no",
+        "order_date",
+        "kind",
+        "status",
+        "member_id",
+        "customer_id",
+        "total_amount",
+        "returned_amount",
+        "credited_employee_id",
+    )
+    for order_no, day, kind, status, member_id, customer_id, total, back, emp_id in orders:
+        buyer = no_of.get(member_id) if member_id else cust.get(customer_id or 0)
+        credited = emp_no.get(emp_id) if emp_id else None
+        h.update(
+            repr((order_no, day, kind, status, buyer, str(total), str(back), credited)).encode()
+        )
+    returns = Return.objects.order_by("return_no").values_list(
+        "return_no", "original_order__order_no", "return_date", "total_amount"
+    )
+    for return_no, order_no, day, amount in returns:
+        h.update(repr((return_no, order_no, day, str(amount))).encode())
+    return h.hexdigest()

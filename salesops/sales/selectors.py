@@ -1,0 +1,241 @@
+"""Sales reads, already filtered by the viewer's scope, with the joins each page needs.
+
+Access helpers (``customer_for_viewer`` …) are the only way a view or the API turns a
+user-supplied id into an object: outside the viewer's scope the answer is 404.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Literal
+
+from django.db.models import Q, QuerySet, Sum
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from salesops.core.access import (
+    NOTHING,
+    Viewer,
+    can_see_personal_info,
+    employee_scope_q,
+    mask_id_number,
+    mask_phone,
+    member_scope_q,
+)
+from salesops.core.errors import ServiceError
+from salesops.core.models import DataScope, RoleCode
+from salesops.org.paths import subtree_bounds
+from salesops.sales.models import (
+    Customer,
+    Order,
+    OrderLine,
+    PriceList,
+    PriceListItem,
+    Product,
+    Return,
+    ReturnLine,
+)
+
+Tier = Literal["list", "member", "pc"]
+TIERS: tuple[Tier, ...] = ("list", "member", "pc")
+
+# ---------------------------------------------------------------------------- customers
+
+
+def customers_for(viewer: Viewer) -> QuerySet[Customer]:
+    if viewer.role == RoleCode.MEMBER and not viewer.is_admin:
+        return Customer.objects.none()
+    return Customer.objects.filter(
+        employee_scope_q(viewer, owner="owner", department="department")
+    ).select_related("owner", "department")
+
+
+def customer_for_viewer(viewer: Viewer, pk: object) -> Customer:
+    try:
+        return customers_for(viewer).get(pk=int(str(pk)))
+    except (Customer.DoesNotExist, ValueError) as exc:
+        raise Http404(_("客户不存在或无权访问")) from exc
+
+
+def customer_phone(viewer: Viewer, customer: Customer) -> str:
+    """The phone as this viewer may see it: full for the owner or with the right."""
+    if can_see_personal_info(viewer, customer.owner_id):
+        return customer.phone
+    return mask_phone(customer.phone)
+
+
+def customer_id_number(viewer: Viewer, customer: Customer) -> str:
+    if can_see_personal_info(viewer, customer.owner_id):
+        return customer.id_number
+    return mask_id_number(customer.id_number)
+
+
+def customer_search_q(viewer: Viewer, text: str) -> Q:
+    """Name/code contain the text, or the phone matches. Without the right to see phones
+    only a full-number match counts, so masked digits cannot be probed one at a time."""
+    text = text.strip()
+    if not text:
+        return Q()
+    q = Q(name__icontains=text) | Q(code__icontains=text) | Q(phone=text)
+    if viewer.can_view_personal_info:
+        q |= Q(phone__icontains=text)
+    elif viewer.employee is not None:
+        q |= Q(phone__icontains=text, owner_id=viewer.employee.pk)
+    return q
+
+
+def customer_scenes(viewer: Viewer) -> list[tuple[str, str, Q]]:
+    """Scene tabs (key, label, filter) the viewer's scope allows: 我负责的 / 下属负责的 / 全部."""
+    scenes: list[tuple[str, str, Q]] = []
+    emp = viewer.employee
+    if emp is not None:
+        scenes.append(("mine", _("我负责的"), Q(owner_id=emp.pk)))
+        if viewer.is_admin or viewer.scope != DataScope.SELF:
+            _lo, hi = subtree_bounds(emp.manager_path)
+            below = Q(owner__manager_path__gt=emp.manager_path, owner__manager_path__lt=hi)
+            scenes.append(("subordinates", _("下属负责的"), below))
+    if emp is None or viewer.is_admin or viewer.scope != DataScope.SELF:
+        scenes.append(("all", _("全部"), Q()))
+    return scenes
+
+
+def customer_orders(viewer: Viewer, customer: Customer, limit: int = 20) -> list[Order]:
+    return list(orders_for(viewer).filter(customer=customer)[:limit])
+
+
+# ----------------------------------------------------------------------------- products
+
+
+def products_for(viewer: Viewer) -> QuerySet[Product]:
+    """Every logged-in user may read the catalogue; members see products on sale only."""
+    qs = Product.objects.all()
+    if viewer.role == RoleCode.MEMBER and not viewer.is_admin:
+        qs = qs.filter(active=True)
+    return qs
+
+
+def product_for_viewer(viewer: Viewer, pk: object) -> Product:
+    try:
+        return products_for(viewer).get(pk=int(str(pk)))
+    except (Product.DoesNotExist, ValueError) as exc:
+        raise Http404(_("商品不存在")) from exc
+
+
+def price_lists_for(viewer: Viewer) -> QuerySet[PriceList]:
+    if viewer.role == RoleCode.MEMBER and not viewer.is_admin:
+        return PriceList.objects.none()
+    return PriceList.objects.all()
+
+
+def price_list_for_viewer(viewer: Viewer, pk: object) -> PriceList:
+    try:
+        return price_lists_for(viewer).get(pk=int(str(pk)))
+    except (PriceList.DoesNotExist, ValueError) as exc:
+        raise Http404(_("价目表不存在")) from exc
+
+
+def price_list_items(price_list: PriceList) -> QuerySet[PriceListItem]:
+    return price_list.items.select_related("product").order_by("product__sku")
+
+
+def _valid_on(day: datetime.date, prefix: str = "") -> Q:
+    return Q(**{f"{prefix}valid_from__lte": day}) & (
+        Q(**{f"{prefix}valid_to__isnull": True}) | Q(**{f"{prefix}valid_to__gte": day})
+    )
+
+
+def price_item_for(product: Product, day: datetime.date) -> PriceListItem | None:
+    """The item of the newest price list valid on ``day`` (valid_to inclusive) that prices
+    the product."""
+    return (
+        PriceListItem.objects.filter(_valid_on(day, "price_list__"), product=product)
+        .order_by("-price_list__valid_from", "-price_list_id")
+        .first()
+    )
+
+
+def price_for(product: Product, day: datetime.date, tier: Tier) -> Decimal:
+    """The product's ``tier`` price (list / member / pc) on ``day``.
+
+    Raises ``ServiceError('no_price')`` when no valid price list prices the product."""
+    if tier not in TIERS:
+        raise ServiceError("invalid_tier", _("价格类型无效"), field="tier")
+    item = price_item_for(product, day)
+    if item is None:
+        raise ServiceError(
+            "no_price",
+            _("商品 %(product)s 在 %(day)s 没有有效价格") % {"product": product, "day": day},
+            field="unit_price",
+        )
+    return {"list": item.list_price, "member": item.member_price, "pc": item.pc_price}[tier]
+
+
+# ------------------------------------------------------------------------------- orders
+
+
+def order_scope_q(viewer: Viewer, prefix: str = "") -> Q:
+    """Orders a viewer may see. A member sees the orders they bought or are credited
+    with; staff see orders credited to employees in their scope, or to members serviced
+    by those employees."""
+    if viewer.is_admin or viewer.scope == DataScope.ALL:
+        return Q()
+    if viewer.role == RoleCode.MEMBER:
+        if viewer.member is None:
+            return NOTHING
+        return Q(**{f"{prefix}member_id": viewer.member.pk}) | Q(
+            **{f"{prefix}credited_member_id": viewer.member.pk}
+        )
+    if viewer.employee is None:
+        return NOTHING
+    return employee_scope_q(
+        viewer, owner=f"{prefix}credited_employee", department=f"{prefix}department"
+    ) | member_scope_q(viewer, member=f"{prefix}credited_member")
+
+
+def orders_for(viewer: Viewer) -> QuerySet[Order]:
+    return Order.objects.filter(order_scope_q(viewer)).select_related(
+        "customer", "member", "credited_employee", "credited_member", "department"
+    )
+
+
+def order_for_viewer(viewer: Viewer, pk: object) -> Order:
+    try:
+        return orders_for(viewer).get(pk=int(str(pk)))
+    except (Order.DoesNotExist, ValueError) as exc:
+        raise Http404(_("订单不存在或无权访问")) from exc
+
+
+def order_lines(order: Order) -> list[OrderLine]:
+    """Lines with what is left to return on each (``returned_qty``, ``returnable_qty``)."""
+    lines = list(order.lines.select_related("product").order_by("id"))
+    returned = dict(
+        ReturnLine.objects.filter(order_line__order=order)
+        .values("order_line")
+        .annotate(q=Sum("quantity"))
+        .values_list("order_line", "q")
+    )
+    for line in lines:
+        line.returned_qty = returned.get(line.pk) or Decimal(0)  # type: ignore[attr-defined]
+        line.returnable_qty = line.quantity - line.returned_qty  # type: ignore[attr-defined]
+    return lines
+
+
+# ------------------------------------------------------------------------------ returns
+
+
+def returns_for(viewer: Viewer) -> QuerySet[Return]:
+    return Return.objects.filter(order_scope_q(viewer, prefix="original_order__")).select_related(
+        "original_order", "original_order__customer", "original_order__member"
+    )
+
+
+def return_for_viewer(viewer: Viewer, pk: object) -> Return:
+    try:
+        return returns_for(viewer).get(pk=int(str(pk)))
+    except (Return.DoesNotExist, ValueError) as exc:
+        raise Http404(_("退货单不存在或无权访问")) from exc
+
+
+def order_returns(order: Order) -> QuerySet[Return]:
+    return order.returns.order_by("return_date", "id")

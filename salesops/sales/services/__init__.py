@@ -1,0 +1,2 @@
+"""Sales writes, one module per entity: customers, products (with price lists), orders,
+returns."""

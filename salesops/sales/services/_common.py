@@ -1,0 +1,63 @@
+"""Helpers shared by the sales services: who may do what, and document numbers."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import models
+from django.utils.translation import gettext as _
+
+from salesops.core.access import Viewer, employee_scope_q, member_scope_q, viewer_for
+from salesops.core.errors import PermissionDeniedError, ServiceError
+from salesops.core.models import RoleCode, User
+from salesops.org.models import Employee, Member
+
+PRODUCT_MANAGERS = (RoleCode.DIRECTOR, RoleCode.MARKETING)
+
+
+def viewer_of(actor: User | None) -> Viewer | None:
+    """None for system writes (imports, demo builder, tests' factories)."""
+    return viewer_for(actor) if actor is not None else None
+
+
+def require_staff(viewer: Viewer | None) -> None:
+    if viewer is not None and not viewer.is_admin and viewer.role == RoleCode.MEMBER:
+        raise PermissionDeniedError(_("会员不能执行此操作"))
+
+
+def require_product_manager(viewer: Viewer | None) -> None:
+    if viewer is not None and not viewer.has_role(*PRODUCT_MANAGERS):
+        raise PermissionDeniedError(_("只有管理员、销售总监和市场部可以维护商品和价目表"))
+
+
+def employee_in_scope(viewer: Viewer | None, employee: Employee, field: str) -> None:
+    if viewer is None:
+        return
+    ok = Employee.objects.filter(employee_scope_q(viewer, owner=""), pk=employee.pk).exists()
+    if not ok:
+        raise ServiceError("out_of_scope", _("所选员工不在您的数据权限范围内"), field=field)
+
+
+def member_in_scope(viewer: Viewer | None, member: Member, field: str) -> None:
+    if viewer is None:
+        return
+    if not Member.objects.filter(member_scope_q(viewer), pk=member.pk).exists():
+        raise ServiceError("out_of_scope", _("所选会员不在您的数据权限范围内"), field=field)
+
+
+def next_number(model: type[models.Model], field: str, prefix: str, day: datetime.date) -> str:
+    """PREFIX + yyyymmdd + 4-digit daily sequence, e.g. SO202610050001.
+
+    The unique constraint on the number is the final guard against two writers racing.
+    """
+    stem = f"{prefix}{day:%Y%m%d}"
+    last = (
+        model._default_manager.filter(**{f"{field}__startswith": stem})
+        .order_by(f"-{field}")
+        .values_list(field, flat=True)
+        .first()
+    )
+    seq = 1
+    if last is not None and last[len(stem) :].isdigit():
+        seq = int(last[len(stem) :]) + 1
+    return f"{stem}{seq:04d}"

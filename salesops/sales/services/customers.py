@@ -1,0 +1,164 @@
+"""Customer writes. Phone and ID number are personal data: every change is audited, and so
+is every change of owner (负责人)."""
+
+from __future__ import annotations
+
+import re
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from salesops.core.audit import audit_create, audit_record, audit_update, snapshot
+from salesops.core.errors import FieldError, ServiceError
+from salesops.core.models import AuditAction, User
+from salesops.org.models import Employee
+from salesops.sales.models import Customer
+from salesops.sales.services._common import (
+    employee_in_scope,
+    next_number,
+    require_staff,
+    viewer_of,
+)
+
+_AUDITED = ("name", "code", "phone", "id_number", "address", "source", "owner", "department")
+_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,30}$")
+
+
+def customer_phone_duplicates(*, phone: str, exclude_pk: int | None = None) -> int:
+    """How many other customers of the company already have this phone (查重)."""
+    phone = phone.strip()
+    if not phone:
+        return 0
+    qs = Customer.objects.filter(phone=phone)
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    return qs.count()
+
+
+def _clean(*, name: str, phone: str, id_number: str, address: str, source: str) -> dict[str, str]:
+    data = {
+        "name": name.strip(),
+        "phone": phone.strip(),
+        "id_number": id_number.strip().upper(),
+        "address": address.strip(),
+        "source": source.strip(),
+    }
+    errors = []
+    if not data["name"]:
+        errors.append(FieldError("name", _("请填写客户名称")))
+    elif len(data["name"]) > 200:
+        errors.append(FieldError("name", _("客户名称不能超过200个字符")))
+    if data["phone"] and not _PHONE.match(data["phone"]):
+        errors.append(FieldError("phone", _("手机号格式不正确")))
+    if len(data["id_number"]) > 32:
+        errors.append(FieldError("id_number", _("证件号码不能超过32个字符")))
+    if len(data["address"]) > 300:
+        errors.append(FieldError("address", _("地址不能超过300个字符")))
+    if len(data["source"]) > 64:
+        errors.append(FieldError("source", _("客户来源不能超过64个字符")))
+    if errors:
+        raise ServiceError("invalid_input", errors[0].message, field=errors[0].field, errors=errors)
+    return data
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    actor: User | None,
+    name: str,
+    owner: Employee | None = None,
+    code: str = "",
+    phone: str = "",
+    id_number: str = "",
+    address: str = "",
+    source: str = "",
+    confirm_duplicate: bool = False,
+) -> Customer:
+    """Register a customer. The owner defaults to the actor; the department follows the
+    owner. A phone already registered raises ``duplicate_phone`` (409) unless the user has
+    seen the warning and confirmed."""
+    viewer = viewer_of(actor)
+    require_staff(viewer)
+    data = _clean(name=name, phone=phone, id_number=id_number, address=address, source=source)
+    if owner is None:
+        if viewer is None or viewer.employee is None:
+            raise ServiceError("required", _("请选择负责人"), field="owner")
+        owner = viewer.employee
+    employee_in_scope(viewer, owner, "owner")
+    code = code.strip()
+    if code and Customer.objects.filter(code=code).exists():
+        raise ServiceError("duplicate", _("客户编号 %(code)s 已存在") % {"code": code}, "code")
+    dupes = customer_phone_duplicates(phone=data["phone"])
+    if dupes and not confirm_duplicate:
+        raise ServiceError(
+            "duplicate_phone",
+            _("该手机号已登记在 %(n)d 个客户下，请确认是否仍要创建") % {"n": dupes},
+            field="phone",
+            status=409,
+        )
+    customer = Customer.objects.create(
+        code=code or next_number(Customer, "code", "C", timezone.localdate()),
+        owner=owner,
+        department_id=owner.department_id,
+        **data,
+    )
+    audit_create(actor=actor, obj=customer, fields=_AUDITED)
+    return customer
+
+
+@transaction.atomic
+def customer_update(
+    *,
+    actor: User | None,
+    customer: Customer,
+    name: str,
+    phone: str,
+    id_number: str = "",
+    address: str = "",
+    source: str = "",
+) -> Customer:
+    """Edit the customer's own fields (owner changes go through ``customer_reassign``)."""
+    require_staff(viewer_of(actor))
+    data = _clean(name=name, phone=phone, id_number=id_number, address=address, source=source)
+    before = snapshot(customer, _AUDITED)
+    for key, value in data.items():
+        setattr(customer, key, value)
+    customer.save()
+    audit_update(actor=actor, obj=customer, before=before)
+    return customer
+
+
+@transaction.atomic
+def customer_reassign(
+    *, actor: User | None, customer: Customer, owner: Employee, note: str = ""
+) -> Customer:
+    """Hand the customer to another owner; the department follows the new owner."""
+    viewer = viewer_of(actor)
+    require_staff(viewer)
+    employee_in_scope(viewer, owner, "owner")
+    if not owner.active:
+        raise ServiceError("inactive", _("负责人已离职，不能分配客户"), field="owner")
+    before = snapshot(customer, _AUDITED)
+    customer.owner = owner
+    customer.department_id = owner.department_id
+    customer.save(update_fields=["owner", "department", "updated_at"])
+    audit_update(actor=actor, obj=customer, before=before, note=note)
+    return customer
+
+
+@transaction.atomic
+def customer_delete(*, actor: User | None, customer: Customer) -> None:
+    """Delete a customer that has no orders (orders keep their customer forever)."""
+    viewer = viewer_of(actor)
+    require_staff(viewer)
+    if customer.orders.exists():
+        raise ServiceError("has_orders", _("该客户已有订单，不能删除"))
+    before = snapshot(customer, _AUDITED)
+    audit_record(
+        actor=actor,
+        action=AuditAction.DELETE,
+        obj=customer,
+        changes={k: (v, "") for k, v in before.items() if v},
+    )
+    customer.delete()

@@ -1,0 +1,121 @@
+"""Rules that must hold for all inputs: an order's total is the sum of its lines each
+rounded once half-up, and a viewer never sees a customer outside their scope."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+from django.db import transaction
+from django.http import Http404
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from salesops.core.access import viewer_for
+from salesops.core.models import RoleCode, User
+from salesops.factories import (
+    CustomerFactory,
+    DepartmentFactory,
+    EmployeeFactory,
+    role,
+)
+from salesops.org.models import Department, DepartmentKind, Employee
+from salesops.sales.models import Customer
+from salesops.sales.selectors import customer_for_viewer, customers_for
+from salesops.sales.services.orders import order_create
+from salesops.sales.tests.conftest import DAY
+
+FIXTURES_OK = settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+quantities = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("9999"), places=2)
+prices = st.decimals(min_value=Decimal("0"), max_value=Decimal("99999"), places=2)
+
+
+@FIXTURES_OK
+@given(lines=st.lists(st.tuples(quantities, prices), min_size=1, max_size=8))
+def test_total_equals_sum_of_rounded_lines(stock, catalogue, lines) -> None:  # type: ignore[no-untyped-def]
+    with transaction.atomic():
+        customer = CustomerFactory(owner=stock.rep)
+        order = order_create(
+            actor=stock.rep_user,
+            order_date=DAY,
+            customer=customer,
+            lines=[{"product": catalogue[0], "quantity": q, "unit_price": p} for q, p in lines],
+        )
+        order.refresh_from_db()
+        expected = [(q * p).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) for q, p in lines]
+        assert [x.amount for x in order.lines.order_by("id")] == expected
+        assert order.total_amount == sum(expected, Decimal("0.00"))
+        transaction.set_rollback(True)
+
+
+SCOPED_ROLES = [
+    RoleCode.REP,
+    RoleCode.MANAGER,
+    RoleCode.MARKETING,
+    RoleCode.DIRECTOR,
+    RoleCode.FINANCE,
+]
+
+
+def _reference(viewer_emp: Employee, scope: str, customer: Customer) -> bool:
+    """Plain reading of the data-scope rules, by walking parents one at a time."""
+    if scope == "all":
+        return True
+    if scope == "self":
+        return customer.owner_id == viewer_emp.pk
+    if scope == "self_sub":
+        e: Employee | None = customer.owner
+        while e is not None:
+            if e.pk == viewer_emp.pk:
+                return True
+            e = e.manager
+        return False
+    if scope == "dept":
+        return customer.department_id == viewer_emp.department_id
+    d: Department | None = customer.department
+    while d is not None:
+        if d.pk == viewer_emp.department_id:
+            return True
+        d = d.parent
+    return False
+
+
+@FIXTURES_OK
+@given(
+    dept_parents=st.lists(st.integers(min_value=0, max_value=10), min_size=1, max_size=5),
+    people=st.lists(st.tuples(st.integers(0, 10), st.integers(-1, 10)), min_size=1, max_size=7),
+    owners=st.lists(st.integers(0, 10), min_size=0, max_size=10),
+    viewer_idx=st.integers(0, 10),
+    role_code=st.sampled_from(SCOPED_ROLES),
+)
+def test_viewer_never_sees_customer_outside_scope(  # type: ignore[no-untyped-def]
+    db, dept_parents, people, owners, viewer_idx, role_code
+) -> None:
+    with transaction.atomic():
+        depts = [DepartmentFactory(kind=DepartmentKind.COMPANY)]
+        for p in dept_parents:
+            depts.append(DepartmentFactory(parent=depts[p % len(depts)]))
+        emps: list[Employee] = []
+        for d, m in people:
+            manager = emps[m % len(emps)] if m >= 0 and emps else None
+            emps.append(EmployeeFactory(department=depts[d % len(depts)], manager=manager))
+        for o in owners:
+            CustomerFactory(owner=emps[o % len(emps)])
+        viewer_emp = emps[viewer_idx % len(emps)]
+        user = User.objects.create(username="viewer", role=role(role_code))
+        Employee.objects.filter(pk=viewer_emp.pk).update(user=user)
+        viewer = viewer_for(user)
+
+        visible = set(customers_for(viewer).values_list("pk", flat=True))
+        for c in Customer.objects.select_related("owner", "department"):
+            expected = _reference(viewer_emp, viewer.scope, c)
+            assert (c.pk in visible) == expected
+            if not expected:
+                with pytest.raises(Http404):
+                    customer_for_viewer(viewer, c.pk)
+        transaction.set_rollback(True)
