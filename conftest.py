@@ -76,3 +76,9 @@ def browser_page(live_server, monkeypatch):  # type: ignore[no-untyped-def]
         finally:
             context.close()
             browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
+    """PBKDF2 costs ~1 s per stock user; tests don't need the strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from salesops.core.models import Notification
 from salesops.core.navigation import menu_for
+from salesops.core.notifications import unread_count
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -14,5 +14,5 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {"nav_menu": [], "nav_unread": 0}
     return {
         "nav_menu": menu_for(user, request.path),  # type: ignore[arg-type]
-        "nav_unread": Notification.objects.filter(user=user, read_at__isnull=True).count(),
+        "nav_unread": unread_count(user),  # type: ignore[arg-type]
     }

@@ -6,10 +6,16 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Count, QuerySet, Sum
+from django.utils.translation import gettext as _
 
-from salesops.core.access import Viewer, employee_scope_q, member_scope_q
-from salesops.core.models import ApprovalTask, RoleCode, TaskStatus
+from salesops.core.access import Viewer, employee_scope_q, member_scope_q, viewer_for
+from salesops.core.audit import object_type_of
+from salesops.core.models import ApprovalTask, AuditLog, RoleCode, TaskStatus, User
+
+OBJECT_LOG_LIMIT = 200
 
 
 def dashboard_figures(
@@ -40,3 +46,20 @@ def dashboard_figures(
     figures["month_orders"] = month["n"] or 0
     figures["month_sales"] = (month["total"] or Decimal(0)) - (month["returned"] or Decimal(0))
     return figures
+
+
+def audit_for_object(obj: models.Model, *, limit: int = OBJECT_LOG_LIMIT) -> list[AuditLog]:
+    """The latest audit rows of one object, newest first. The caller has already checked
+    that the viewer may see ``obj`` (this is a detail page's tab, not a search)."""
+    return list(
+        AuditLog.objects.filter(object_type=object_type_of(obj), object_id=str(obj.pk))
+        .select_related("actor")
+        .order_by("-at", "-id")[:limit]
+    )
+
+
+def audit_log_for(user: User) -> QuerySet[AuditLog]:
+    """The whole log, for admins only."""
+    if not viewer_for(user).is_admin:
+        raise PermissionDenied(_("只有系统管理员可以查看操作日志"))
+    return AuditLog.objects.select_related("actor")

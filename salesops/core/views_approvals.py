@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -162,7 +162,7 @@ def inbox_spec(user: User, *, tab: str, pending_count: int) -> ListSpec:
 
 @login_required
 @require_GET
-def approvals_inbox(request: HttpRequest) -> HttpResponse:
+def approvals_inbox(request: HttpRequest) -> HttpResponseBase:
     user = _user(request)
     tab = request.GET.get("scene", "pending")
     counts = selectors.inbox_counts(user)
@@ -208,7 +208,7 @@ def _steps_view(obj: ApprovalRequest) -> list[dict[str, Any]]:
 @login_required
 @require_GET
 def approval_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    from salesops.core.views_audit import audit_for_object
+    from salesops.core.selectors import audit_for_object
 
     user = _user(request)
     obj = _service(lambda: selectors.approval_request_for_user(user, pk))
@@ -304,7 +304,7 @@ def _submitter_action(
 
 @login_required
 @require_GET
-def approval_flows(request: HttpRequest) -> HttpResponse:
+def approval_flows(request: HttpRequest) -> HttpResponseBase:
     if not viewer_for(_user(request)).is_admin:
         raise PermissionDenied(_("只有系统管理员可以查看审批流程"))
     spec = ListSpec(
@@ -354,7 +354,7 @@ def _read_button(n: Notification) -> str:
 
 @login_required
 @require_GET
-def notifications(request: HttpRequest) -> HttpResponse:
+def notifications(request: HttpRequest) -> HttpResponseBase:
     user = _user(request)
     spec = ListSpec(
         title=gettext_lazy("消息通知"),

@@ -8,38 +8,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponseBase
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from salesops.core.access import viewer_for
-from salesops.core.audit import object_type_of
 from salesops.core.listing import Column, Filter, ListSpec, list_page
-from salesops.core.models import AuditAction, AuditLog, User
+from salesops.core.models import AuditAction, AuditLog
+from salesops.core.selectors import audit_for_object, audit_log_for
 
-OBJECT_LOG_LIMIT = 200
-
-
-def audit_for_object(obj: models.Model, *, limit: int = OBJECT_LOG_LIMIT) -> list[AuditLog]:
-    """The latest audit rows of one object, newest first. The caller has already checked
-    that the viewer may see ``obj`` (this is a detail page's tab, not a search)."""
-    return list(
-        AuditLog.objects.filter(object_type=object_type_of(obj), object_id=str(obj.pk))
-        .select_related("actor")
-        .order_by("-at", "-id")[:limit]
-    )
-
-
-def audit_log_for(user: User) -> QuerySet[AuditLog]:
-    """The whole log, for admins only."""
-    if not viewer_for(user).is_admin:
-        raise PermissionDenied(_("只有系统管理员可以查看操作日志"))
-    return AuditLog.objects.select_related("actor")
+__all__ = ["audit_for_object", "audit_log_for"]
 
 
 @dataclass
@@ -123,7 +103,7 @@ def audit_spec() -> ListSpec:
 
 @login_required
 @require_GET
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: HttpRequest) -> HttpResponseBase:
     qs = audit_log_for(request.user)  # type: ignore[arg-type]
     return list_page(request, queryset=qs, spec=audit_spec(), template="core/audit/list.html")
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from salesops.core.access import Viewer, can_see_personal_info, mask_phone, viewer_for
 from salesops.core.errors import ServiceError
@@ -252,10 +252,13 @@ def member_sponsor_change_request(
         effective_on=payload.effective_on,
         reason=payload.reason,
     )
-    return 201, {
-        "id": req.pk,
-        "member_id": req.member_id,
-        "new_sponsor_id": req.new_sponsor_id,
-        "effective_on": req.effective_on,
-        "status": req.status,
-    }
+    return Status(
+        201,
+        {
+            "id": req.pk,
+            "member_id": req.member_id,
+            "new_sponsor_id": req.new_sponsor_id,
+            "effective_on": req.effective_on,
+            "status": req.status,
+        },
+    )

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -148,7 +148,7 @@ def _customer_spec(request: HttpRequest, viewer: Viewer) -> ListSpec:
 
 
 @login_required
-def customers(request: HttpRequest) -> HttpResponse:
+def customers(request: HttpRequest) -> HttpResponseBase:
     viewer = _viewer(request)
     _staff_only(viewer)
     return list_page(
@@ -312,7 +312,7 @@ def customer_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def products(request: HttpRequest) -> HttpResponse:
+def products(request: HttpRequest) -> HttpResponseBase:
     viewer = _viewer(request)
     spec = ListSpec(
         title=gettext_lazy("商品"),
@@ -406,7 +406,7 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def price_lists(request: HttpRequest) -> HttpResponse:
+def price_lists(request: HttpRequest) -> HttpResponseBase:
     viewer = _viewer(request)
     _staff_only(viewer)
     spec = ListSpec(
@@ -585,7 +585,7 @@ def _order_spec(viewer: Viewer) -> ListSpec:
 
 
 @login_required
-def orders(request: HttpRequest) -> HttpResponse:
+def orders(request: HttpRequest) -> HttpResponseBase:
     viewer = _viewer(request)
     return list_page(
         request,
@@ -794,7 +794,7 @@ def order_return_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def returns(request: HttpRequest) -> HttpResponse:
+def returns(request: HttpRequest) -> HttpResponseBase:
     viewer = _viewer(request)
     spec = ListSpec(
         title=gettext_lazy("退货"),

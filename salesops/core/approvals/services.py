@@ -344,6 +344,12 @@ def _subject_employee(submitter: User) -> Employee | None:
     return None
 
 
+def _scope_of(user: User) -> str:
+    if user.is_superuser:
+        return DataScope.ALL
+    return user.role.data_scope if user.role is not None else DataScope.SELF
+
+
 def _scope_covers(scope: str, candidate: Employee | None, subject: Employee) -> bool:
     if scope == DataScope.ALL:
         return True
@@ -387,13 +393,7 @@ def resolve_approvers(step: ApprovalStep, submitter: User) -> list[User]:
         except ObjectDoesNotExist:  # a user without an employee record
             return None
 
-    covering = [
-        u
-        for u in candidates
-        if _scope_covers(
-            DataScope.ALL if u.is_superuser else u.role.data_scope, employee_of(u), subject
-        )
-    ]
+    covering = [u for u in candidates if _scope_covers(_scope_of(u), employee_of(u), subject)]
     if not covering:
         return candidates
 

@@ -38,6 +38,12 @@ from salesops.factories import EmployeeFactory, UserFactory, role
 DOC = "test.expense"
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:  # type: ignore[no-untyped-def]
+    # PBKDF2 makes each stock user cost ~1 s; these tests are not about hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @dataclass
 class Calls:
     log: list[tuple[str, int, str]]

@@ -29,6 +29,12 @@ from salesops.factories import EmployeeFactory, UserFactory, role
 DOC = "test.leave"
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:  # type: ignore[no-untyped-def]
+    # PBKDF2 makes each stock user cost ~1 s; these tests are not about hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def doc() -> Iterator[list[str]]:
     outcomes: list[str] = []
@@ -275,3 +281,33 @@ def test_api_cancel_and_resubmit(stock, flow, client: Client) -> None:  # type: 
     assert resp.json()["status"] == "cancelled"
     resp = client.post(f"/api/approvals/{req.pk}/cancel", **alice)
     assert (resp.status_code, resp.json()["code"]) == (409, "not_pending")
+
+
+def test_detail_shows_latest_round_and_history(stock, flow, client: Client) -> None:  # type: ignore[no-untyped-def]
+    from salesops.core.approvals import approval_resubmit
+
+    req = _submit(stock.rep_user)
+    approval_act(
+        actor=stock.manager_user,
+        task_id=_pending(req, stock.manager_user).pk,
+        action="return",
+        comment="补材料",
+    )
+    approval_resubmit(actor=stock.rep_user, request_id=req.pk)
+    client.force_login(stock.rep_user)
+    resp = client.get(f"/approvals/{req.pk}/")
+    steps = resp.context["steps"]
+    assert [(s["step"].name, s["state"]) for s in steps] == [
+        ("经理审批", "current"),
+        ("总监审批", "todo"),
+    ]
+    assert [t.status for t in steps[0]["tasks"]] == [TaskStatus.PENDING]
+    assert [(e["event"].action, str(e["label"])) for e in resp.context["events"]] == [
+        ("submit", "提交"),
+        ("return", "退回"),
+        ("resubmit", "重新提交"),
+    ]
+    body = resp.content.decode()
+    assert "补材料" in body
+    assert 'id="btn-cancel"' in body
+    assert len(resp.context["audit_rows"]) == 4

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
 from django.test import Client
 
 from salesops.core.audit import audit_record
 from salesops.core.models import AuditAction, AuditLog, RoleCode
-from salesops.core.views_audit import audit_for_object
+from salesops.core.selectors import audit_for_object
 from salesops.factories import UserFactory, role
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:  # type: ignore[no-untyped-def]
+    # PBKDF2 makes each stock user cost ~1 s; these tests are not about hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def test_audit_page_is_admin_only(stock, client: Client) -> None:  # type: ignore[no-untyped-def]

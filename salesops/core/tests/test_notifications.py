@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from django.test import Client
 
 from salesops.core.models import Notification
@@ -14,6 +15,12 @@ from salesops.core.notifications import (
     notify_many,
     unread_count,
 )
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:  # type: ignore[no-untyped-def]
+    # PBKDF2 makes each stock user cost ~1 s; these tests are not about hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def _auth(client: Client, username: str) -> dict[str, str]:

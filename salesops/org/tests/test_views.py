@@ -120,8 +120,11 @@ def test_employee_list_scope_and_detail_404(client: Client, stock, net) -> None:
     assert [r["obj"].name for r in resp.context["rows"]] == ["鲍勃", "爱丽丝"]
     assert client.get(reverse("org:employee_detail", args=[stock.rep.pk])).status_code == 200
     assert client.get(reverse("org:employee_detail", args=[stock.outsider.pk])).status_code == 404
-    resp = client.get(reverse("org:employees"), {"department": str(stock.other_team.pk)})
-    assert resp.context["rows"] == []
+    resp = client.get(reverse("org:employees"), {"department": str(stock.team.pk), "q": "爱"})
+    assert [r["obj"].name for r in resp.context["rows"]] == ["爱丽丝"]
+    assert [r["cells"][2]["value"] for r in resp.context["rows"]] == [
+        stock.rep.phone[:3] + "****" + stock.rep.phone[-4:]
+    ]
 
 
 def test_employee_detail_shows_operation_log(client: Client, stock, net) -> None:  # type: ignore[no-untyped-def]
@@ -185,3 +188,33 @@ def test_member_export_is_recorded(client: Client, stock, net) -> None:  # type:
     assert resp.status_code == 200
     assert AuditLog.objects.filter(action="export", object_type="members").count() == 1
     assert Member.objects.count() == 5
+
+
+def test_sponsor_change_form_submits_and_reports_errors(client: Client, stock, net) -> None:  # type: ignore[no-untyped-def]
+    from salesops.core.approvals.services import StepSpec, approval_flow_create
+    from salesops.core.models import RoleCode
+    from salesops.org.models import SponsorChangeRequest
+
+    approval_flow_create(
+        actor=None,
+        doc_type="org.sponsor_change",
+        name="推荐人变更审批",
+        steps=[StepSpec(name="管理员审批", role=RoleCode.ADMIN)],
+    )
+    _login(client, stock.rep_user)
+    url = reverse("org:sponsor_change_create")
+    resp = client.get(url, {"member": net.leaf.pk})
+    assert resp.context["form"].initial == {"member_no": "M-LEAF"}
+    data = {"member_no": "M-MID", "new_sponsor_no": "M-LEAF", "effective_on": "2026-03-01"}
+    resp = client.post(url, {**data, "reason": "r"})
+    assert resp.context["form"].errors["new_sponsor_no"] == [
+        "新推荐人 叶（M-LEAF） 是该会员的下线，变更后会形成循环"
+    ]
+    resp = client.post(url, {**data, "member_no": "M-FAR", "reason": "r"})
+    assert resp.context["form"].errors["member_no"] == ["会员不存在或无权操作"]
+    resp = client.post(url, {**data, "new_sponsor_no": "M-SIDE", "reason": "换线"})
+    req = SponsorChangeRequest.objects.get()
+    assert resp.status_code == 302
+    assert resp["Location"] == reverse("org:sponsor_change_detail", args=[req.pk])
+    listing = client.get(reverse("org:sponsor_changes"))
+    assert [r["obj"].pk for r in listing.context["rows"]] == [req.pk]

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any, TypeVar
 
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 
 from salesops.core.access import Viewer, employee_scope_q, member_scope_q, viewer_for
 from salesops.core.errors import PermissionDeniedError, ServiceError
 from salesops.core.models import RoleCode, User
 from salesops.org.models import Employee, Member
+
+M = TypeVar("M", bound=models.Model)
+NUMBER_ATTEMPTS = 5
 
 PRODUCT_MANAGERS = (RoleCode.DIRECTOR, RoleCode.MARKETING)
 
@@ -61,3 +65,29 @@ def next_number(model: type[models.Model], field: str, prefix: str, day: datetim
     if last is not None and last[len(stem) :].isdigit():
         seq = int(last[len(stem) :]) + 1
     return f"{stem}{seq:04d}"
+
+
+def create_numbered(
+    model: type[M],
+    *,
+    field: str,
+    number: str,
+    prefix: str,
+    day: datetime.date,
+    duplicate_message: str,
+    **values: Any,
+) -> M:
+    """Create a row whose document number is ``number`` or, when blank, the next one of
+    the day. Two writers that draw the same generated number: the loser draws again."""
+    explicit = number.strip()
+    for _attempt in range(NUMBER_ATTEMPTS):
+        value = explicit or next_number(model, field, prefix, day)
+        if explicit and model._default_manager.filter(**{field: value}).exists():
+            break
+        try:
+            with transaction.atomic():
+                return model._default_manager.create(**{field: value}, **values)
+        except IntegrityError:
+            if explicit:
+                break
+    raise ServiceError("duplicate", duplicate_message % {"no": explicit or prefix}, field=field)

@@ -15,8 +15,8 @@ from salesops.core.models import AuditAction, User
 from salesops.org.models import Employee
 from salesops.sales.models import Customer
 from salesops.sales.services._common import (
+    create_numbered,
     employee_in_scope,
-    next_number,
     require_staff,
     viewer_of,
 )
@@ -86,9 +86,6 @@ def customer_create(
             raise ServiceError("required", _("请选择负责人"), field="owner")
         owner = viewer.employee
     employee_in_scope(viewer, owner, "owner")
-    code = code.strip()
-    if code and Customer.objects.filter(code=code).exists():
-        raise ServiceError("duplicate", _("客户编号 %(code)s 已存在") % {"code": code}, "code")
     dupes = customer_phone_duplicates(phone=data["phone"])
     if dupes and not confirm_duplicate:
         raise ServiceError(
@@ -97,8 +94,13 @@ def customer_create(
             field="phone",
             status=409,
         )
-    customer = Customer.objects.create(
-        code=code or next_number(Customer, "code", "C", timezone.localdate()),
+    customer = create_numbered(
+        Customer,
+        field="code",
+        number=code,
+        prefix="C",
+        day=timezone.localdate(),
+        duplicate_message=_("客户编号 %(no)s 已存在"),
         owner=owner,
         department_id=owner.department_id,
         **data,

@@ -19,9 +19,9 @@ from salesops.org.models import Employee, Member
 from salesops.sales.models import Customer, Order, OrderKind, OrderLine, OrderStatus, Product
 from salesops.sales.selectors import TIERS, Tier, customers_for, price_for
 from salesops.sales.services._common import (
+    create_numbered,
     employee_in_scope,
     member_in_scope,
-    next_number,
     viewer_of,
 )
 
@@ -164,11 +164,13 @@ def order_create(
         raise ServiceError("invalid_tier", _("价格类型无效"), field="tier")
     order_lines = _clean_lines(lines, day=order_date, tier=tier)
 
-    order_no = (order_no or "").strip() or next_number(Order, "order_no", "SO", order_date)
-    if Order.objects.filter(order_no=order_no).exists():
-        raise ServiceError("duplicate", _("订单号 %(no)s 已存在") % {"no": order_no}, "order_no")
-    order = Order.objects.create(
-        order_no=order_no,
+    order = create_numbered(
+        Order,
+        field="order_no",
+        number=order_no or "",
+        prefix="SO",
+        day=order_date,
+        duplicate_message=_("订单号 %(no)s 已存在"),
         order_date=order_date,
         kind=kind,
         customer=customer,

@@ -17,7 +17,7 @@ from salesops.core.errors import FieldError, ServiceError
 from salesops.core.models import RoleCode, User
 from salesops.core.money import parse_money
 from salesops.sales.models import Order, OrderLine, OrderStatus, Return, ReturnLine
-from salesops.sales.services._common import next_number, viewer_of
+from salesops.sales.services._common import create_numbered, viewer_of
 from salesops.sales.services.orders import line_amount
 
 _AUDITED = ("return_no", "original_order", "return_date", "reason", "total_amount")
@@ -91,8 +91,13 @@ def return_create(
     if not wanted:
         raise ServiceError("no_lines", _("请至少填写一行退货数量"), field="lines")
 
-    ret = Return.objects.create(
-        return_no=(return_no or "").strip() or next_number(Return, "return_no", "RT", return_date),
+    ret = create_numbered(
+        Return,
+        field="return_no",
+        number=return_no or "",
+        prefix="RT",
+        day=return_date,
+        duplicate_message=_("退货单号 %(no)s 已存在"),
         original_order=locked,
         return_date=return_date,
         reason=reason.strip()[:200],

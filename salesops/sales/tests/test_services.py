@@ -389,3 +389,18 @@ def test_only_product_managers_edit_prices(stock) -> None:  # type: ignore[no-un
     with pytest.raises(ServiceError) as exc:
         price_list_create(actor=stock.manager_user, name="x", valid_from=DAY)
     assert (exc.value.code, exc.value.status) == ("permission_denied", 403)
+
+
+def test_explicit_duplicate_numbers_refused(stock, catalogue) -> None:  # type: ignore[no-untyped-def]
+    _order(stock, catalogue, order_no="SO-X")
+    with pytest.raises(ServiceError) as exc:
+        _order(stock, catalogue, order_no="SO-X")
+    assert (exc.value.code, exc.value.field, str(exc.value.message)) == (
+        "duplicate",
+        "order_no",
+        "订单号 SO-X 已存在",
+    )
+    customer_create(actor=stock.rep_user, name="甲", code="C-1")
+    with pytest.raises(ServiceError) as exc:
+        customer_create(actor=stock.rep_user, name="乙", code="C-1")
+    assert str(exc.value.message) == "客户编号 C-1 已存在"
