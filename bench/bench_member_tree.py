@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -95,7 +96,7 @@ def timed(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(samples)
 
 
-def plan(sql: str, params: tuple[object, ...]) -> str:
+def plan(sql: str, params: Any) -> str:
     from django.db import connection
 
     with connection.cursor() as cur:

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -53,7 +53,7 @@ def _apply_error(form: Any, exc: ServiceError) -> None:
 
 
 @login_required
-def departments(request: HttpRequest) -> HttpResponse:
+def departments(request: HttpRequest) -> HttpResponseBase:
     viewer = _viewer(request)
     spec = ListSpec(
         title=_lazy("部门"),
@@ -138,7 +138,7 @@ def _employee_phone(viewer: Viewer, emp: Any) -> str:
 
 
 @login_required
-def employees(request: HttpRequest) -> HttpResponse:
+def employees(request: HttpRequest) -> HttpResponseBase:
     viewer = _viewer(request)
     dept_choices = [
         (str(d["pk"]), d["name"])
@@ -280,7 +280,7 @@ def _member_phone(viewer: Viewer, m: Member) -> str:
 
 
 @login_required
-def members(request: HttpRequest) -> HttpResponse:
+def members(request: HttpRequest) -> HttpResponseBase:
     viewer = _viewer(request)
     spec = ListSpec(
         title=_lazy("会员"),
@@ -387,7 +387,7 @@ def genealogy_children(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def sponsor_changes(request: HttpRequest) -> HttpResponse:
+def sponsor_changes(request: HttpRequest) -> HttpResponseBase:
     viewer = _viewer(request)
     spec = ListSpec(
         title=_lazy("推荐人变更申请"),

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -475,7 +476,9 @@ def price_list_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "sales/price_list_detail.html",
         {
             "price_list": price_list,
-            "items": selectors.price_list_items(price_list),
+            "items": Paginator(selectors.price_list_items(price_list), 50).get_page(
+                request.GET.get("page")
+            ),
             "form": form,
             "can_manage": can_manage,
             **_audit_context(price_list),

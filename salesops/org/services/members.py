@@ -200,7 +200,7 @@ def members_bulk_create(
         if not s.name.strip():
             raise ServiceError("required", _("第 %(row)d 行：请填写姓名") % {"row": i + 1})
         index[no] = i
-    existing_nos = set()
+    existing_nos: set[str] = set()
     nos = list(index)
     for start in range(0, len(nos), 900):
         existing_nos.update(
