@@ -18,7 +18,7 @@ def role(code: str) -> Role:
     return ensure_default_roles()[code]
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -29,7 +29,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     role = factory.LazyFunction(lambda: role(RoleCode.REP))
 
 
-class DepartmentFactory(factory.django.DjangoModelFactory):
+class DepartmentFactory(factory.django.DjangoModelFactory[Department]):
     """Creates through the service so that the path is right."""
 
     class Meta:
@@ -47,7 +47,7 @@ class DepartmentFactory(factory.django.DjangoModelFactory):
         return department_create(actor=None, **kwargs)  # type: ignore[arg-type]
 
 
-class PositionFactory(factory.django.DjangoModelFactory):
+class PositionFactory(factory.django.DjangoModelFactory[Position]):
     class Meta:
         model = Position
         django_get_or_create = ("code",)
@@ -56,7 +56,7 @@ class PositionFactory(factory.django.DjangoModelFactory):
     code = "P-REP"
 
 
-class EmployeeFactory(factory.django.DjangoModelFactory):
+class EmployeeFactory(factory.django.DjangoModelFactory[Employee]):
     class Meta:
         model = Employee
 
@@ -74,7 +74,7 @@ class EmployeeFactory(factory.django.DjangoModelFactory):
         return employee_create(actor=None, **kwargs)  # type: ignore[arg-type]
 
 
-class MemberFactory(factory.django.DjangoModelFactory):
+class MemberFactory(factory.django.DjangoModelFactory[Member]):
     class Meta:
         model = Member
 
@@ -91,7 +91,7 @@ class MemberFactory(factory.django.DjangoModelFactory):
         return member_create(actor=None, **kwargs)  # type: ignore[arg-type]
 
 
-class CustomerFactory(factory.django.DjangoModelFactory):
+class CustomerFactory(factory.django.DjangoModelFactory[Customer]):
     class Meta:
         model = Customer
 
@@ -102,7 +102,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     department = factory.LazyAttribute(lambda o: o.owner.department)
 
 
-class ProductFactory(factory.django.DjangoModelFactory):
+class ProductFactory(factory.django.DjangoModelFactory[Product]):
     class Meta:
         model = Product
 

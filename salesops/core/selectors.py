@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Count, QuerySet, Sum
 from django.utils.translation import gettext as _
 
-from salesops.core.access import Viewer, employee_scope_q, member_scope_q, viewer_for
+from salesops.core.access import Viewer, employee_scope_q, viewer_for
 from salesops.core.audit import object_type_of
 from salesops.core.models import ApprovalTask, AuditLog, RoleCode, TaskStatus, User
 
@@ -22,7 +22,6 @@ def dashboard_figures(
     viewer: Viewer, *, month_start: datetime.date, today: datetime.date
 ) -> dict[str, Any]:
     """A handful of bounded aggregate queries for the home page."""
-    from salesops.org.models import Member
     from salesops.sales.models import Customer, Order
 
     figures: dict[str, Any] = {
@@ -30,13 +29,12 @@ def dashboard_figures(
             approver=viewer.user, status=TaskStatus.PENDING
         ).count()
     }
+    from salesops.sales.selectors import order_scope_q
+
+    orders = Order.objects.filter(order_scope_q(viewer))
     if viewer.role == RoleCode.MEMBER and viewer.member is not None:
-        orders = Order.objects.filter(credited_member=viewer.member)
-        figures["downline"] = Member.objects.filter(member_scope_q(viewer)).count() - 1
+        figures["downline"] = viewer.member.downline_count
     else:
-        orders = Order.objects.filter(
-            employee_scope_q(viewer, owner="credited_employee", department="department")
-        )
         figures["customers"] = Customer.objects.filter(
             employee_scope_q(viewer, owner="owner", department="department")
         ).count()

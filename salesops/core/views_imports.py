@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -134,7 +135,7 @@ def import_job_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @_guarded
-def import_job_errors(request: HttpRequest, pk: int) -> HttpResponse:
+def import_job_errors(request: HttpRequest, pk: int) -> HttpResponseBase:
     job = import_job_for(_user(request), pk)
     path = import_job_errors_file(job)
     if path is None:

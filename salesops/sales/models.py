@@ -14,7 +14,6 @@ from django.utils.translation import gettext_lazy as _
 from salesops.org.models import Department, Employee, Member
 
 
-
 class Customer(models.Model):
     name = models.CharField(_("客户名称"), max_length=200)
     code = models.CharField(_("客户编号"), max_length=32, unique=True)

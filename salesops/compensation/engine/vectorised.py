@@ -8,6 +8,7 @@ ranks, tiers and generations only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -41,7 +42,7 @@ class PeriodResult:
 
     plan: RankPlan
     period: Period
-    member_ids: list[str] | tuple[str, ...] | object
+    member_ids: Sequence[str]
     ignored_orders: int
     pv: I64
     pv_by_cutoff: I64
@@ -61,7 +62,7 @@ class PeriodResult:
     line_amount: I64
 
     def member_id(self, i: int) -> str:
-        return str(self.member_ids[i])  # type: ignore[index]
+        return str(self.member_ids[i])
 
     def rank_code(self, r: int) -> str:
         return self.plan.ranks[r].code if r >= 0 else ""
@@ -109,7 +110,7 @@ class PeriodResult:
         codes = pl.Series([""] + [r.code for r in self.plan.ranks])
         return pl.DataFrame(
             {
-                "member_id": pl.Series(self.member_ids, dtype=pl.String),  # type: ignore[arg-type]
+                "member_id": pl.Series(list(self.member_ids), dtype=pl.String),
                 "paid_as": codes.gather(self.paid_as.astype(np.int64) + 1),
                 "title": codes.gather(self.title.astype(np.int64) + 1),
                 "pv": self.pv,

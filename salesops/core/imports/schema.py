@@ -164,6 +164,8 @@ class Col:
     aliases: tuple[str, ...] = ()
     example: str = ""
     help: str | Promise = ""
+    # a ``frames.Fast``: the vectorised path of ``parse`` for importers that use frames
+    fast: Any = None
 
     def names(self) -> set[str]:
         names = {_norm(self.key), *(_norm(a) for a in self.aliases)}
