@@ -71,3 +71,11 @@ def test_openapi_schema_served(db, client: Client) -> None:  # type: ignore[no-u
     resp = client.get("/api/openapi.json")
     assert resp.status_code == 200
     assert "/api/auth/token" in resp.json()["paths"]
+
+
+def test_api_docs_use_vendored_assets_only(db, client: Client) -> None:  # type: ignore[no-untyped-def]
+    resp = client.get("/api/docs")
+    assert resp.status_code == 200
+    body = resp.content.decode()
+    assert "swagger-ui-bundle.js" in body
+    assert "https://" not in body  # offline intranets: no CDN
