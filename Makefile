@@ -34,7 +34,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 messages: install
-	cd salesops && ../$(BIN)/python ../manage.py makemessages -l en --no-obsolete --ignore 'static/*'
+	cd salesops && ../$(BIN)/python ../manage.py makemessages -l en --no-obsolete --ignore 'static/*' --ignore 'tests/*' --ignore '*/tests/*'
 	$(BIN)/python manage.py compilemessages -v 0 --ignore '.venv'
 
 bench: install

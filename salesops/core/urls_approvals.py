@@ -11,6 +11,9 @@ from salesops.core import views_audit
 urlpatterns = [
     path("approvals/", v.approvals_inbox, name="approvals_inbox"),
     path("approvals/flows/", v.approval_flows, name="approval_flows"),
+    path("approvals/flows/new/", v.approval_flow_new, name="approval_flow_create"),
+    path("approvals/flows/<int:pk>/", v.approval_flow_detail, name="approval_flow_detail"),
+    path("approvals/flows/<int:pk>/edit/", v.approval_flow_edit, name="approval_flow_edit"),
     path("approvals/<int:pk>/", v.approval_detail, name="approval_detail"),
     path("approvals/<int:pk>/resubmit/", v.approval_request_resubmit, name="approval_resubmit"),
     path("approvals/<int:pk>/cancel/", v.approval_request_cancel, name="approval_cancel"),

@@ -1,4 +1,5 @@
-"""审批中心 (inbox, request detail, actions), the flow list and the notifications page.
+"""审批中心 (inbox, request detail, actions), the flow settings (list, detail, new, edit;
+admins only) and the notifications page.
 
 Views parse, authorise (through the selectors), call a service and respond; a request the
 user may not see is a 404, an action they may not take a 403.
@@ -13,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -21,7 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from salesops.core.access import viewer_for
 from salesops.core.approvals import selectors
@@ -30,16 +31,30 @@ from salesops.core.approvals.services import (
     EventAction,
     approval_act,
     approval_cancel,
+    approval_flow_create,
+    approval_flow_update,
     approval_resubmit,
-    describe_steps,
 )
-from salesops.core.errors import ServiceError
+from salesops.core.errors import FieldError, ServiceError
+from salesops.core.forms_approvals import (
+    MAX_STEPS,
+    STEP_OPS,
+    FlowForm,
+    StepForm,
+    apply_step_op,
+    approver_users,
+    step_initial,
+    step_initial_from_flow,
+    step_keys,
+)
 from salesops.core.listing import Column, Filter, ListSpec, Scene, list_page
 from salesops.core.models import (
     ApprovalFlow,
     ApprovalRequest,
     ApprovalStatus,
+    ApprovalStep,
     Notification,
+    Role,
     SignMode,
     TaskStatus,
     User,
@@ -302,20 +317,45 @@ def _submitter_action(
 # ---------------------------------------------------------------------------------------
 
 
+def _flows_admin(request: HttpRequest) -> User:
+    user = _user(request)
+    if not viewer_for(user).is_admin:
+        raise PermissionDenied(_("只有系统管理员可以配置审批流程"))
+    return user
+
+
+def _flow_url(flow: ApprovalFlow) -> str:
+    return reverse("core:approval_flow_detail", args=[flow.pk])
+
+
+def _approvers_text(step: ApprovalStep) -> str:
+    if step.approver_role is not None:
+        return str(step.approver_role)
+    return _("、").join(str(u) for u in step.approver_users.all())
+
+
+def steps_text(flow: ApprovalFlow) -> str:
+    """经理审批（单人审批：销售经理） → 财务（会签：张三、李四）, from prefetched steps."""
+    return " → ".join(
+        _("%(step)s（%(mode)s：%(approvers)s）")
+        % {"step": s.name, "mode": SignMode(s.mode).label, "approvers": _approvers_text(s)}
+        for s in flow.steps.all()
+    )
+
+
 @login_required
 @require_GET
 def approval_flows(request: HttpRequest) -> HttpResponseBase:
-    if not viewer_for(_user(request)).is_admin:
-        raise PermissionDenied(_("只有系统管理员可以查看审批流程"))
+    user = _flows_admin(request)
     spec = ListSpec(
         title=gettext_lazy("审批流程"),
         columns=[
-            Column("name", gettext_lazy("名称"), lambda f: f.name, sort="name"),
+            Column("name", gettext_lazy("名称"), lambda f: f.name, sort="name", link=_flow_url),
             Column("doc_type", gettext_lazy("单据类型"), lambda f: doc_type_label(f.doc_type)),
             Column("min_amount", gettext_lazy("金额下限"), lambda f: f.min_amount, money=True),
             Column("max_amount", gettext_lazy("金额上限"), lambda f: f.max_amount, money=True),
             Column("priority", gettext_lazy("优先级"), lambda f: f.priority, sort="priority"),
-            Column("steps", gettext_lazy("审批节点"), describe_steps),
+            Column("steps", gettext_lazy("审批节点"), steps_text),
             Column("requests", gettext_lazy("审批单数"), lambda f: f.n_requests),
             Column("active", gettext_lazy("启用"), lambda f: _("是") if f.active else _("否")),
         ],
@@ -331,9 +371,176 @@ def approval_flows(request: HttpRequest) -> HttpResponseBase:
         ],
         default_sort="doc_type",
         export_name="approval_flows",
+        create_url=reverse("core:approval_flow_create"),
+        row_link=_flow_url,
     )
-    qs = ApprovalFlow.objects.annotate(n_requests=Count("requests"))
-    return list_page(request, queryset=qs, spec=spec)
+    return list_page(request, queryset=selectors.approval_flows_for(user), spec=spec)
+
+
+@login_required
+@require_GET
+def approval_flow_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from salesops.core.selectors import audit_for_object
+
+    user = _flows_admin(request)
+    flow = _service(lambda: selectors.approval_flow_for_admin(user, pk))
+    steps = [
+        {"step": s, "mode": SignMode(s.mode).label, "approvers": _approvers_text(s)}
+        for s in flow.steps.all()
+    ]
+    ctx = {
+        "flow": flow,
+        "doc_label": doc_type_label(flow.doc_type),
+        "steps": steps,
+        "audit_rows": audit_for_object(flow),
+    }
+    return render(request, "core/approvals/flow_detail.html", ctx)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def approval_flow_new(request: HttpRequest) -> HttpResponse:
+    user = _flows_admin(request)
+    return _flow_form_page(request, user, None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def approval_flow_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _flows_admin(request)
+    flow = _service(lambda: selectors.approval_flow_for_admin(user, pk))
+    return _flow_form_page(request, user, flow)
+
+
+def _user_label(u: User) -> str:
+    if not u.display_name:
+        return u.username
+    return _("%(name)s（%(code)s）") % {"name": u.display_name, "code": u.username}
+
+
+class _StepRows:
+    """Builds the step rows of one page; role and user choices are read once."""
+
+    def __init__(self, flow: ApprovalFlow | None) -> None:
+        self.users = approver_users(flow)
+        self.role_choices: list[tuple[Any, str]] = [("", _("（指定审批人）"))] + [
+            (r.code, str(r)) for r in Role.objects.order_by("id")
+        ]
+        self.user_choices = [(u.pk, _user_label(u)) for u in self.users]
+
+    def form(
+        self, key: str, *, data: Any = None, initial: dict[str, Any] | None = None
+    ) -> StepForm:
+        return StepForm(
+            data,
+            prefix=f"step-{key}",
+            initial=initial,
+            users=self.users,
+            role_choices=self.role_choices,
+            user_choices=self.user_choices,
+        )
+
+
+def _apply_flow_errors(exc: ServiceError, form: FlowForm, rows: list[tuple[str, StepForm]]) -> str:
+    """Put a service's field errors next to their fields; returns the steps-level error."""
+    steps_error = ""
+    errors = exc.errors or [FieldError(exc.field, exc.message)]
+    for err in errors:
+        message = str(err.message)
+        parts = err.field.split(".")
+        if parts[0] == "steps" and len(parts) == 3 and parts[1].isdigit():
+            index = int(parts[1]) - 1
+            if 0 <= index < len(rows):
+                step_form = rows[index][1]
+                step_form.add_error(parts[2] if parts[2] in step_form.fields else None, message)
+                continue
+        if parts[0] == "steps":
+            steps_error = message
+        elif err.field in form.fields:
+            form.add_error(err.field, message)
+        else:
+            form.add_error(None, message)
+    return steps_error
+
+
+def _save_flow(user: User, flow: ApprovalFlow | None, form: FlowForm, specs: list[Any]) -> Any:
+    data = form.cleaned_data
+    common = {
+        "name": data["name"],
+        "steps": specs,
+        "min_amount": data["min_amount"],
+        "max_amount": data["max_amount"],
+        "priority": data["priority"],
+        "active": data["active"],
+    }
+    if flow is None:
+        return approval_flow_create(actor=user, doc_type=data["doc_type"], **common)
+    return approval_flow_update(actor=user, flow=flow, **common)
+
+
+def _flow_form_page(request: HttpRequest, user: User, flow: ApprovalFlow | None) -> HttpResponse:
+    """New / edit flow. ``op`` = add / remove:<key> / up:<key> / down:<key> redraws the
+    steps (only them for htmx) without saving; anything else saves."""
+    builder = _StepRows(flow)
+    flow_initial = FlowForm.initial_for(flow) if flow else None
+    steps_error = ""
+    if request.method == "POST":
+        keys = step_keys(request.POST)
+        op = request.POST.get("op", "save")
+        if op.partition(":")[0] in STEP_OPS:
+            keys = apply_step_op(keys, op)
+            rows = [(k, builder.form(k, initial=step_initial(request.POST, k))) for k in keys]
+            if getattr(request, "htmx", False):
+                return render(
+                    request, "core/approvals/_flow_steps.html", _steps_ctx(rows, steps_error)
+                )
+            posted: dict[str, Any] = {n: request.POST.get(n, "") for n in FlowForm.base_fields}
+            posted["active"] = bool(request.POST.get("active"))
+            form = FlowForm(initial={**(flow_initial or {}), **posted}, flow=flow)
+        else:
+            form = FlowForm(request.POST, initial=flow_initial, flow=flow)
+            rows = [(k, builder.form(k, data=request.POST)) for k in keys]
+            valid = [form.is_valid()] + [f.is_valid() for _k, f in rows]
+            if not keys:
+                steps_error = _("至少需要一个审批节点")
+            if all(valid) and not steps_error:
+                specs = [f.spec() for _k, f in rows]
+                try:
+                    saved = _service(lambda: _save_flow(user, flow, form, specs))
+                except ServiceError as exc:
+                    steps_error = _apply_flow_errors(exc, form, rows)
+                else:
+                    if flow is not None and saved.pk != flow.pk:
+                        messages.success(
+                            request,
+                            _("流程已有审批记录，已生成新版本 #%(id)s，原流程已停用")
+                            % {"id": saved.pk},
+                        )
+                    else:
+                        messages.success(request, _("已保存审批流程：%(n)s") % {"n": saved.name})
+                    return HttpResponseRedirect(_flow_url(saved))
+    else:
+        form = FlowForm(initial=flow_initial, flow=flow)
+        initials = step_initial_from_flow(flow) if flow else [{}]
+        rows = [(str(i), builder.form(str(i), initial=ini)) for i, ini in enumerate(initials, 1)]
+    ctx = {
+        "flow": flow,
+        "form": form,
+        "in_use": flow is not None and getattr(flow, "n_requests", 0) > 0,
+        **_steps_ctx(rows, steps_error),
+    }
+    return render(request, "core/approvals/flow_form.html", ctx)
+
+
+def _steps_ctx(rows: list[tuple[str, StepForm]], steps_error: str) -> dict[str, Any]:
+    return {
+        "step_rows": [
+            {"key": k, "form": f, "first": i == 0, "last": i == len(rows) - 1}
+            for i, (k, f) in enumerate(rows)
+        ],
+        "steps_error": steps_error,
+        "can_add": len(rows) < MAX_STEPS,
+    }
 
 
 # ---------------------------------------------------------------------------------------

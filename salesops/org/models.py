@@ -192,7 +192,7 @@ class Member(models.Model):
         indexes = [models.Index(fields=["depth", "path"], name="org_member_depth_path")]
 
     def __str__(self) -> str:
-        return f"{self.name}（{self.member_no}）"
+        return _("%(name)s（%(code)s）") % {"name": self.name, "code": self.member_no}
 
 
 class SponsorHistory(models.Model):

@@ -52,7 +52,7 @@ class Product(models.Model):
         ordering = ["sku"]
 
     def __str__(self) -> str:
-        return f"{self.name}（{self.sku}）"
+        return _("%(name)s（%(code)s）") % {"name": self.name, "code": self.sku}
 
 
 class PriceList(models.Model):

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from salesops.core.access import viewer_for
-from salesops.core.errors import NotFoundError
+from salesops.core.errors import NotFoundError, PermissionDeniedError
 from salesops.core.models import (
     ApprovalEvent,
+    ApprovalFlow,
     ApprovalRequest,
     ApprovalStatus,
     ApprovalStep,
@@ -150,3 +151,48 @@ def pending_task_for(request: ApprovalRequest, user: User) -> ApprovalTask | Non
         ):
             return task
     return None
+
+
+# ---------------------------------------------------------------------------------------
+# Flows (admin only)
+# ---------------------------------------------------------------------------------------
+
+
+def _require_flow_admin(user: User) -> None:
+    from django.utils.translation import gettext as _
+
+    if not viewer_for(user).is_admin:
+        raise PermissionDeniedError(_("只有系统管理员可以配置审批流程"))
+
+
+def _steps_prefetch() -> Prefetch:
+    return Prefetch(
+        "steps",
+        queryset=ApprovalStep.objects.select_related("approver_role")
+        .prefetch_related(Prefetch("approver_users", queryset=User.objects.order_by("id")))
+        .order_by("order"),
+    )
+
+
+def approval_flows_for(user: User) -> QuerySet[ApprovalFlow]:
+    """Every flow with its steps and request count (a fixed number of queries a page);
+    admins only."""
+    _require_flow_admin(user)
+    return ApprovalFlow.objects.annotate(n_requests=Count("requests")).prefetch_related(
+        _steps_prefetch()
+    )
+
+
+def approval_flow_for_admin(user: User, flow_id: Any) -> ApprovalFlow:
+    """The access helper of a flow: admins only (403), an unknown id is a 404."""
+    from django.utils.translation import gettext as _
+
+    _require_flow_admin(user)
+    try:
+        pk = int(flow_id)
+    except (TypeError, ValueError):
+        pk = 0
+    obj = approval_flows_for(user).filter(pk=pk).first()
+    if obj is None:
+        raise NotFoundError(_("审批流程不存在"))
+    return obj

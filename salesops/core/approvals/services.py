@@ -165,6 +165,28 @@ def _write_steps(flow: ApprovalFlow, steps: list[tuple[StepSpec, Role | None]]) 
             step.approver_users.set(list(spec.users))
 
 
+StepKey = tuple[str, str, int | None, frozenset[int]]
+
+
+def _steps_key(steps: list[tuple[StepSpec, Role | None]]) -> list[StepKey]:
+    return [
+        (
+            spec.name.strip(),
+            spec.mode,
+            role_obj.pk if role_obj else None,
+            frozenset(u.pk for u in spec.users),
+        )
+        for spec, role_obj in steps
+    ]
+
+
+def _flow_steps_key(flow: ApprovalFlow) -> list[StepKey]:
+    return [
+        (s.name, s.mode, s.approver_role_id, frozenset(u.pk for u in s.approver_users.all()))
+        for s in flow.steps.order_by("order").prefetch_related("approver_users")
+    ]
+
+
 def describe_steps(flow: ApprovalFlow) -> str:
     """The steps as one line of text, for the audit log and the flow list."""
     parts = []
@@ -254,6 +276,8 @@ def approval_flow_update(
         flow.active = active
     _validate_flow(flow)
     cleaned = _clean_steps(steps) if steps is not None else None
+    if cleaned is not None and _steps_key(cleaned) == _flow_steps_key(flow):
+        cleaned = None  # the same steps sent back (e.g. by the edit form) change nothing
     old_steps = describe_steps(flow)
 
     if cleaned is not None and flow.requests.exists():

@@ -7,12 +7,17 @@ computed once per insert by the model's own fields."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import polars as pl
 from django.db import connection, models
 
 BATCH = 50_000
+# SQLite page cache while a bulk write runs (KiB). The default 2 MB makes every insert
+# into the indexes of a large table go to disk once the index outgrows it.
+SQLITE_CACHE_KIB = 256 * 1024
 
 
 def _table(model: type[models.Model]) -> str:
@@ -27,6 +32,23 @@ def hold_write_lock(model: type[models.Model]) -> None:
         with connection.cursor() as cur:
             # a write that changes nothing still takes the lock
             cur.execute(f"UPDATE {_table(model)} SET id = id WHERE 0 = 1")  # noqa: S608
+
+
+@contextmanager
+def bulk_session() -> Iterator[None]:
+    """A larger SQLite page cache for the duration of a bulk write (no-op elsewhere)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA cache_size")
+        (before,) = cur.fetchone()
+        cur.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 def reserve_ids(model: type[models.Model], count: int) -> pl.Series:
@@ -46,7 +68,9 @@ def reserve_ids(model: type[models.Model], count: int) -> pl.Series:
         (top,) = cur.fetchone()
         if connection.vendor == "sqlite":
             # AUTOINCREMENT never hands out an id again, not even a deleted row's: neither do we.
-            cur.execute("SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = %s", [table])
+            cur.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = %s", [table]
+            )
             (seq,) = cur.fetchone()
             top = max(int(top), int(seq))
     start = int(top) + 1
@@ -59,9 +83,10 @@ def defaults(model: type[models.Model], given: set[str]) -> dict[str, Any]:
     proto = model()
     out: dict[str, Any] = {}
     for field in model._meta.concrete_fields:
-        if field.primary_key or field.column in given:
+        column = field.column
+        if field.primary_key or column is None or column in given:
             continue
-        out[field.column] = field.get_db_prep_save(field.pre_save(proto, add=True), connection)
+        out[column] = field.get_db_prep_save(field.pre_save(proto, add=True), connection)
     return out
 
 
@@ -87,7 +112,7 @@ def insert_frame(
     with connection.cursor() as cur:
         for start in range(0, frame.height, BATCH):
             part = frame.slice(start, BATCH)
-            values = [part[c].to_list() for c in part.columns]
+            values: list[Iterable[Any]] = [part[c].to_list() for c in part.columns]
             values += [itertools.repeat(v) for v in constants.values()]
             cur.executemany(sql, list(zip(*values)))  # noqa: B905 - repeat() is endless
     return frame.height

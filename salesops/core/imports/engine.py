@@ -48,18 +48,33 @@ class Ctx:
 
 
 class Importer:
-    """One entity's import: columns, cross-row checks and the writes."""
+    """One entity's import: columns, cross-row checks and the writes.
+
+    A row importer gets parsed rows in ``run``, inside the apply's transaction. A
+    streaming importer (``streaming = True``, for files of millions of rows) reads the
+    source itself in ``validate_source`` with no transaction open, and writes in
+    ``write_all``, called inside the transaction only when the whole file is clean."""
 
     entity: ClassVar[str]
     title: ClassVar[str | Promise]
     object_type: ClassVar[str]
     columns: ClassVar[list[Col]]
+    streaming: ClassVar[bool] = False
 
     def check_header(self, positions: dict[str, int], report: Report) -> None:
         """Column rules beyond "required" (e.g. one of two columns must exist)."""
 
     def run(self, ctx: Ctx, rows: Iterator[ParsedRow]) -> None:
         raise NotImplementedError
+
+    def validate_source(self, ctx: Ctx) -> None:
+        raise NotImplementedError
+
+    def write_all(self, ctx: Ctx) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the run left behind (temporary files)."""
 
     def col(self, key: str) -> Col:
         return next(c for c in self.columns if c.key == key)
@@ -149,6 +164,15 @@ def run_import(
         if not report.ok:
             return report
         ctx = Ctx(actor, write, report, source, positions, progress)
+        if importer.streaming:
+            importer.validate_source(ctx)
+            _check_not_empty(report)
+            if not write or not report.ok:
+                return report
+            with transaction.atomic():
+                importer.write_all(ctx)
+                _audit(importer, report, actor, note)
+            return report
         rows = parse_rows(ctx, importer.columns)
         if not write:
             importer.run(ctx, rows)
@@ -159,23 +183,30 @@ def run_import(
             _check_not_empty(report)
             if not report.ok:
                 raise _Rollback
-            audit_record(
-                actor=actor,
-                action=AuditAction.IMPORT,
-                object_type=importer.object_type,
-                note=(
-                    f"entity={importer.entity} rows={report.rows_total} "
-                    f"created={report.created} updated={report.updated} "
-                    f"unchanged={report.unchanged} {note}"
-                ).strip(),
-            )
-            report.applied = True
+            _audit(importer, report, actor, note)
     except _Rollback:
         report.applied = False
     except ImportFileError as exc:
         report.applied = False
         report.add(exc.row, "", exc.message)
+    finally:
+        importer.close()
     return report
+
+
+def _audit(importer: Importer, report: Report, actor: User | None, note: str) -> None:
+    """The one audit row of an apply (its summary), then the report says it is applied."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.IMPORT,
+        object_type=importer.object_type,
+        note=(
+            f"entity={importer.entity} rows={report.rows_total} "
+            f"created={report.created} updated={report.updated} "
+            f"unchanged={report.unchanged} {note}"
+        ).strip(),
+    )
+    report.applied = True
 
 
 def _check_not_empty(report: Report) -> None:

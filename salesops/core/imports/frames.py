@@ -132,15 +132,17 @@ def read_chunks(source: Source, positions: dict[str, int], size: int) -> Iterato
     single = len(index) == 1
     csv = source.kind == "csv"
     nonce = secrets.token_hex(4)
-    rows: list[Any] = []
+    # the picked cells of every row one after another: plain strings, which the garbage
+    # collector does not track (a tuple per row would make it walk them all, repeatedly)
+    flat: list[Any] = []
     numbers: list[int] = []
     raw: dict[str, Any] = {}
 
     def build() -> Chunk:
-        columns = [rows] if single else list(zip(*rows, strict=True))
         data = {ROW: pl.Series(ROW, numbers, dtype=pl.Int64)}
-        for key, values in zip(keys, columns, strict=True):
-            data[key] = pl.Series(key, values, dtype=pl.String)
+        step = len(keys)
+        for i, key in enumerate(keys):
+            data[key] = pl.Series(key, flat[i::step], dtype=pl.String)
         return Chunk(pl.DataFrame(data), raw)
 
     try:
@@ -154,21 +156,25 @@ def read_chunks(source: Source, positions: dict[str, int], size: int) -> Iterato
                 cells = [_stand_in(v, raw, nonce) for v in cells]
             if len(cells) < width:
                 cells = [*cells, *([None] * (width - len(cells)))]
-            rows.append(pick(cells))
+            if single:
+                flat.append(pick(cells))
+            else:
+                flat.extend(pick(cells))
             numbers.append(row_no)
-            if len(rows) >= size:
+            if len(numbers) >= size:
                 yield build()
-                rows, numbers, raw = [], [], {}
+                flat, numbers, raw = [], [], {}
     except ImportFileError:
-        if rows:
+        if numbers:
             yield build()
         raise
-    if rows:
+    if numbers:
         yield build()
 
 
 def _stand_in(value: Any, raw: dict[str, Any], nonce: str) -> str | None:
-    if value is None or (isinstance(value, str) and not value.startswith("\x00")):
+    # exactly ``str``: a ``Formula`` is a str too, and must reach its parser as itself
+    if value is None or (type(value) is str and not value.startswith("\x00")):
         return value
     # never matches a fast pattern, so the column's Python parser sees the cell itself
     token = f"\x00{nonce}:{len(raw)}"

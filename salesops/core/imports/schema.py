@@ -133,7 +133,7 @@ def choice_parser(choices: type[models.TextChoices]) -> Callable[[Any], str]:
             cache.update(_choice_lookup(choices))
         found = cache.get(text.lower())
         if found is None:
-            labels = "、".join(str(label) for label in choices.labels)
+            labels = _("、").join(str(label) for label in choices.labels)
             raise CellError(_("取值无效，可选：%(labels)s") % {"labels": labels})
         return found
 
@@ -188,14 +188,14 @@ def map_header(header: Sequence[str], columns: Iterable[Col]) -> tuple[dict[str,
     positions: dict[str, int] = {}
     ignored: list[str] = []
     for index, cell in enumerate(header):
-        col = by_name.get(_norm(cell))
-        if col is None:
+        claimed = by_name.get(_norm(cell))
+        if claimed is None:
             if cell.strip():
                 ignored.append(cell.strip()[:50])
             continue
-        if col.key in positions:
+        if claimed.key in positions:
             raise CellError(_("列“%(name)s”重复出现") % {"name": cell.strip()[:50]})
-        positions[col.key] = index
+        positions[claimed.key] = index
     return positions, ignored
 
 

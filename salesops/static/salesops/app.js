@@ -8,6 +8,10 @@ document.addEventListener("click", function (ev) {
 }, true);
 document.body.addEventListener("htmx:responseError", function (ev) {
   const box = document.getElementById("so-error");
-  const msg = ev.detail.xhr.status === 403 ? "没有权限 / Permission denied" : "操作失败 / Request failed (" + ev.detail.xhr.status + ")";
+  const en = (document.documentElement.lang || "").startsWith("en");
+  const status = ev.detail.xhr.status;
+  const msg = status === 403
+    ? (en ? "Permission denied" : "没有权限")
+    : (en ? "Request failed (" : "操作失败（") + status + (en ? ")" : "）");
   if (box) { box.textContent = msg; box.classList.remove("d-none"); } else { window.alert(msg); }
 });

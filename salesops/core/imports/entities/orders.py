@@ -1,26 +1,50 @@
 """订单导入: one row per order line; rows with the same order_no form one order.
 
-Built for millions of rows: the file is read once, in chunks; references are resolved per
-chunk with a few ``IN`` queries and cached (code → id); the only state kept across chunks
-is one small entry per order. In an apply, each chunk's new orders go in with
-``bulk_create`` and their lines with one ``executemany``, all inside the caller's single
-transaction; order totals that grew after their order was inserted (an order whose lines
-are spread over chunks) are corrected at the end. The amount rule is the sales one:
-line amount = round_money(quantity × unit_price), order total = sum of its lines.
+Built for millions of rows. The file is read once, in chunks of ``CHUNK`` rows held as
+polars frames: cells are parsed vectorised (``frames``), references resolved with a few
+``IN`` queries per chunk into small lookup frames (code → ids) and joined on, and the
+cross-row rules checked per chunk. The only state kept across chunks is one row per order
+(its header, for the consistency check, and its line count); an apply also keeps the
+chunk's good lines in a spill file beside the upload, never the file itself in memory.
+
+Validation runs before the transaction is opened. Only when the whole file is clean does
+``write_all`` reserve the new order ids and insert orders and lines with plain tuples
+(SQLite) or COPY (PostgreSQL), all in the caller's single transaction.
+
+Amounts are exact integers: quantity in hundredths, prices and amounts in fen. A line's
+amount is the sales rule ``round_money(quantity × unit_price)``, i.e. half-up of
+``q_hundredths × price_fen / 100`` (``line_amount_fen``); an order's total is the sum of
+its lines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from decimal import Decimal
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+import polars as pl
 from django.db import connection
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
-from salesops.core.imports.engine import Ctx, Importer, ParsedRow
+from salesops.core.imports import bulk
+from salesops.core.imports.engine import Ctx, Importer
+from salesops.core.imports.frames import (
+    OK,
+    ROW,
+    ChunkParser,
+    fast_code,
+    fast_date,
+    fast_hundredths,
+    hundredths_text,
+    read_chunks,
+)
 from salesops.core.imports.schema import (
     Col,
     Report,
@@ -31,39 +55,74 @@ from salesops.core.imports.schema import (
 )
 from salesops.org.models import Employee, Member
 from salesops.sales.models import Customer, Order, OrderKind, OrderLine, Product
-from salesops.sales.services.orders import MAX_LINES, line_amount
+from salesops.sales.services.orders import MAX_LINES
 
-CHUNK = 5000
+CHUNK = 50_000
 LOOKUP_BATCH = 900
-ZERO = Decimal("0.00")
+# the largest amount an 18-digit, 2-place money column holds, in fen
+MAX_FEN = 10**18 - 1
 
-# position of each header field in an order's header tuple (for the consistency check)
-_HEADER = (
-    "order_date",
-    "kind",
-    "customer_code",
-    "member_no",
-    "credited_employee_no",
-    "credited_member_no",
-)
+# An order's header as resolved ids, and the file column named when two rows disagree.
+_HEADER: list[tuple[str, str]] = [
+    ("order_date", "order_date"),
+    ("kind", "kind"),
+    ("customer_id", "customer_code"),
+    ("member_id", "member_no"),
+    ("employee_id", "credited_employee_no"),
+    ("cmember_id", "credited_member_no"),
+    ("dept_id", "credited_employee_no"),  # follows the employee
+]
+_HEADER_COLS = [c for c, _k in _HEADER]
 
 
-class _Order:
-    __slots__ = ("header", "inserted_total", "lines", "pk", "row", "total")
+def line_amount_fen(quantity: pl.Expr, price: pl.Expr) -> pl.Expr:
+    """round_money(quantity × unit_price) in fen, from quantity in hundredths and price in
+    fen (both ≥ 0): half-up of q·p/100, computed exactly in 128-bit integers."""
+    return (quantity.cast(pl.Int128) * price.cast(pl.Int128) + 50) // 100
 
-    def __init__(self, header: tuple[Any, ...], row: int) -> None:
-        self.header = header
-        self.row = row
-        self.pk = 0
-        self.total = ZERO
-        self.inserted_total = ZERO
-        self.lines = 0
+
+@dataclass
+class _Lookup:
+    """code → ids of one referenced table, filled chunk by chunk; a code that does not
+    exist is kept with null ids so it is asked for only once."""
+
+    names: list[str]  # code column, then the id columns
+    fetch: Callable[[list[str]], Iterable[tuple[Any, ...]]]
+    frame: pl.DataFrame = field(init=False)
+    known: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        schema = {n: pl.String if i == 0 else pl.Int64 for i, n in enumerate(self.names)}
+        self.frame = pl.DataFrame(schema=schema)
+
+    def resolve(self, codes: pl.Series) -> None:
+        new = [c for c in codes.drop_nulls().unique().to_list() if c not in self.known]
+        if not new:
+            return
+        found: dict[str, tuple[Any, ...]] = {}
+        for start in range(0, len(new), LOOKUP_BATCH):
+            for row in self.fetch(new[start : start + LOOKUP_BATCH]):
+                found[row[0]] = tuple(row[1:])
+        empty = (None,) * (len(self.names) - 1)
+        rows = [(c, *found.get(c, empty)) for c in new]
+        self.frame = pl.concat(
+            [self.frame, pl.DataFrame(rows, schema=self.frame.schema, orient="row")]
+        )
+        self.known.update(new)
+
+    def join(self, df: pl.DataFrame, on: str, *aliases: str) -> pl.DataFrame:
+        """``df`` with this lookup's id columns (as ``aliases``) for its column ``on``."""
+        right = self.frame.rename(
+            {self.names[0]: on, **dict(zip(self.names[1:], aliases, strict=True))}
+        )
+        return df.join(right, on=on, how="left", maintain_order="left")
 
 
 class OrderImporter(Importer):
     entity = "orders"
     title = _l("订单")
     object_type = "sales.order"
+    streaming = True
     columns = [
         Col(
             "order_no",
@@ -72,8 +131,17 @@ class OrderImporter(Importer):
             True,
             ("订单编号",),
             "SO20260101001",
+            fast=fast_code(40),
         ),
-        Col("order_date", _l("下单日期"), parse_date, True, ("订单日期", "日期"), "2026-01-01"),
+        Col(
+            "order_date",
+            _l("下单日期"),
+            parse_date,
+            True,
+            ("订单日期", "日期"),
+            "2026-01-01",
+            fast=fast_date(),
+        ),
         Col("kind", _l("订单类型"), choice_parser(OrderKind), False, ("类型",), "普通订单"),
         Col(
             "customer_code",
@@ -82,6 +150,7 @@ class OrderImporter(Importer):
             False,
             ("客户编码",),
             "C0001",
+            fast=fast_code(32),
         ),
         Col(
             "member_no",
@@ -90,6 +159,7 @@ class OrderImporter(Importer):
             False,
             ("会员编号",),
             "",
+            fast=fast_code(32),
         ),
         Col(
             "credited_employee_no",
@@ -98,6 +168,7 @@ class OrderImporter(Importer):
             False,
             ("业绩员工工号",),
             "E1001",
+            fast=fast_code(32),
         ),
         Col(
             "credited_member_no",
@@ -106,8 +177,17 @@ class OrderImporter(Importer):
             False,
             ("业绩会员编号",),
             "",
+            fast=fast_code(32),
         ),
-        Col("sku", _l("商品编码"), partial(parse_code, max_length=32), True, ("SKU",), "SKU001"),
+        Col(
+            "sku",
+            _l("商品编码"),
+            partial(parse_code, max_length=32),
+            True,
+            ("SKU",),
+            "SKU001",
+            fast=fast_code(32),
+        ),
         Col(
             "quantity",
             _l("数量"),
@@ -115,19 +195,57 @@ class OrderImporter(Importer):
             True,
             (),
             "2",
+            fast=fast_hundredths(max_digits=12, positive=True),
         ),
-        Col("unit_price", _l("单价"), parse_decimal, True, ("价格",), "299.00"),
+        Col(
+            "unit_price",
+            _l("单价"),
+            parse_decimal,
+            True,
+            ("价格",),
+            "299.00",
+            fast=fast_hundredths(),
+        ),
     ]
 
     def __init__(self) -> None:
-        self.orders: dict[str, _Order] = {}
-        # code → id (or None when it does not exist), filled chunk by chunk
-        self.products: dict[str, int | None] = {}
-        self.customers: dict[str, tuple[int, int, int] | None] = {}  # id, owner, dept
-        self.employees: dict[str, tuple[int, int] | None] = {}  # id, dept
-        self.members: dict[str, int | None] = {}
-        self.lines_created = 0
-        self.table = OrderLine._meta.db_table
+        self.products = _Lookup(
+            ["code", "id"],
+            lambda codes: Product.objects.filter(sku__in=codes).values_list("sku", "pk"),
+        )
+        self.customers = _Lookup(
+            ["code", "id", "owner", "dept"],
+            lambda codes: Customer.objects.filter(code__in=codes).values_list(
+                "code", "pk", "owner_id", "owner__department_id"
+            ),
+        )
+        self.employees = _Lookup(
+            ["code", "id", "dept"],
+            lambda codes: Employee.objects.filter(employee_no__in=codes).values_list(
+                "employee_no", "pk", "department_id"
+            ),
+        )
+        self.members = _Lookup(
+            ["code", "id"],
+            lambda codes: Member.objects.filter(member_no__in=codes).values_list("member_no", "pk"),
+        )
+        # one row per order, in the order first seen: order_no, seq, first row, header
+        self.orders = pl.DataFrame(
+            schema={
+                "order_no": pl.String,
+                "seq": pl.Int64,
+                "first_row": pl.Int64,
+                "order_date": pl.Date,
+                "kind": pl.String,
+                **{c: pl.Int64 for c in _HEADER_COLS[2:]},
+            }
+        )
+        self.index: dict[str, int] = {}  # order_no → seq
+        self.have_orders: bool | None = None
+        self.line_counts = np.zeros(0, dtype=np.int64)
+        self.totals: list[pl.DataFrame] = []  # per chunk: seq, sum of its lines (fen)
+        self.spill: tempfile.TemporaryDirectory[str] | None = None
+        self.spilled: list[Path] = []
 
     def check_header(self, positions: dict[str, int], report: Report) -> None:
         if "customer_code" not in positions and "member_no" not in positions:
@@ -137,237 +255,261 @@ class OrderImporter(Importer):
                 _("缺少必需的列：客户编号或购买会员编号至少需要一列"),
             )
 
-    # -- reference resolution -------------------------------------------------
+    # -- validation (no transaction held) ----------------------------------------
 
-    def _resolve(self, chunk: list[ParsedRow]) -> None:
-        want: dict[str, set[str]] = {"p": set(), "c": set(), "e": set(), "m": set()}
-        for prow in chunk:
-            v = prow.values
-            if "sku" in v and v["sku"] not in self.products:
-                want["p"].add(v["sku"])
-            if "customer_code" in v and v["customer_code"] not in self.customers:
-                want["c"].add(v["customer_code"])
-            if "credited_employee_no" in v and v["credited_employee_no"] not in self.employees:
-                want["e"].add(v["credited_employee_no"])
-            for key in ("member_no", "credited_member_no"):
-                if key in v and v[key] not in self.members:
-                    want["m"].add(v[key])
-        for codes in _batches(want["p"]):
-            found = dict(Product.objects.filter(sku__in=codes).values_list("sku", "pk"))
-            self.products.update({c: found.get(c) for c in codes})
-        for codes in _batches(want["c"]):
-            rows = Customer.objects.filter(code__in=codes).values_list(
-                "code", "pk", "owner_id", "owner__department_id"
-            )
-            found_c = {code: (pk, owner, dept) for code, pk, owner, dept in rows}
-            self.customers.update({c: found_c.get(c) for c in codes})
-        for codes in _batches(want["e"]):
-            rows_e = Employee.objects.filter(employee_no__in=codes).values_list(
-                "employee_no", "pk", "department_id"
-            )
-            found_e = {no: (pk, dept) for no, pk, dept in rows_e}
-            self.employees.update({c: found_e.get(c) for c in codes})
-        for codes in _batches(want["m"]):
-            found_m = dict(
-                Member.objects.filter(member_no__in=codes).values_list("member_no", "pk")
-            )
-            self.members.update({c: found_m.get(c) for c in codes})
-
-    def _existing_orders(self, chunk: list[ParsedRow]) -> set[str]:
-        new = {p.values["order_no"] for p in chunk if "order_no" in p.values}
-        new -= self.orders.keys()
-        existing: set[str] = set()
-        for nos in _batches(new):
-            existing.update(
-                Order.objects.filter(order_no__in=nos).values_list("order_no", flat=True)
-            )
-        return existing
-
-    # -- the run --------------------------------------------------------------
-
-    def run(self, ctx: Ctx, rows: Iterator[ParsedRow]) -> None:
-        chunk: list[ParsedRow] = []
-        for prow in rows:
-            chunk.append(prow)
-            if len(chunk) >= CHUNK:
-                self._chunk(ctx, chunk)
-                chunk = []
-        if chunk:
-            self._chunk(ctx, chunk)
+    def validate_source(self, ctx: Ctx) -> None:
         report = ctx.report
-        report.created = len(self.orders)
-        lines = sum(o.lines for o in self.orders.values())
-        report.count(str(_("订单")), created=len(self.orders))
-        report.count(str(_("订单明细")), created=lines)
-        if ctx.write and report.ok:
-            self._fix_totals()
-
-    def _chunk(self, ctx: Ctx, chunk: list[ParsedRow]) -> None:
-        report = ctx.report
-        self._resolve(chunk)
-        existing = self._existing_orders(chunk)
-        new_orders: list[tuple[str, _Order]] = []
-        lines: list[tuple[str, int, Decimal, Decimal, Decimal]] = []
-        for prow in chunk:
-            v = prow.values
-            no = v.get("order_no")
-            if no is None:
-                continue
-            if no in existing:
-                report.add(prow.row, self.label("order_no"), _("订单号 %(no)s 已存在") % {"no": no})
-                continue
-            ok = prow.ok
-            header = self._header(report, prow)
-            if header is None:
-                ok = False
-            product_id = self.products.get(v["sku"]) if "sku" in v else None
-            if "sku" in v and product_id is None:
-                report.add(
-                    prow.row, self.label("sku"), _("商品编码 %(v)s 不存在") % {"v": v["sku"]}
-                )
-                ok = False
-            order = self.orders.get(no)
-            if order is None:
-                if header is None:
-                    continue
-                order = _Order(header, prow.row)
-                self.orders[no] = order
-                new_orders.append((no, order))
-            elif header is not None and header != order.header:
-                col = next(
-                    k for k, a, b in zip(_HEADER, header, order.header, strict=True) if a != b
-                )
-                report.add(
-                    prow.row,
-                    self.label(col),
-                    _("与同一订单号第 %(row)s 行的订单信息不一致") % {"row": order.row},
-                )
-                ok = False
-            if not ok:
-                continue
-            order.lines += 1
-            if order.lines == MAX_LINES + 1:
-                report.add(
-                    prow.row, self.label("order_no"), _("订单最多 %(n)d 行") % {"n": MAX_LINES}
-                )
-            amount = line_amount(v["quantity"], v["unit_price"])
-            order.total += amount
-            lines.append((no, product_id, v["quantity"], v["unit_price"], amount))  # type: ignore[arg-type]
-        if ctx.write and report.ok:
-            self._write(ctx, new_orders, lines)
-
-    def _header(self, report: Report, prow: ParsedRow) -> tuple[Any, ...] | None:
-        """(date, kind, customer, member, credited employee, credited member, department)
-        resolved to ids, with the sales defaults; None (and errors) when it cannot be."""
-        v = prow.values
-        if "order_date" not in v:
-            return None
-        ok = True
-        customer = member = employee = credited_member = None
-        dept = None
-        if "customer_code" not in v and "member_no" not in v:
-            report.add(prow.row, self.label("customer_code"), _("请填写客户编号或购买会员编号"))
-            return None
-        if "customer_code" in v:
-            found_c = self.customers.get(v["customer_code"])
-            if found_c is None:
-                report.add(
-                    prow.row,
-                    self.label("customer_code"),
-                    _("客户编号 %(v)s 不存在") % {"v": v["customer_code"]},
-                )
-                ok = False
-            else:
-                customer, employee, dept = found_c
-        if "member_no" in v:
-            member = self.members.get(v["member_no"])
-            if member is None:
-                report.add(
-                    prow.row,
-                    self.label("member_no"),
-                    _("会员编号 %(v)s 不存在") % {"v": v["member_no"]},
-                )
-                ok = False
-        if "credited_employee_no" in v:
-            found_e = self.employees.get(v["credited_employee_no"])
-            if found_e is None:
-                report.add(
-                    prow.row,
-                    self.label("credited_employee_no"),
-                    _("工号 %(v)s 不存在") % {"v": v["credited_employee_no"]},
-                )
-                ok = False
-            else:
-                employee, dept = found_e
-        credited_member = member
-        if "credited_member_no" in v:
-            credited_member = self.members.get(v["credited_member_no"])
-            if credited_member is None:
-                report.add(
-                    prow.row,
-                    self.label("credited_member_no"),
-                    _("会员编号 %(v)s 不存在") % {"v": v["credited_member_no"]},
-                )
-                ok = False
-        if not ok:
-            return None
-        kind = v.get("kind", OrderKind.REGULAR)
-        return (v["order_date"], kind, customer, member, employee, credited_member, dept)
-
-    # -- writes -----------------------------------------------------------------
-
-    def _write(
-        self,
-        ctx: Ctx,
-        new_orders: list[tuple[str, _Order]],
-        lines: list[tuple[str, int, Decimal, Decimal, Decimal]],
-    ) -> None:
-        actor = ctx.actor if ctx.actor is not None and ctx.actor.is_authenticated else None
-        objs = [
-            Order(
-                order_no=no,
-                order_date=o.header[0],
-                kind=o.header[1],
-                customer_id=o.header[2],
-                member_id=o.header[3],
-                credited_employee_id=o.header[4],
-                credited_member_id=o.header[5],
-                department_id=o.header[6],
-                total_amount=o.total,
-                created_by=actor,
+        parser = ChunkParser(self.columns, ctx.positions)
+        total = ctx.source.rows_estimate
+        if ctx.write:
+            self.spill = tempfile.TemporaryDirectory(
+                prefix=".import-spill-", dir=ctx.source.path.parent
             )
-            for no, o in new_orders
-        ]
-        Order.objects.bulk_create(objs, batch_size=2000)
-        for (_no, o), obj in zip(new_orders, objs, strict=True):
-            o.pk = obj.pk
-            o.inserted_total = o.total
-        orders = self.orders
-        params = [(orders[no].pk, pid, q, p, a) for no, pid, q, p, a in lines]
-        qn = connection.ops.quote_name
-        sql = (
-            f"INSERT INTO {qn(self.table)} "  # noqa: S608 - names come from the model
-            f"({qn('order_id')}, {qn('product_id')}, {qn('quantity')}, "
-            f"{qn('unit_price')}, {qn('amount')}) VALUES (%s, %s, %s, %s, %s)"
-        )
-        with connection.cursor() as cur:
-            cur.executemany(sql, params)
-        self.lines_created += len(params)
+        for chunk in read_chunks(ctx.source, ctx.positions, CHUNK):
+            self._chunk(ctx, parser.parse(chunk, report))
+            if ctx.progress is not None:
+                ctx.progress(report.rows_total, max(total, report.rows_total))
+        self._finish(report)
 
-    def _fix_totals(self) -> None:
-        stale = [(o.total, o.pk) for o in self.orders.values() if o.total != o.inserted_total]
-        if not stale:
+    def _chunk(self, ctx: Ctx, df: pl.DataFrame) -> None:
+        report = ctx.report
+        df = df.filter(pl.col("order_no").is_not_null())
+        if df.is_empty():
             return
-        qn = connection.ops.quote_name
-        sql = (
-            f"UPDATE {qn(Order._meta.db_table)} SET {qn('total_amount')} = %s "  # noqa: S608
-            f"WHERE {qn('id')} = %s"
+        self.products.resolve(df["sku"])
+        self.customers.resolve(df["customer_code"])
+        self.employees.resolve(df["credited_employee_no"])
+        self.members.resolve(pl.concat([df["member_no"], df["credited_member_no"]]))
+        df = self.products.join(df, "sku", "product_id")
+        df = self.customers.join(df, "customer_code", "customer_id", "owner_id", "owner_dept")
+        df = self.employees.join(df, "credited_employee_no", "cemp_id", "cemp_dept")
+        df = self.members.join(df, "member_no", "member_id")
+        df = self.members.join(df, "credited_member_no", "cmember_found")
+
+        c = pl.col
+        nos = df["order_no"].to_list()
+        index = self.index
+        df = df.with_columns(pl.Series("known_seq", [index.get(n) for n in nos], dtype=pl.Int64))
+        unseen = df.filter(c("known_seq").is_null())["order_no"].unique().to_list()
+        existing = self._existing(unseen)
+
+        exists = c("order_no").is_in(pl.Series(existing, dtype=pl.String).implode())
+        dated = ~exists & c("order_date").is_not_null()
+        no_buyer = dated & c("customer_code").is_null() & c("member_no").is_null()
+        buyer = dated & ~no_buyer
+
+        def missing(code: str, found: str) -> pl.Expr:
+            return buyer & c(code).is_not_null() & c(found).is_null()
+
+        credited = c("credited_employee_no").is_not_null()
+        df = df.with_columns(
+            exists.alias("exists"),
+            no_buyer.alias("no_buyer"),
+            missing("customer_code", "customer_id").alias("no_customer"),
+            missing("member_no", "member_id").alias("no_member"),
+            missing("credited_employee_no", "cemp_id").alias("no_employee"),
+            missing("credited_member_no", "cmember_found").alias("no_cmember"),
+            (~exists & c("sku").is_not_null() & c("product_id").is_null()).alias("no_sku"),
+            c("kind").fill_null(OrderKind.REGULAR.value),
+            pl.when(credited).then(c("cemp_id")).otherwise(c("owner_id")).alias("employee_id"),
+            pl.when(credited).then(c("cemp_dept")).otherwise(c("owner_dept")).alias("dept_id"),
+            pl.when(c("credited_member_no").is_not_null())
+            .then(c("cmember_found"))
+            .otherwise(c("member_id"))
+            .alias("cmember_id"),
+        ).with_columns(
+            (
+                buyer & ~c("no_customer") & ~c("no_member") & ~c("no_employee") & ~c("no_cmember")
+            ).alias("header_ok")
         )
+
+        # Orders first seen in this chunk (on a row with a valid header) join the state.
+        fresh = (
+            df.filter(c("header_ok") & c("known_seq").is_null())
+            .unique(subset="order_no", keep="first", maintain_order=True)
+            .select(
+                "order_no",
+                (pl.int_range(pl.len(), dtype=pl.Int64) + self.orders.height).alias("seq"),
+                c(ROW).alias("first_row"),
+                *_HEADER_COLS,
+            )
+        )
+        if fresh.height:
+            start = self.orders.height
+            new_nos = fresh["order_no"].to_list()
+            index.update(zip(new_nos, range(start, start + len(new_nos)), strict=True))
+            self.orders = pl.concat([self.orders, fresh.select(self.orders.columns)], rechunk=True)
+            self.line_counts = np.concatenate(
+                [self.line_counts, np.zeros(fresh.height, dtype=np.int64)]
+            )
+            seq = pl.Series("seq", [index.get(n) for n in nos], dtype=pl.Int64)
+        else:
+            seq = df["known_seq"].alias("seq")
+        ref = self.orders.select(
+            "first_row", *(c(h).alias(f"ref_{h}") for h in _HEADER_COLS)
+        ).select(pl.all().gather(seq))
+        df = pl.concat([df, ref], how="horizontal").with_columns(seq)
+
+        differs = pl.lit(None, dtype=pl.Int32)
+        for i, h in reversed(list(enumerate(_HEADER_COLS))):
+            differs = pl.when(~c(h).eq_missing(c(f"ref_{h}"))).then(pl.lit(i)).otherwise(differs)
+        df = df.with_columns(
+            pl.when(c("header_ok") & c("seq").is_not_null()).then(differs).alias("differs")
+        ).with_columns(
+            (c(OK) & c("header_ok") & ~c("no_sku") & c("differs").is_null()).alias("line_ok")
+        )
+
+        lines = df.filter("line_ok").select(
+            ROW,
+            "seq",
+            "product_id",
+            "quantity",
+            "unit_price",
+            line_amount_fen(c("quantity"), c("unit_price")).alias("amount"),
+            (pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("seq")).alias("nth"),
+        )
+        seqs = lines["seq"].to_numpy()
+        lines = lines.with_columns(
+            (c("nth") + pl.Series(self.line_counts[seqs])).alias("nth"),
+            (c("amount") > MAX_FEN).alias("too_big"),
+        )
+        np.add.at(self.line_counts, seqs, 1)
+        self.totals.append(lines.filter(~c("too_big")).group_by("seq").agg(c("amount").sum()))
+        self._report(report, df, lines)
+        if ctx.write and report.ok and self.spill is not None:
+            path = Path(self.spill.name) / f"{len(self.spilled):06d}.arrow"
+            lines.select(
+                "seq", "product_id", "quantity", "unit_price", c("amount").cast(pl.Int64)
+            ).write_ipc(path)
+            self.spilled.append(path)
+
+    def _existing(self, nos: list[str]) -> list[str]:
+        """Those of ``nos`` that are orders already (raw SQL: thousands of codes a chunk)."""
+        if not nos or not self._any_orders():
+            return []
+        qn = connection.ops.quote_name
+        found: list[str] = []
         with connection.cursor() as cur:
-            cur.executemany(sql, stale)
+            for start in range(0, len(nos), LOOKUP_BATCH):
+                batch = nos[start : start + LOOKUP_BATCH]
+                marks = ", ".join(["%s"] * len(batch))
+                cur.execute(
+                    f"SELECT {qn('order_no')} FROM {qn(Order._meta.db_table)} "  # noqa: S608
+                    f"WHERE {qn('order_no')} IN ({marks})",
+                    batch,
+                )
+                found.extend(r[0] for r in cur.fetchall())
+        return found
 
+    def _any_orders(self) -> bool:
+        # Asked once: with no order at all there is nothing to clash with. (A clash that
+        # appears while the file is checked still fails the apply on the unique index.)
+        if self.have_orders is None:
+            self.have_orders = Order.objects.exists()
+        return self.have_orders
 
-def _batches(values: set[str]) -> Iterator[list[str]]:
-    items = sorted(values)
-    for start in range(0, len(items), LOOKUP_BATCH):
-        yield items[start : start + LOOKUP_BATCH]
+    def _report(self, report: Report, df: pl.DataFrame, lines: pl.DataFrame) -> None:
+        """The chunk's errors, row by row, in the order the rules are checked."""
+        found: list[tuple[int, int, str, str]] = []
+
+        def add(frame: pl.DataFrame, mask: str, rank: int, key: str, text: Callable) -> None:
+            hits = frame.filter(mask)
+            for record in hits.iter_rows(named=True):
+                found.append((record[ROW], rank, key, text(record)))
+
+        add(
+            df, "exists", 0, "order_no", lambda r: _("订单号 %(no)s 已存在") % {"no": r["order_no"]}
+        )
+        add(df, "no_buyer", 1, "customer_code", lambda r: _("请填写客户编号或购买会员编号"))
+        for rank, (flag, key, message) in enumerate(
+            [
+                ("no_customer", "customer_code", _("客户编号 %(v)s 不存在")),
+                ("no_member", "member_no", _("会员编号 %(v)s 不存在")),
+                ("no_employee", "credited_employee_no", _("工号 %(v)s 不存在")),
+                ("no_cmember", "credited_member_no", _("会员编号 %(v)s 不存在")),
+                ("no_sku", "sku", _("商品编码 %(v)s 不存在")),
+            ],
+            start=2,
+        ):
+            add(df, flag, rank, key, lambda r, k=key, m=message: m % {"v": r[k]})
+        differs = df.filter(pl.col("differs").is_not_null())
+        for row, i, first in differs.select(ROW, "differs", "first_row").iter_rows():
+            found.append(
+                (
+                    row,
+                    7,
+                    _HEADER[i][1],
+                    _("与同一订单号第 %(row)s 行的订单信息不一致") % {"row": first},
+                )
+            )
+        too_many = lines.filter(pl.col("nth") == MAX_LINES + 1)
+        for (row,) in too_many.select(ROW).iter_rows():
+            found.append((row, 8, "order_no", _("订单最多 %(n)d 行") % {"n": MAX_LINES}))
+        for (row,) in lines.filter("too_big").select(ROW).iter_rows():
+            found.append((row, 9, "unit_price", _("数值过大")))
+        for row, _rank, key, text in sorted(found, key=lambda e: (e[0], e[1])):
+            report.add(row, self.label(key), text)
+
+    def _finish(self, report: Report) -> None:
+        totals = (
+            pl.concat(self.totals).group_by("seq").agg(pl.col("amount").sum())
+            if self.totals
+            else pl.DataFrame(schema={"seq": pl.Int64, "amount": pl.Int128})
+        )
+        self.orders = (
+            self.orders.join(totals, on="seq", how="left")
+            .with_columns(pl.col("amount").fill_null(0).alias("total"))
+            .drop("amount")
+            .sort("seq")
+        )
+        self.totals = []
+        for (row,) in self.orders.filter(pl.col("total") > MAX_FEN).select("first_row").iter_rows():
+            report.add(row, self.label("order_no"), _("订单金额合计过大"))
+        report.created = self.orders.height
+        report.count(str(_("订单")), created=self.orders.height)
+        report.count(str(_("订单明细")), created=int(self.line_counts.sum()))
+
+    # -- the writes (inside the caller's transaction) -------------------------------
+
+    def write_all(self, ctx: Ctx) -> None:
+        with bulk.bulk_session():
+            self._write(ctx)
+
+    def _write(self, ctx: Ctx) -> None:
+        actor = ctx.actor if ctx.actor is not None and ctx.actor.is_authenticated else None
+        bulk.hold_write_lock(Order)
+        ids = bulk.reserve_ids(Order, self.orders.height)
+        c = pl.col
+        orders = self.orders.select(
+            pl.Series("id", ids),
+            "order_no",
+            c("order_date").dt.to_string("%Y-%m-%d"),
+            "kind",
+            c("customer_id"),
+            c("member_id"),
+            c("employee_id").alias("credited_employee_id"),
+            c("cmember_id").alias("credited_member_id"),
+            c("dept_id").alias("department_id"),
+            hundredths_text(c("total").cast(pl.Int64)).alias("total_amount"),
+        )
+        given = {*orders.columns, "created_by_id"}
+        constants = {"created_by_id": actor.pk if actor else None}
+        constants |= bulk.defaults(Order, given)
+        bulk.insert_frame(Order, orders, constants)
+        for path in self.spilled:
+            spilled = pl.read_ipc(path)
+            lines = spilled.select(
+                ids.gather(spilled["seq"]).alias("order_id"),
+                "product_id",
+                hundredths_text(c("quantity")).alias("quantity"),
+                hundredths_text(c("unit_price")).alias("unit_price"),
+                hundredths_text(c("amount")).alias("amount"),
+            )
+            bulk.insert_frame(OrderLine, lines, bulk.defaults(OrderLine, set(lines.columns)))
+            path.unlink()
+
+    def close(self) -> None:
+        if self.spill is not None:
+            shutil.rmtree(self.spill.name, ignore_errors=True)
+            self.spill.cleanup()
+            self.spill = None

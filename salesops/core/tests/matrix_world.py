@@ -1,0 +1,309 @@
+"""The world of the permission matrix and the browser flows: every stock role in a small
+company, with customers, members, orders, returns, a sponsor-change request each side of
+the org and their approvals.
+
+    HQ 示例公司 (company)            finance
+    ├── RA 华东大区 (region)          director
+    │   ├── TA1 华东一组 (team)       manager ← rep, rep2 ; marketing
+    │   └── TA2 华东二组 (team)       rep3 (no login, reports to director)
+    └── RB 华南大区 (region)
+        └── TB1 华南一组 (team)       mgr_b ← outsider
+
+    members: m_root(rep) ── m_me(rep, logs in as "member") ── m_down(rep2) ── m_down2(-)
+             m_root ── m_side(outsider);   m_far(outsider) and m_orphan(-) are roots
+
+``SPEC`` below is the plain description the test's oracle reasons over; ``build_world``
+creates it through the services (factories) and returns the created objects by key.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from salesops.core.approvals.services import StepSpec, approval_flow_create
+from salesops.core.models import (
+    ApprovalRequest,
+    ImportJob,
+    ImportJobStatus,
+    Notification,
+    RoleCode,
+    User,
+)
+from salesops.core.notifications import notify
+from salesops.factories import (
+    DepartmentFactory,
+    EmployeeFactory,
+    MemberFactory,
+    ProductFactory,
+    UserFactory,
+    role,
+)
+from salesops.org.models import Department, DepartmentKind, Employee, Member, SponsorChangeRequest
+from salesops.org.services.sponsor_changes import DOC_TYPE, sponsor_change_request_submit
+from salesops.sales.models import Customer, Order, PriceList, PriceListItem, Product, Return
+from salesops.sales.services.customers import customer_create
+from salesops.sales.services.orders import order_create
+from salesops.sales.services.returns import return_create
+
+PASSWORD = "pw-for-tests"
+DAY = datetime.date(2026, 10, 5)
+JOINED = datetime.date(2026, 1, 1)
+
+# key: (code, name, kind, parent)
+DEPARTMENTS: dict[str, tuple[str, str, str, str | None]] = {
+    "HQ": ("MXD-HQ", "矩阵公司", DepartmentKind.COMPANY, None),
+    "RA": ("MXD-RA", "华东大区", DepartmentKind.REGION, "HQ"),
+    "RB": ("MXD-RB", "华南大区", DepartmentKind.REGION, "HQ"),
+    "TA1": ("MXD-TA1", "华东一组", DepartmentKind.TEAM, "RA"),
+    "TA2": ("MXD-TA2", "华东二组", DepartmentKind.TEAM, "RA"),
+    "TB1": ("MXD-TB1", "华南一组", DepartmentKind.TEAM, "RB"),
+}
+
+# key: (employee_no, name, department, manager, login role or None); managers first.
+EMPLOYEES: dict[str, tuple[str, str, str, str | None, str | None]] = {
+    "director": ("MXE-DIR", "杜总监", "RA", None, RoleCode.DIRECTOR),
+    "manager": ("MXE-MGR", "马经理", "TA1", "director", RoleCode.MANAGER),
+    "rep": ("MXE-REP1", "任代表", "TA1", "manager", RoleCode.REP),
+    "rep2": ("MXE-REP2", "冉代表", "TA1", "manager", RoleCode.REP),
+    "rep3": ("MXE-REP3", "饶代表", "TA2", "director", None),
+    "marketing": ("MXE-MKT", "梅市场", "TA1", None, RoleCode.MARKETING),
+    "finance": ("MXE-FIN", "范财务", "HQ", None, RoleCode.FINANCE),
+    "mgr_b": ("MXE-BMGR", "包经理", "TB1", None, RoleCode.MANAGER),
+    "outsider": ("MXE-OUT", "欧代表", "TB1", "mgr_b", RoleCode.REP),
+}
+
+# Users without an employee record.
+OTHER_USERS: dict[str, str] = {"admin": RoleCode.ADMIN, "member": RoleCode.MEMBER}
+
+# key: (code, name, owner, phone, id_number). Phones differ in their last four digits so
+# that masked values (138****1001) identify a customer too.
+CUSTOMERS: dict[str, tuple[str, str, str, str, str]] = {
+    "c_dir": ("MXC-DIR", "甲客户", "director", "13800001001", ""),
+    "c_mgr": ("MXC-MGR", "乙客户", "manager", "13800001002", ""),
+    "c_rep": ("MXC-REP1", "丙客户", "rep", "13800001003", "110101199001011234"),
+    "c_rep2": ("MXC-REP2", "丁客户", "rep2", "13800001004", ""),
+    "c_rep3": ("MXC-REP3", "戊客户", "rep3", "13800001005", ""),
+    "c_mkt": ("MXC-MKT", "己客户", "marketing", "13800001006", ""),
+    "c_out": ("MXC-OUT", "庚客户", "outsider", "13800001007", ""),
+    "c_mgrb": ("MXC-BMGR", "辛客户", "mgr_b", "13800001008", ""),
+}
+
+# key: (member_no, name, sponsor, owner employee, phone)
+MEMBERS: dict[str, tuple[str, str, str | None, str | None, str]] = {
+    "m_root": ("MXM-ROOT", "根会员", None, "rep", "13900002001"),
+    "m_me": ("MXM-ME", "我会员", "m_root", "rep", "13900002002"),
+    "m_down": ("MXM-DOWN", "下会员", "m_me", "rep2", "13900002003"),
+    "m_down2": ("MXM-DEEP", "再下会员", "m_down", None, "13900002004"),
+    "m_side": ("MXM-SIDE", "旁会员", "m_root", "outsider", "13900002005"),
+    "m_far": ("MXM-FAR", "远会员", None, "outsider", "13900002006"),
+    "m_orphan": ("MXM-ORPH", "孤会员", None, None, "13900002007"),
+}
+MEMBER_LOGIN = "m_me"
+
+# key: (order_no, customer, buying member)
+ORDERS: dict[str, tuple[str, str | None, str | None]] = {
+    "o_dir": ("MXO-DIR", "c_dir", None),
+    "o_rep": ("MXO-REP1", "c_rep", None),
+    "o_rep2": ("MXO-REP2", "c_rep2", None),
+    "o_rep3": ("MXO-REP3", "c_rep3", None),
+    "o_mkt": ("MXO-MKT", "c_mkt", None),
+    "o_out": ("MXO-OUT", "c_out", None),
+    "o_me": ("MXO-ME", None, "m_me"),
+    "o_down": ("MXO-DOWN", None, "m_down"),
+    "o_far": ("MXO-FAR", None, "m_far"),
+}
+
+# key: (return_no, order)
+RETURNS: dict[str, tuple[str, str]] = {
+    "r_rep": ("MXR-REP1", "o_rep"),
+    "r_out": ("MXR-OUT", "o_out"),
+    "r_me": ("MXR-ME", "o_me"),
+}
+
+# key: (sku, name, active)
+PRODUCTS: dict[str, tuple[str, str, bool]] = {
+    "p_on": ("MXP-ON", "在售商品", True),
+    "p_off": ("MXP-OFF", "停售商品", False),
+}
+PRICE_LIST_NAME = "MXL-2026价目表"
+
+# key: (submitter, member, new sponsor)
+SPONSOR_CHANGES: dict[str, tuple[str, str, str]] = {
+    "scr_a": ("rep", "m_down", "m_root"),
+    "scr_b": ("outsider", "m_far", "m_side"),
+}
+# The approver each request goes to (the manager whose scope covers the submitter).
+SPONSOR_CHANGE_APPROVER = {"scr_a": "manager", "scr_b": "mgr_b"}
+
+VIEWERS = (
+    "admin",
+    "director",
+    "manager",
+    "rep",
+    "rep2",
+    "marketing",
+    "finance",
+    "member",
+    "outsider",
+    "mgr_b",
+)
+
+
+def username(key: str) -> str:
+    return f"mx_{key}"
+
+
+def notification_title(key: str) -> str:
+    return f"MXN-{key}-消息"
+
+
+@dataclass
+class World:
+    users: dict[str, User] = field(default_factory=dict)
+    departments: dict[str, Department] = field(default_factory=dict)
+    employees: dict[str, Employee] = field(default_factory=dict)
+    customers: dict[str, Customer] = field(default_factory=dict)
+    members: dict[str, Member] = field(default_factory=dict)
+    products: dict[str, Product] = field(default_factory=dict)
+    price_list: PriceList | None = None
+    orders: dict[str, Order] = field(default_factory=dict)
+    returns: dict[str, Return] = field(default_factory=dict)
+    sponsor_changes: dict[str, SponsorChangeRequest] = field(default_factory=dict)
+    approvals: dict[str, ApprovalRequest] = field(default_factory=dict)
+    notifications: dict[str, Notification] = field(default_factory=dict)
+    import_job: ImportJob | None = None
+    # Every notification title each user has (the approval engine notifies approvers too).
+    notification_titles: dict[str, list[str]] = field(default_factory=dict)
+
+    def role_of(self, key: str) -> str:
+        if key in OTHER_USERS:
+            return OTHER_USERS[key]
+        role_code = EMPLOYEES[key][4]
+        assert role_code is not None
+        return role_code
+
+
+def build_world() -> World:
+    w = World()
+    for key, (code, name, kind, parent) in DEPARTMENTS.items():
+        w.departments[key] = DepartmentFactory(
+            code=code, name=name, kind=kind, parent=w.departments[parent] if parent else None
+        )
+    for key, (no, name, dept, manager, role_code) in EMPLOYEES.items():
+        user = None
+        if role_code is not None:
+            user = UserFactory(username=username(key), display_name=name, role=role(role_code))
+            w.users[key] = user
+        w.employees[key] = EmployeeFactory(
+            employee_no=no,
+            name=name,
+            phone=f"1370000{len(w.employees) + 1:04d}",
+            department=w.departments[dept],
+            manager=w.employees[manager] if manager else None,
+            user=user,
+        )
+    for key, role_code in OTHER_USERS.items():
+        w.users[key] = UserFactory(username=username(key), display_name=key, role=role(role_code))
+
+    for key, (code, name, owner, phone, id_number) in CUSTOMERS.items():
+        w.customers[key] = customer_create(
+            actor=None,
+            code=code,
+            name=name,
+            owner=w.employees[owner],
+            phone=phone,
+            id_number=id_number,
+        )
+    for key, (no, name, sponsor, owner, phone) in MEMBERS.items():
+        w.members[key] = MemberFactory(
+            member_no=no,
+            name=name,
+            sponsor=w.members[sponsor] if sponsor else None,
+            owner=w.employees[owner] if owner else None,
+            phone=phone,
+            joined_on=JOINED,
+            user=w.users["member"] if key == MEMBER_LOGIN else None,
+        )
+
+    for key, (sku, name, active) in PRODUCTS.items():
+        w.products[key] = ProductFactory(sku=sku, name=name, active=active)
+    w.price_list = PriceList.objects.create(
+        name=PRICE_LIST_NAME, valid_from=datetime.date(2026, 1, 1), valid_to=None
+    )
+    for product in w.products.values():
+        PriceListItem.objects.create(
+            price_list=w.price_list,
+            product=product,
+            list_price=Decimal("100.00"),
+            member_price=Decimal("80.00"),
+            pc_price=Decimal("90.00"),
+        )
+
+    for key, (no, customer, member) in ORDERS.items():
+        w.orders[key] = order_create(
+            actor=None,
+            order_date=DAY,
+            order_no=no,
+            customer=w.customers[customer] if customer else None,
+            member=w.members[member] if member else None,
+            lines=[{"product": w.products["p_on"], "quantity": "2", "unit_price": "100.00"}],
+        )
+    for key, (no, order_key) in RETURNS.items():
+        order = w.orders[order_key]
+        w.returns[key] = return_create(
+            actor=None,
+            order=order,
+            return_date=DAY,
+            return_no=no,
+            reason="矩阵退货",
+            lines=[{"order_line": order.lines.get().pk, "quantity": "1"}],
+        )
+
+    approval_flow_create(
+        actor=None,
+        doc_type=DOC_TYPE,
+        name="推荐人变更经理审批",
+        steps=[StepSpec(name="经理审批", role=RoleCode.MANAGER)],
+    )
+    for key, (submitter, member, new_sponsor) in SPONSOR_CHANGES.items():
+        req = sponsor_change_request_submit(
+            actor=w.users[submitter],
+            member=w.members[member],
+            new_sponsor=w.members[new_sponsor],
+            effective_on=DAY,
+            reason=f"矩阵变更{key}",
+        )
+        w.sponsor_changes[key] = req
+        w.approvals[key] = ApprovalRequest.objects.get(doc_type=DOC_TYPE, object_id=str(req.pk))
+
+    for key, user in w.users.items():
+        w.notifications[key] = notify(user=user, title=notification_title(key), body="矩阵")
+    for key, user in w.users.items():
+        w.notification_titles[key] = list(
+            Notification.objects.filter(user=user).values_list("title", flat=True)
+        )
+    w.import_job = ImportJob.objects.create(
+        entity="customers",
+        file_path="/nonexistent/matrix.csv",
+        original_name="matrix.csv",
+        status=ImportJobStatus.INVALID,
+        created_by=w.users["admin"],
+    )
+    for m in w.members.values():
+        m.refresh_from_db()
+    return w
+
+
+def world_summary(w: World) -> dict[str, Any]:
+    """Counts, for a sanity check that the world is what the spec says."""
+    return {
+        "departments": len(w.departments),
+        "employees": len(w.employees),
+        "customers": len(w.customers),
+        "members": len(w.members),
+        "orders": len(w.orders),
+        "returns": len(w.returns),
+    }
