@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Count, QuerySet, Sum
 from django.utils.translation import gettext as _
 
-from salesops.core.access import Viewer, employee_scope_q, viewer_for
+from salesops.core.access import Viewer, employee_scope_q, mask_id_number, mask_phone, viewer_for
 from salesops.core.audit import object_type_of
 from salesops.core.models import ApprovalTask, AuditLog, RoleCode, TaskStatus, User
 
@@ -46,14 +46,31 @@ def dashboard_figures(
     return figures
 
 
-def audit_for_object(obj: models.Model, *, limit: int = OBJECT_LOG_LIMIT) -> list[AuditLog]:
-    """The latest audit rows of one object, newest first. The caller has already checked
-    that the viewer may see ``obj`` (this is a detail page's tab, not a search)."""
-    return list(
+# Audit values of these fields are personal information (个人信息): masked like the
+# record itself for viewers who may not see it unmasked.
+PERSONAL_FIELDS = {"phone": mask_phone, "id_number": mask_id_number}
+
+
+def audit_for_object(
+    obj: models.Model, *, show_personal: bool = False, limit: int = OBJECT_LOG_LIMIT
+) -> list[AuditLog]:
+    """The 操作记录 tab: the latest audit rows of one object, newest first.
+
+    The caller has checked that the viewer may see ``obj`` and says whether they may see
+    its personal fields unmasked (``can_see_personal_info``); otherwise the before/after
+    values of those fields are masked here, so no detail page can leak them.
+    """
+    rows = list(
         AuditLog.objects.filter(object_type=object_type_of(obj), object_id=str(obj.pk))
         .select_related("actor")
         .order_by("-at", "-id")[:limit]
     )
+    if not show_personal:
+        for row in rows:
+            mask = PERSONAL_FIELDS.get(row.field)
+            if mask is not None:
+                row.before, row.after = mask(row.before), mask(row.after)
+    return rows
 
 
 def audit_log_for(user: User) -> QuerySet[AuditLog]:

@@ -43,8 +43,8 @@ from salesops.core.models import (
     User,
 )
 from salesops.core.money import round_money
-from salesops.demo import names
 from salesops.core.roles import ensure_default_roles
+from salesops.demo import names
 from salesops.org.models import (
     Department,
     DepartmentKind,

@@ -21,6 +21,7 @@ from salesops.core.access import Viewer, can_see_personal_info, mask_phone, view
 from salesops.core.errors import ServiceError
 from salesops.core.listing import Column, Filter, ListSpec, list_page
 from salesops.core.models import ApprovalEvent, ApprovalRequest
+from salesops.core.selectors import audit_for_object
 from salesops.org import selectors as sel
 from salesops.org.forms import DepartmentForm, EmployeeForm, SponsorChangeForm
 from salesops.org.models import (
@@ -184,7 +185,7 @@ def employee_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "phone": _employee_phone(viewer, emp),
             "reports": list(sel.employees_for_viewer(viewer).filter(manager=emp)[:100]),
             "member_count": sel.members_for_viewer(viewer).filter(owner=emp).count(),
-            "log": sel.audit_log_for(emp),
+            "log": audit_for_object(emp, show_personal=can_see_personal_info(viewer, emp.pk)),
             "can_edit": viewer.is_admin,
         },
     )
@@ -325,7 +326,9 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "downline_total": sel.member_downline_count(viewer, member),
             "sponsor_history": sel.member_sponsor_history(member),
             "rank_history": sel.member_rank_history(member),
-            "log": sel.audit_log_for(member),
+            "log": audit_for_object(
+                member, show_personal=can_see_personal_info(viewer, member.owner_id)
+            ),
         },
     )
 
@@ -479,5 +482,5 @@ def sponsor_change_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "org/sponsor_change_detail.html",
-        {"req": req, "approval": approval, "events": events, "log": sel.audit_log_for(req)},
+        {"req": req, "approval": approval, "events": events, "log": audit_for_object(req)},
     )

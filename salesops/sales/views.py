@@ -17,11 +17,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from salesops.core.access import Viewer, viewer_for
+from salesops.core.access import Viewer, can_see_personal_info, viewer_for
 from salesops.core.errors import ServiceError
 from salesops.core.listing import Column, Filter, ListSpec, Scene, list_page
 from salesops.core.models import RoleCode
-from salesops.core.views_audit import audit_for_object
+from salesops.core.selectors import audit_for_object
 from salesops.org.selectors import employees_for_viewer, member_by_no_for_viewer
 from salesops.sales import selectors
 from salesops.sales.forms import (
@@ -76,9 +76,9 @@ def _when(value: Any) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def _audit_context(obj: Any) -> dict[str, Any]:
+def _audit_context(obj: Any, *, show_personal: bool = False) -> dict[str, Any]:
     """操作记录 tab rows (the caller has checked access to ``obj``)."""
-    return {"audit_rows": audit_for_object(obj)}
+    return {"audit_rows": audit_for_object(obj, show_personal=show_personal)}
 
 
 def _crumbs(*pairs: tuple[str, str]) -> list[dict[str, str]]:
@@ -172,7 +172,9 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "phone": selectors.customer_phone(viewer, customer),
             "id_number": selectors.customer_id_number(viewer, customer),
             "orders": selectors.customer_orders(viewer, customer),
-            **_audit_context(customer),
+            **_audit_context(
+                customer, show_personal=can_see_personal_info(viewer, customer.owner_id)
+            ),
         },
     )
 
