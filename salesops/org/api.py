@@ -209,19 +209,36 @@ class DownlineIn(Schema):
     page: int = 1
     page_size: int = PAGE_SIZE
     depth: int | None = None
+    # Keyset cursor: the ``next_after`` of the previous page (constant cost at any depth).
+    after: str | None = None
 
 
-@router.get("/members/{member_id}/downline", response=MemberPage)
+class DownlinePage(MemberPage):
+    next_after: str | None = None
+
+
+@router.get("/members/{member_id}/downline", response=DownlinePage)
 def member_downline(request: HttpRequest, member_id: int, params: Query[DownlineIn]) -> Any:
     """The member's downline in tree order, to ``depth`` levels when given."""
     viewer = _viewer(request)
     member = sel.member_for_viewer(viewer, member_id)
     if params.depth is not None and params.depth < 1:
         raise ServiceError("invalid", _("层数必须大于 0"), field="depth")
-    qs = sel.member_downline(viewer, member, depth=params.depth)
+    if params.after is not None and len(params.after) > 2100:
+        raise ServiceError("invalid", _("分页游标无效"), field="after")
     count = sel.member_downline_count(viewer, member, depth=params.depth)
-    page_in = PageIn(page=params.page, page_size=params.page_size)
-    return _page(qs, page_in, _member(viewer), count=count)
+    size = min(max(params.page_size, 1), sel.MAX_PAGE_SIZE)
+    pg = sel.member_downline_page(
+        viewer, member, depth=params.depth, after=params.after, page=params.page, page_size=size
+    )
+    out = _member(viewer)
+    return {
+        "items": [out(m) for m in pg.items],
+        "count": count,
+        "page": max(params.page, 1),
+        "page_size": size,
+        "next_after": pg.next_after,
+    }
 
 
 @router.get("/members/{member_id}/upline", response=list[MemberOut])

@@ -20,7 +20,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from salesops.core.access import NOTHING, Viewer, employee_scope_q, member_scope_q
-from salesops.core.models import AuditLog, DataScope, RoleCode
+from salesops.core.models import DataScope, RoleCode
 from salesops.org.models import (
     Department,
     Employee,
@@ -87,15 +87,6 @@ def employee_for_viewer(viewer: Viewer, pk: int | str) -> Employee:
         return employees_for_viewer(viewer).get(pk=int(pk))
     except (Employee.DoesNotExist, ValueError, TypeError):
         raise _not_found() from None
-
-
-def audit_log_for(obj: Any, *, limit: int = 100) -> list[AuditLog]:
-    """操作记录 tab: the latest audit rows of one object (the caller checked access)."""
-    return list(
-        AuditLog.objects.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
-        .select_related("actor")
-        .order_by("-at", "-id")[:limit]
-    )
 
 
 def org_chart(viewer: Viewer, *, max_people: int = 2000) -> list[dict[str, Any]]:

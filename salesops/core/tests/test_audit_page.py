@@ -69,7 +69,7 @@ def test_audit_for_object(stock) -> None:  # type: ignore[no-untyped-def]
         actor=stock.manager_user,
         action=AuditAction.UPDATE,
         obj=stock.rep,
-        changes={"phone": ("1", "2")},
+        changes={"phone": ("13800000001", "13900000002"), "name": ("甲", "乙")},
     )
     audit_record(
         actor=stock.manager_user,
@@ -77,6 +77,25 @@ def test_audit_for_object(stock) -> None:  # type: ignore[no-untyped-def]
         obj=stock.outsider,
         changes={"phone": ("3", "4")},
     )
-    rows = audit_for_object(stock.rep)
-    assert (rows[0].field, rows[0].before, rows[0].after) == ("phone", "1", "2")
+    rows = audit_for_object(stock.rep, show_personal=True)
+    assert {(r.field, r.before, r.after) for r in rows if r.action == AuditAction.UPDATE} == {
+        ("phone", "13800000001", "13900000002"),
+        ("name", "甲", "乙"),
+    }
     assert all(r.object_id == str(stock.rep.pk) for r in rows)
+
+
+def test_audit_for_object_masks_personal_fields_by_default(stock) -> None:  # type: ignore[no-untyped-def]
+    audit_record(
+        actor=stock.manager_user,
+        action=AuditAction.UPDATE,
+        obj=stock.rep,
+        changes={"phone": ("13800000001", "13900000002"), "name": ("甲", "乙")},
+    )
+    rows = audit_for_object(stock.rep)
+    assert {(r.field, r.before, r.after) for r in rows if r.action == AuditAction.UPDATE} == {
+        ("phone", "138****0001", "139****0002"),
+        ("name", "甲", "乙"),
+    }
+    # Masking is for display only: the stored row keeps the real values.
+    assert AuditLog.objects.filter(field="phone", before="13800000001").exists()

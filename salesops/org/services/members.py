@@ -11,11 +11,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice, repeat
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import F, Max, Model
+from django.db.models import F, Field, Max, Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -273,7 +273,7 @@ def _insert_rows(
     Values must already be in the database's form (``connection.ops.adapt_*``)."""
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
-    cols = ", ".join(qn(model._meta.get_field(c).column) for c in columns)
+    cols = ", ".join(qn(str(cast(Field, model._meta.get_field(c)).column)) for c in columns)
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
             with cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
@@ -380,10 +380,10 @@ def _bulk_create(*, actor: User | None, seeds: Sequence[MemberSeed], batch_size:
     known: dict[str, tuple[int, str, int]] = {}
     step = max(1, (connection.features.max_query_params or 999) - 1)
     for start in range(0, len(outside), step):
-        for pk, no, path, depth in Member.objects.filter(
+        for pk, no, path, sponsor_depth in Member.objects.filter(
             member_no__in=outside[start : start + step]
         ).values_list("pk", "member_no", "path", "depth"):
-            known[no] = (pk, path, depth)
+            known[no] = (pk, path, sponsor_depth)
     missing = [no for no in outside if no not in known]
     if missing:
         raise ServiceError(

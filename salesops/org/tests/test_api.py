@@ -146,3 +146,26 @@ def test_rejection_leaves_tree_alone(stock, net) -> None:  # type: ignore[no-unt
     req.refresh_from_db()
     assert req.status == RequestStatus.REJECTED
     assert Member.objects.get(pk=net.leaf.pk).sponsor_id == net.mid.pk
+
+
+def test_downline_cursor_pages_reach_the_end(client: Client, stock, db) -> None:  # type: ignore[no-untyped-def]
+    from salesops.core.models import RoleCode as RC
+    from salesops.factories import MemberFactory, UserFactory, role
+
+    admin = UserFactory(username="cursor-admin", role=role(RC.ADMIN))
+    top = MemberFactory(member_no="C-TOP")
+    kids = [MemberFactory(member_no=f"C-{i:02d}", sponsor=top) for i in range(5)]
+    grandkids = [MemberFactory(member_no=f"C-{i:02d}-G", sponsor=kids[i]) for i in range(3)]
+    auth = _auth(admin)
+    seen: list[str] = []
+    after = ""
+    for _ in range(10):
+        url = f"/api/members/{top.pk}/downline?page_size=3" + (f"&after={after}" if after else "")
+        body = client.get(url, **auth).json()
+        assert body["count"] == 8
+        seen += [m["member_no"] for m in body["items"]]
+        after = body["next_after"] or ""
+        if not after:
+            break
+    assert sorted(seen) == sorted(m.member_no for m in kids + grandkids)
+    assert len(seen) == len(set(seen)) == 8
