@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 
 from salesops.core.access import Viewer, can_see_personal_info, mask_phone, viewer_for
 from salesops.core.errors import ServiceError
+from salesops.core.forms import apply_service_error
 from salesops.core.listing import Column, Filter, ListSpec, list_page
 from salesops.core.models import ApprovalEvent, ApprovalRequest
 from salesops.core.selectors import audit_for_object
@@ -43,11 +44,6 @@ def _viewer(request: HttpRequest) -> Viewer:
 def _require_admin(viewer: Viewer) -> None:
     if not viewer.is_admin:
         raise PermissionDenied(_("只有系统管理员可以维护组织架构"))
-
-
-def _apply_error(form: Any, exc: ServiceError) -> None:
-    field = exc.field if exc.field in form.fields else None
-    form.add_error(field, str(exc.message))
 
 
 # --- departments ------------------------------------------------------------------------
@@ -101,7 +97,7 @@ def department_create_view(request: HttpRequest) -> HttpResponse:
         try:
             department_create(actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
         except ServiceError as exc:
-            _apply_error(form, exc)
+            apply_service_error(form, exc)
         else:
             messages.success(request, _("部门已创建"))
             return redirect("org:departments")
@@ -124,7 +120,7 @@ def department_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 parent=form.cleaned_data["parent"],
             )
         except ServiceError as exc:
-            _apply_error(form, exc)
+            apply_service_error(form, exc)
         else:
             messages.success(request, _("部门已保存"))
             return redirect("org:departments")
@@ -202,7 +198,7 @@ def employee_create_view(request: HttpRequest) -> HttpResponse:
         try:
             emp = employee_create(actor=request.user, **data)  # type: ignore[arg-type]
         except ServiceError as exc:
-            _apply_error(form, exc)
+            apply_service_error(form, exc)
         else:
             messages.success(request, _("员工已创建"))
             return redirect("org:employee_detail", pk=emp.pk)
@@ -243,7 +239,7 @@ def employee_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 active=d["active"],
             )
         except ServiceError as exc:
-            _apply_error(form, exc)
+            apply_service_error(form, exc)
         else:
             messages.success(request, _("员工已保存"))
             return redirect("org:employee_detail", pk=emp.pk)

@@ -8,7 +8,6 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from salesops.core.errors import ServiceError
 from salesops.org.models import Employee
 from salesops.sales.models import OrderKind, Product
 
@@ -18,16 +17,6 @@ TIER_CHOICES = [
     ("member", _("会员价")),
     ("pc", _("优惠顾客价")),
 ]
-
-
-def apply_service_error(form: forms.Form, exc: ServiceError) -> None:
-    """Attach a ServiceError's messages to the form's fields (or the form as a whole)."""
-    errors = exc.errors or []
-    if not errors:
-        form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
-        return
-    for err in errors:
-        form.add_error(err.field if err.field in form.fields else None, str(err.message))
 
 
 class BootstrapMixin:

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from salesops.core.access import Viewer, can_see_personal_info, viewer_for
 from salesops.core.errors import ServiceError
+from salesops.core.forms import apply_service_error
 from salesops.core.listing import Column, Filter, ListSpec, Scene, list_page
 from salesops.core.models import RoleCode
 from salesops.core.selectors import audit_for_object
@@ -32,7 +33,6 @@ from salesops.sales.forms import (
     ProductForm,
     ReassignForm,
     ReturnHeaderForm,
-    apply_service_error,
 )
 from salesops.sales.models import Order, OrderKind, OrderStatus, Return
 from salesops.sales.services._common import PRODUCT_MANAGERS
