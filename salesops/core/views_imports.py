@@ -38,12 +38,12 @@ from salesops.core.xlsx import XLSX_MIME
 ERRORS_PER_PAGE = 50
 
 
-def _guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def _guarded(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Login required; a missing right is a 403, an unknown or foreign object a 404."""
 
     @wraps(view)
     @login_required
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             require_import_right(request.user)  # type: ignore[arg-type]
             return view(request, *args, **kwargs)

@@ -167,5 +167,5 @@ def test_downline_cursor_pages_reach_the_end(client: Client, stock, db) -> None:
         after = body["next_after"] or ""
         if not after:
             break
-    assert sorted(seen) == sorted(m.member_no for m in kids + grandkids)
+    assert sorted(seen) == sorted(str(m.member_no) for m in [*kids, *grandkids])
     assert len(seen) == len(set(seen)) == 8
