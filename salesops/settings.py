@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "salesops.core",
     "salesops.org",
     "salesops.sales",
+    "salesops.compensation",
 ]
 
 MIDDLEWARE = [

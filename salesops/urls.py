@@ -15,7 +15,11 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("salesops.core.urls")),
 ]
-for _prefix, _module in (("org/", "salesops.org.urls"), ("sales/", "salesops.sales.urls")):
+for _prefix, _module in (
+    ("org/", "salesops.org.urls"),
+    ("sales/", "salesops.sales.urls"),
+    ("comp/", "salesops.compensation.urls"),
+):
     try:
         urlpatterns.append(path(_prefix, include(_module)))
     except ModuleNotFoundError as exc:

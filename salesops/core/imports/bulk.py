@@ -24,23 +24,31 @@ def _table(model: type[models.Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def hold_write_lock(model: type[models.Model]) -> None:
-    """SQLite: take the database's write lock now. A transaction that reads first and
-    writes later fails if another writer got in between; holding the lock from the start
-    also keeps the ids read by ``reserve_ids`` ours. (PostgreSQL needs nothing here.)"""
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cur:
-            # a write that changes nothing still takes the lock
-            cur.execute(f"UPDATE {_table(model)} SET id = id WHERE 0 = 1")  # noqa: S608
-
-
 @contextmanager
-def bulk_session() -> Iterator[None]:
-    """A larger SQLite page cache for the duration of a bulk write (no-op elsewhere)."""
+def bulk_write(model: type[models.Model]) -> Iterator[None]:
+    """Set the current transaction up for a bulk write into ``model``'s table and the
+    tables that hang off it.
+
+    SQLite: take the write lock now (a transaction that reads first and writes later
+    fails if another writer got in between; holding it also keeps the ids read by
+    ``reserve_ids`` ours), and a page cache large enough for the indexes.
+    PostgreSQL: foreign keys checked at the end of each statement instead of all at
+    commit, so the server's queue of pending checks stays one batch long."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        yield
+        # back to how Django declares its foreign keys, should the transaction go on (after
+        # an error there is nothing to restore: the transaction is rolled back)
+        with connection.cursor() as cur:
+            cur.execute("SET CONSTRAINTS ALL DEFERRED")
+        return
     if connection.vendor != "sqlite":
         yield
         return
     with connection.cursor() as cur:
+        # a write that changes nothing still takes the lock
+        cur.execute(f"UPDATE {_table(model)} SET id = id WHERE 0 = 1")  # noqa: S608
         cur.execute("PRAGMA cache_size")
         (before,) = cur.fetchone()
         cur.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
@@ -52,7 +60,7 @@ def bulk_session() -> Iterator[None]:
 
 
 def reserve_ids(model: type[models.Model], count: int) -> pl.Series:
-    """``count`` new primary keys for ``model`` (after ``hold_write_lock``)."""
+    """``count`` new primary keys for ``model`` (inside ``bulk_write``)."""
     if count == 0:
         return pl.Series("id", [], dtype=pl.Int64)
     table = model._meta.db_table
@@ -102,10 +110,12 @@ def insert_frame(
     if connection.vendor == "postgresql":
         extra = [pl.lit(_copy_text(v), dtype=pl.String).alias(k) for k, v in constants.items()]
         sql = f"COPY {_table(model)} ({names}) FROM STDIN (FORMAT csv)"
-        with connection.cursor() as cur, cur.cursor.copy(sql) as copy:
+        with connection.cursor() as cur:
             for start in range(0, frame.height, BATCH):
                 part = frame.slice(start, BATCH).with_columns(extra)
-                copy.write(part.write_csv(include_header=False, null_value=""))
+                # one statement a batch: its foreign keys are checked as it ends
+                with cur.cursor.copy(sql) as copy:
+                    copy.write(part.write_csv(include_header=False, null_value=""))
         return frame.height
     marks = ", ".join(["%s"] * len(columns))
     sql = f"INSERT INTO {_table(model)} ({names}) VALUES ({marks})"  # noqa: S608

@@ -6,12 +6,13 @@ same row numbers, same refusal of damaged files), so only the parsing changes. A
 its column's common shape (``SO2026001``, ``2026-01-31``, ``12.50``) is parsed by polars;
 every other cell goes through the column's own Python parser, once per distinct value. A
 ``Fast`` path only ever claims cells its Python parser accepts unchanged, so the values and
-every error message are exactly those of ``Col.parse`` (``test_imports_frames`` checks it
+every error message are exactly those of ``Col.parse`` (``test_imports_orders`` checks it
 on random text).
 """
 
 from __future__ import annotations
 
+import csv as csv_module
 import operator
 import secrets
 from collections.abc import Callable, Iterator, Sequence
@@ -125,6 +126,13 @@ class Chunk:
 def read_chunks(source: Source, positions: dict[str, int], size: int) -> Iterator[Chunk]:
     """The file's non-blank data rows, ``size`` at a time, with the mapped columns only.
     Rows read before a damaged part of the file are still handed out before its error."""
+    if source.plain:
+        return _plain_chunks(source, positions, size)
+    return _row_chunks(source, positions, size)
+
+
+def _row_chunks(source: Source, positions: dict[str, int], size: int) -> Iterator[Chunk]:
+    """Through ``Source.rows`` (the csv module, or openpyxl), row by row."""
     keys = list(positions)
     index = [positions[k] for k in keys]
     width = max(index) + 1
@@ -172,6 +180,85 @@ def read_chunks(source: Source, positions: dict[str, int], size: int) -> Iterato
         yield build()
 
 
+# what str.strip() removes, for a blank-row test that agrees with the row reader
+_PY_SPACE = "".join(ch for ch in map(chr, range(0x3000 + 1)) if ch.isspace())
+_BLOCK = 4 << 20  # characters read at a time by the plain reader
+
+
+def _plain_chunks(source: Source, positions: dict[str, int], size: int) -> Iterator[Chunk]:
+    """For a plain CSV (``Source.plain``): whole blocks of lines split by polars. Each line
+    is one row and its cells are the line split at the delimiter, which is exactly what
+    the csv module makes of a line without quotes; rows, row numbers and blank rows come
+    out as from ``_row_chunks``."""
+    delimiter = source.delimiter
+    row = 1  # the header line
+    pending = ""  # the start of a line whose end is in the next block
+    waiting = pl.Series("line", [], dtype=pl.String)  # lines short of a whole chunk
+    with source.path.open("r", encoding=source.encoding, newline="") as fh:
+        fh.readline()
+        while True:
+            text = fh.read(_BLOCK)
+            if not text:
+                break
+            text = pending + text
+            cut = text.rfind("\n")
+            if cut < 0:
+                pending = text
+                continue
+            pending = text[cut + 1 :]
+            lines = pl.concat([waiting, pl.Series("line", [text[:cut]]).str.split("\n").explode()])
+            while lines.len() >= size:
+                yield from _plain_chunk(lines.head(size), row + 1, positions, delimiter)
+                row += size
+                lines = lines.slice(size)
+            waiting = lines
+    if pending:
+        waiting = pl.concat([waiting, pl.Series("line", [pending])])
+    if waiting.len():
+        yield from _plain_chunk(waiting, row + 1, positions, delimiter)
+
+
+def _plain_chunk(
+    lines: pl.Series, first_row: int, positions: dict[str, int], delimiter: str
+) -> Iterator[Chunk]:
+    frame = pl.DataFrame(
+        {
+            ROW: pl.int_range(first_row, first_row + lines.len(), dtype=pl.Int64, eager=True),
+            "line": lines.str.strip_suffix("\r"),
+        }
+    )
+    limit = csv_module.field_size_limit()
+    if (frame["line"].str.len_chars() > limit).any():
+        # a cell the csv module refuses: hand out the rows before it, then its error
+        for row, line in frame.filter(pl.col("line").str.len_chars() > limit).iter_rows():
+            try:
+                next(csv_module.reader([line], delimiter=delimiter))
+            except csv_module.Error as exc:
+                yield from _split(frame.filter(pl.col(ROW) < row), positions, delimiter)
+                raise ImportFileError(
+                    _("第 %(row)s 行无法读取：单元格过大或含有非法字符（%(detail)s）")
+                    % {"row": row, "detail": str(exc)[:100]},
+                    row=row,
+                ) from exc
+    yield from _split(frame, positions, delimiter)
+
+
+def _split(frame: pl.DataFrame, positions: dict[str, int], delimiter: str) -> Iterator[Chunk]:
+    """The non-blank lines of ``frame`` as a chunk (none when all are blank)."""
+    line = pl.col("line")
+    blank = line.str.replace_all(delimiter, "", literal=True).str.strip_chars(_PY_SPACE) == ""
+    # cell i of each line: the text between its i-th and (i+1)-th delimiter, null if none
+    cells = line.str.split_exact(delimiter, max(positions.values()))
+    rows = frame.filter(~blank)
+    if rows.height:
+        yield Chunk(
+            rows.select(
+                ROW, *(cells.struct.field(f"field_{i}").alias(k) for k, i in positions.items())
+            ),
+            {},
+        )
+
+
 def _stand_in(value: Any, raw: dict[str, Any], nonce: str) -> str | None:
     # exactly ``str``: a ``Formula`` is a str too, and must reach its parser as itself
     if value is None or (type(value) is str and not value.startswith("\x00")):
@@ -208,7 +295,7 @@ class ChunkParser:
         refused or not in the file)."""
         df = chunk.frame
         out: list[pl.Series] = [df[ROW]]
-        bad = pl.Series(OK, [False] * df.height)
+        bad = pl.repeat(False, df.height, eager=True).alias(OK)
         errors: list[pl.DataFrame] = []
         for position, col in enumerate(self.columns):
             value, state, message = self._column(col, df[col.key], chunk)
@@ -240,8 +327,9 @@ class ChunkParser:
             out.append(pl.Series(col.key, [None] * df.height, dtype=column_dtype(col)))
         parsed = pl.DataFrame(out).with_columns((~bad).alias(OK))
         if errors:
+            labels = [str(c.label) for c in self.columns]
             for row, position, text in pl.concat(errors).sort("row", "col").iter_rows():
-                report.add(row, self.columns[position].label, text)
+                report.add(row, labels[position], text)
         report.rows_total += df.height
         if len(report.sample) < SAMPLE_ROWS:
             self._sample(chunk, parsed, report)

@@ -47,6 +47,9 @@ class Source:
     encoding: str
     header: list[str]
     rows_estimate: int
+    # CSV with no quote character and no lone carriage return: every line is one row and
+    # a row's cells are its line split at the delimiter (what lets frames skip csv.reader)
+    plain: bool = False
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         """(row number as the user sees it, header = 1; cells) for each data row."""
@@ -54,21 +57,41 @@ class Source:
             return _xlsx_rows(self.path, skip_header=True)
         return _csv_rows(self.path, self.encoding, skip_header=True)
 
+    @property
+    def delimiter(self) -> str:
+        with self.path.open("r", encoding=self.encoding, newline="") as fh:
+            return _delimiter(fh.readline())
+
 
 def detect_encoding(path: Path) -> tuple[str, int]:
     """The first encoding in ``ENCODINGS`` that decodes the whole file, and its line count."""
+    encoding, lines, _plain = _scan(path)
+    return encoding, lines
+
+
+def _scan(path: Path) -> tuple[str, int, bool]:
+    """``detect_encoding``, and whether the file is plain (see ``Source.plain``)."""
     for encoding in ENCODINGS:
         decoder = codecs.getincrementaldecoder(encoding)()
         lines = 0
+        quotes = lone_cr = False
+        carry_cr = False  # the previous chunk ended with "\r"
         try:
             with path.open("rb") as fh:
                 while chunk := fh.read(CHUNK):
                     decoder.decode(chunk)
                     lines += chunk.count(b"\n")
+                    # neither byte occurs inside a multi-byte UTF-8 or GB18030 character
+                    quotes = quotes or b'"' in chunk
+                    crs = chunk.count(b"\r") - chunk.count(b"\r\n")
+                    if carry_cr and not chunk.startswith(b"\n"):
+                        lone_cr = True
+                    carry_cr = chunk.endswith(b"\r")
+                    lone_cr = lone_cr or crs > (1 if carry_cr else 0)
                 decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
-        return encoding, lines
+        return encoding, lines, not (quotes or lone_cr or carry_cr)
     raise ImportFileError(_("无法识别文件编码，请将文件另存为 UTF-8 或 GB18030 编码的 CSV"))
 
 
@@ -162,16 +185,23 @@ def open_source(path: Path) -> Source:
             _close_workbook(wb)
         header_row = next(_xlsx_rows(path, skip_header=False), None)
         header = [] if header_row is None else [_header_text(v) for v in header_row[1]]
-        kind, encoding = "xlsx", ""
+        kind, encoding, plain = "xlsx", "", False
     else:
-        encoding, lines = detect_encoding(path)
+        encoding, lines, plain = _scan(path)
         header_row = next(_csv_rows(path, encoding, skip_header=False), None)
         header = [] if header_row is None else [_header_text(v) for v in header_row[1]]
         estimate = max(lines - 1, 0)
         kind = "csv"
     if not any(header):
         raise ImportFileError(_("文件为空"))
-    return Source(path=path, kind=kind, encoding=encoding, header=header, rows_estimate=estimate)
+    return Source(
+        path=path,
+        kind=kind,
+        encoding=encoding,
+        header=header,
+        rows_estimate=estimate,
+        plain=kind == "csv" and plain,
+    )
 
 
 def _header_text(value: Any) -> str:

@@ -5,6 +5,7 @@ and on PostgreSQL alike)."""
 
 from __future__ import annotations
 
+import csv
 import datetime
 import io
 from decimal import Decimal
@@ -17,11 +18,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
+from salesops.core.imports import frames
 from salesops.core.imports.engine import run_import
 from salesops.core.imports.entities import orders as orders_module
 from salesops.core.imports.entities.orders import OrderImporter, line_amount_fen
 from salesops.core.imports.frames import ROW, Chunk, ChunkParser
+from salesops.core.imports.reading import ImportFileError, open_source
 from salesops.core.imports.schema import CellError, Report
+from salesops.core.imports.services import (
+    import_job_apply,
+    import_job_create,
+    import_job_progress,
+    save_upload,
+)
 from salesops.core.models import AuditLog, RoleCode, User
 from salesops.core.money import to_fen
 from salesops.factories import (
@@ -455,3 +464,99 @@ def test_random_mix_applies_everything_or_nothing(tmp_path, admin, catalogue, ro
         assert dict(Order.objects.values_list("order_no", "total_amount")) == expected
         for line in OrderLine.objects.all():
             assert line.amount == line_amount(line.quantity, line.unit_price)
+
+
+def test_orders_job_dry_run_then_background_apply(
+    tmp_path, admin, catalogue, settings, django_capture_on_commit_callbacks
+):
+    settings.VAR_DIR = tmp_path
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    body = (
+        HEADER
+        + "SO1,2026-01-02,,C1,,,S1,2,5\nSO1,2026-01-02,,C1,,,S2,1,1\nSO2,2026-01-02,,,M1,,S1,1,1\n"
+    )
+    path = save_upload(chunks=[body.encode()], original_name="orders.csv")
+    job = import_job_create(actor=admin, entity="orders", path=path, original_name="orders.csv")
+    assert (job.status, job.rows_total, job.created_count, job.error_count) == (
+        "validated",
+        3,
+        2,
+        0,
+    )
+    assert job.report["counts"]["订单明细"]["created"] == 3
+
+    with django_capture_on_commit_callbacks(execute=True):
+        import_job_apply(actor=admin, job=job)
+
+    job.refresh_from_db()
+    assert (job.status, job.rows_done, job.created_count) == ("done", 3, 2)
+    assert dict(Order.objects.values_list("order_no", "total_amount")) == {
+        "SO1": Decimal("11.00"),
+        "SO2": Decimal("1.00"),
+    }
+    summary = AuditLog.objects.get(action="import", object_type="sales.order")
+    assert summary.note == f"entity=orders rows=3 created=2 updated=0 unchanged=0 job={job.pk}"
+    assert import_job_progress(job)["percent"] == 100
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted(
+        [path.name, path.name + ".errors.csv"]
+    )
+
+
+# ---------------------------------------------------------------------------
+# the plain-CSV reader == the csv module, row for row
+# ---------------------------------------------------------------------------
+
+PLAIN_CELL = st.text(alphabet=st.sampled_from(list("ab1 ,\t\x1c\x00\u3000名-")), max_size=6)
+PLAIN_LINE = st.lists(PLAIN_CELL, max_size=5).map(lambda cells: ",".join(cells))
+
+
+def _frames(chunks: Any) -> tuple[pl.DataFrame, str]:
+    got: list[pl.DataFrame] = []
+    failure = ""
+    try:
+        for chunk in chunks:
+            got.append(chunk.frame)
+    except ImportFileError as exc:
+        failure = f"{exc.row}: {exc.message}"
+    return pl.concat(got) if got else pl.DataFrame(), failure
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lines=st.lists(PLAIN_LINE, max_size=25),
+    crlf=st.booleans(),
+    final_newline=st.booleans(),
+    size=st.integers(1, 7),
+)
+def test_plain_reader_equals_the_csv_module(tmp_path_factory, lines, crlf, final_newline, size):
+    end = "\r\n" if crlf else "\n"
+    text = end.join(["a,b,c,d", *lines]) + (end if final_newline else "")
+    path = tmp_path_factory.mktemp("plain") / "f.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    source = open_source(path)
+    assert source.plain is True
+    positions = {"x": 0, "y": 2, "z": 4}
+    limit = csv.field_size_limit(5)  # small, so that some cells are "too large"
+    try:
+        plain = _frames(frames._plain_chunks(source, positions, size))
+        rows = _frames(frames._row_chunks(source, positions, size))
+    finally:
+        csv.field_size_limit(limit)
+    assert plain[1] == rows[1]
+    assert plain[0].equals(rows[0])
+
+
+def test_quotes_or_lone_carriage_returns_make_a_file_not_plain(tmp_path):
+    assert open_source(write(tmp_path, HEADER + "SO1,2026-01-02,,C1,,,S1,1,1\n")).plain is True
+    assert open_source(write(tmp_path, HEADER + 'SO1,2026-01-02,,C1,,,S1,"1",1\n')).plain is False
+    assert open_source(write(tmp_path, HEADER + "SO1,2026-01-02\r,,C1,,,S1,1,1\n")).plain is False
+    assert open_source(write(tmp_path, HEADER + "SO1,2026-01-02,,C1,,,S1,1,1\r")).plain is False
+
+
+def test_huge_cell_stops_the_import_at_its_row(tmp_path, admin, catalogue):
+    big = "x" * 200_000
+    path = write(tmp_path, HEADER + "SO1,2026-01-02,,C1,,,S1,1,1\n" + f"SO2,{big},,C1,,,S1,1,1\n")
+    report = run(path, admin, write=True)
+    assert [(e.row, e.column) for e in report.errors] == [(3, "")]
+    assert report.errors[0].message.startswith("第 3 行无法读取：单元格过大或含有非法字符")
+    assert Order.objects.count() == 0

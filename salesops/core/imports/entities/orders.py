@@ -7,9 +7,12 @@ cross-row rules checked per chunk. The only state kept across chunks is one row 
 (its header, for the consistency check, and its line count); an apply also keeps the
 chunk's good lines in a spill file beside the upload, never the file itself in memory.
 
-Validation runs before the transaction is opened. Only when the whole file is clean does
-``write_all`` reserve the new order ids and insert orders and lines with plain tuples
-(SQLite) or COPY (PostgreSQL), all in the caller's single transaction.
+Validation runs before the transaction is opened, so a long check never holds SQLite's
+write lock; what could change meanwhile (an order number taken, a product deleted) is
+refused by the database's unique and foreign-key constraints, and the apply fails whole.
+Only when the whole file is clean does ``write_all`` reserve the new order ids and insert
+orders (with their final totals) and lines as plain tuples (SQLite) or through COPY
+(PostgreSQL), all in the caller's single transaction.
 
 Amounts are exact integers: quantity in hundredths, prices and amounts in fen. A line's
 amount is the sales rule ``round_money(quantity × unit_price)``, i.e. half-up of
@@ -19,7 +22,6 @@ its lines.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -342,7 +344,17 @@ class OrderImporter(Importer):
             self.line_counts = np.concatenate(
                 [self.line_counts, np.zeros(fresh.height, dtype=np.int64)]
             )
-            seq = pl.Series("seq", [index.get(n) for n in nos], dtype=pl.Int64)
+            seq = (
+                df.select("order_no", "known_seq")
+                .join(
+                    fresh.select("order_no", "seq"),
+                    on="order_no",
+                    how="left",
+                    maintain_order="left",
+                )
+                .select(pl.coalesce("known_seq", "seq").alias("seq"))
+                .to_series()
+            )
         else:
             seq = df["known_seq"].alias("seq")
         ref = self.orders.select(
@@ -411,44 +423,36 @@ class OrderImporter(Importer):
     def _report(self, report: Report, df: pl.DataFrame, lines: pl.DataFrame) -> None:
         """The chunk's errors, row by row, in the order the rules are checked."""
         found: list[tuple[int, int, str, str]] = []
-
-        def add(frame: pl.DataFrame, mask: str, rank: int, key: str, text: Callable) -> None:
-            hits = frame.filter(mask)
-            for record in hits.iter_rows(named=True):
-                found.append((record[ROW], rank, key, text(record)))
-
-        add(
-            df, "exists", 0, "order_no", lambda r: _("订单号 %(no)s 已存在") % {"no": r["order_no"]}
-        )
-        add(df, "no_buyer", 1, "customer_code", lambda r: _("请填写客户编号或购买会员编号"))
-        for rank, (flag, key, message) in enumerate(
-            [
-                ("no_customer", "customer_code", _("客户编号 %(v)s 不存在")),
-                ("no_member", "member_no", _("会员编号 %(v)s 不存在")),
-                ("no_employee", "credited_employee_no", _("工号 %(v)s 不存在")),
-                ("no_cmember", "credited_member_no", _("会员编号 %(v)s 不存在")),
-                ("no_sku", "sku", _("商品编码 %(v)s 不存在")),
-            ],
-            start=2,
-        ):
-            add(df, flag, rank, key, lambda r, k=key, m=message: m % {"v": r[k]})
+        # (flag, rank, column, message naming the cell); translated once a chunk
+        checks = [
+            ("exists", 0, "order_no", _("订单号 %(no)s 已存在")),
+            ("no_buyer", 1, "customer_code", _("请填写客户编号或购买会员编号")),
+            ("no_customer", 2, "customer_code", _("客户编号 %(v)s 不存在")),
+            ("no_member", 3, "member_no", _("会员编号 %(v)s 不存在")),
+            ("no_employee", 4, "credited_employee_no", _("工号 %(v)s 不存在")),
+            ("no_cmember", 5, "credited_member_no", _("会员编号 %(v)s 不存在")),
+            ("no_sku", 6, "sku", _("商品编码 %(v)s 不存在")),
+        ]
+        for flag, rank, key, message in checks:
+            hits = df.filter(flag).select(ROW, key).iter_rows()
+            found.extend((row, rank, key, message % {"v": v, "no": v}) for row, v in hits)
         differs = df.filter(pl.col("differs").is_not_null())
-        for row, i, first in differs.select(ROW, "differs", "first_row").iter_rows():
-            found.append(
-                (
-                    row,
-                    7,
-                    _HEADER[i][1],
-                    _("与同一订单号第 %(row)s 行的订单信息不一致") % {"row": first},
-                )
-            )
-        too_many = lines.filter(pl.col("nth") == MAX_LINES + 1)
-        for (row,) in too_many.select(ROW).iter_rows():
-            found.append((row, 8, "order_no", _("订单最多 %(n)d 行") % {"n": MAX_LINES}))
-        for (row,) in lines.filter("too_big").select(ROW).iter_rows():
-            found.append((row, 9, "unit_price", _("数值过大")))
-        for row, _rank, key, text in sorted(found, key=lambda e: (e[0], e[1])):
-            report.add(row, self.label(key), text)
+        conflict = _("与同一订单号第 %(row)s 行的订单信息不一致")
+        found.extend(
+            (row, 7, _HEADER[i][1], conflict % {"row": first})
+            for row, i, first in differs.select(ROW, "differs", "first_row").iter_rows()
+        )
+        too_many = _("订单最多 %(n)d 行") % {"n": MAX_LINES}
+        rows = lines.filter(pl.col("nth") == MAX_LINES + 1)[ROW].to_list()
+        found.extend((row, 8, "order_no", too_many) for row in rows)
+        too_big = _("数值过大")
+        found.extend((row, 9, "unit_price", too_big) for row in lines.filter("too_big")[ROW])
+        if not found:
+            return
+        labels = {col.key: str(col.label) for col in self.columns}
+        found.sort(key=lambda e: (e[0], e[1]))
+        for row, _rank, key, text in found:
+            report.add(row, labels[key], text)
 
     def _finish(self, report: Report) -> None:
         totals = (
@@ -472,12 +476,11 @@ class OrderImporter(Importer):
     # -- the writes (inside the caller's transaction) -------------------------------
 
     def write_all(self, ctx: Ctx) -> None:
-        with bulk.bulk_session():
+        with bulk.bulk_write(Order):
             self._write(ctx)
 
     def _write(self, ctx: Ctx) -> None:
         actor = ctx.actor if ctx.actor is not None and ctx.actor.is_authenticated else None
-        bulk.hold_write_lock(Order)
         ids = bulk.reserve_ids(Order, self.orders.height)
         c = pl.col
         orders = self.orders.select(
@@ -510,6 +513,5 @@ class OrderImporter(Importer):
 
     def close(self) -> None:
         if self.spill is not None:
-            shutil.rmtree(self.spill.name, ignore_errors=True)
             self.spill.cleanup()
             self.spill = None

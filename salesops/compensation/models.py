@@ -1,0 +1,177 @@
+"""Commission runs: plan versions, periods, runs and their stored results and lines."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from salesops.org.models import Member
+
+
+class PlanStatus(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    ACTIVE = "active", _("生效")
+    SUPERSEDED = "superseded", _("已被取代")
+
+
+class CompPlanVersion(models.Model):
+    code = models.CharField(_("方案代码"), max_length=40)
+    name = models.CharField(_("方案名称"), max_length=120)
+    version = models.PositiveIntegerField(_("版本"))
+    source_path = models.CharField(_("方案文件"), max_length=300, blank=True)
+    text = models.TextField(_("方案内容(TOML)"))
+    effective_from = models.DateField(_("生效月份"))
+    status = models.CharField(
+        _("状态"), max_length=16, choices=PlanStatus.choices, default=PlanStatus.DRAFT
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("奖金方案版本")
+        verbose_name_plural = _("奖金方案版本")
+        ordering = ["code", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["code", "version"], name="comp_plan_code_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("计算中")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class PeriodStatus(models.TextChoices):
+    OPEN = "open", _("未结账")
+    CLOSED = "closed", _("已结账")
+
+
+class CommissionRun(models.Model):
+    period = models.DateField(_("结算月份"), db_index=True)  # first day of the month
+    plan_version = models.ForeignKey(
+        CompPlanVersion, verbose_name=_("方案版本"), on_delete=models.PROTECT, related_name="runs"
+    )
+    status = models.CharField(
+        _("状态"), max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(_("进度"), default=0)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    members_count = models.PositiveIntegerField(_("会员数"), default=0)
+    total = models.DecimalField(_("奖金合计"), default=0, max_digits=18, decimal_places=2)
+    ignored_orders = models.PositiveIntegerField(_("忽略的订单数"), default=0)
+    error = models.TextField(_("错误"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("结算批次")
+        verbose_name_plural = _("结算批次")
+        ordering = ["-period", "-id"]
+        constraints = [
+            # At most one queued/running run per period, whatever the race.
+            models.UniqueConstraint(
+                fields=["period"],
+                condition=Q(status__in=["queued", "running"]),
+                name="comp_run_one_active_per_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period:%Y-%m} #{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_RUN_STATUSES
+
+
+class CommissionPeriod(models.Model):
+    period = models.DateField(_("结算月份"), unique=True)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=PeriodStatus.choices, default=PeriodStatus.OPEN
+    )
+    current_run = models.ForeignKey(
+        CommissionRun,
+        verbose_name=_("当前结果"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("结算期间")
+        verbose_name_plural = _("结算期间")
+        ordering = ["-period"]
+
+    def __str__(self) -> str:
+        return f"{self.period:%Y-%m}"
+
+
+class CommissionResult(models.Model):
+    run = models.ForeignKey(CommissionRun, on_delete=models.CASCADE, related_name="results")
+    member = models.ForeignKey(Member, verbose_name=_("会员"), on_delete=models.PROTECT)
+    paid_as = models.CharField(_("当月职级"), max_length=8, blank=True)
+    title = models.CharField(_("荣衔"), max_length=8, blank=True)
+    pv = models.DecimalField(_("个人业绩"), max_digits=18, decimal_places=2)
+    pv_by_cutoff = models.DecimalField(_("20号前业绩"), max_digits=18, decimal_places=2)
+    sr_count = models.PositiveIntegerField(_("亲自培训SR数"))
+    sr_volume = models.DecimalField(_("亲自培训SR业绩"), max_digits=18, decimal_places=2)
+    sales_bonus = models.DecimalField(_("销售奖金"), max_digits=18, decimal_places=2)
+    morning_star = models.DecimalField(_("晨星奖"), max_digits=18, decimal_places=2)
+    open_star = models.DecimalField(_("开星奖"), max_digits=18, decimal_places=2)
+    override = models.DecimalField(_("季度评估"), max_digits=18, decimal_places=2)
+    total = models.DecimalField(_("合计"), max_digits=18, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("结算结果")
+        verbose_name_plural = _("结算结果")
+        ordering = ["run", "member_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "member"], name="comp_result_run_member"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.member_id}"
+
+
+class CommissionLine(models.Model):
+    run = models.ForeignKey(CommissionRun, on_delete=models.CASCADE, related_name="lines")
+    member = models.ForeignKey(
+        Member, verbose_name=_("会员"), on_delete=models.PROTECT, related_name="+"
+    )
+    seq = models.PositiveIntegerField(_("序号"))
+    rule = models.CharField(_("规则"), max_length=32)
+    name = models.CharField(_("奖项"), max_length=64)
+    amount = models.DecimalField(_("金额"), max_digits=18, decimal_places=2)
+    formula = models.TextField(_("计算公式"))
+    inputs = models.JSONField(_("输入"), default=dict)
+    source_member = models.ForeignKey(
+        Member,
+        verbose_name=_("来源会员"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    generation = models.PositiveSmallIntegerField(_("代数"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("结算明细")
+        verbose_name_plural = _("结算明细")
+        ordering = ["run", "member_id", "seq"]
+        indexes = [models.Index(fields=["run", "member", "seq"])]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.member_id}/{self.rule}"
