@@ -3,15 +3,32 @@ app's router mounted here. Permission rules are the selectors', same as the UI."
 
 from __future__ import annotations
 
+import functools
 import importlib
+import json
+import logging
+from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    ValidationError,
+)
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.http.response import HttpResponseBase
+from django.urls import URLPattern, path
+from django.utils.datastructures import MultiValueDict
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from salesops.core.errors import ServiceError
@@ -38,12 +55,110 @@ class ErrorOut(Schema):
     fields: list[FieldErrorOut] = []
 
 
-api = NinjaAPI(
+logger = logging.getLogger(__name__)
+
+ERROR_STATUSES = ("400", "401", "403", "404", "409", "422", "500")
+
+
+class NullCharacterError(ValueError):
+    """A NUL character in a string: PostgreSQL cannot store it, so it is an input error."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+def _reject_nul(value: Any, path: str) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise NullCharacterError(path)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _reject_nul(key, path)
+            _reject_nul(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _reject_nul(item, f"{path}.{i}" if path else str(i))
+
+
+class SalesOpsParser(Parser):
+    """JSON bodies and query strings, refusing NUL characters anywhere in them."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        data = json.loads(request.body)
+        _reject_nul(data, "")
+        return data
+
+    def parse_querydict(
+        self, data: MultiValueDict, list_fields: list[str], request: HttpRequest
+    ) -> dict[str, Any]:
+        result = super().parse_querydict(data, list_fields, request)
+        for key, value in result.items():
+            try:
+                _reject_nul([key, value], key)
+            except NullCharacterError as exc:
+                raise NinjaValidationError(
+                    [{"loc": ("query", key), "type": "null_character", "msg": ""}]
+                ) from exc
+        return result
+
+
+def _json_not_allowed(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """ninja answers a wrong method with a bare text 405; ours carries the error body."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed):
+            body = {"code": "method_not_allowed", "message": _("不支持该请求方法"), "fields": []}
+            allowed = response["Allow"]
+            response = JsonResponse(body, status=405)
+            response["Allow"] = allowed
+        return response
+
+    return wrapper
+
+
+def _unknown_path(request: HttpRequest, rest: str = "") -> HttpResponse:
+    return JsonResponse({"code": "not_found", "message": _("接口不存在"), "fields": []}, status=404)
+
+
+class SalesOpsAPI(NinjaAPI):
+    """Documents the one error body on every operation, so clients (and schema checkers)
+    know that any 4xx/5xx answer is ``{code, message, fields}``; a wrong method or an
+    unknown path below /api/ answers in the same body (not Django's HTML pages)."""
+
+    def _get_urls(self) -> list[Any]:
+        patterns = super()._get_urls()
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern):
+                pattern.callback = _json_not_allowed(pattern.callback)
+        patterns.append(path("<path:rest>", csrf_exempt(_unknown_path), name="unknown"))
+        return patterns
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(**kwargs)
+        ref = "#/components/schemas/{model}"
+        error_schema = ErrorOut.model_json_schema(ref_template=ref)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(error_schema.pop("$defs", {}))
+        components["ErrorOut"] = error_schema
+        body = {"application/json": {"schema": {"$ref": ref.format(model="ErrorOut")}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status in ERROR_STATUSES:
+                    responses[status] = {"description": "错误", "content": body}
+        return schema
+
+
+api = SalesOpsAPI(
     title="SalesOps API",
     version="1.0",
     description="SalesOps 营销与销售管理系统 API. Authenticate with POST /api/auth/token, "
     "then send `Authorization: Bearer <token>`.",
     auth=BearerAuth(),
+    parser=SalesOpsParser(),
     urls_namespace="api",
 )
 
@@ -59,12 +174,71 @@ def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     return api.create_response(request, exc.as_dict(), status=exc.status)
 
 
+# Pydantic's English messages, by error type, in the user's language. ``ctx`` fills the
+# limits (ge, max_length…); an unknown type falls back to a generic message, never English.
+_PYDANTIC_MESSAGES: dict[str, Promise] = {
+    "missing": gettext_lazy("此项为必填项"),
+    "int_parsing": gettext_lazy("请输入整数"),
+    "int_type": gettext_lazy("请输入整数"),
+    "int_from_float": gettext_lazy("请输入整数"),
+    "float_parsing": gettext_lazy("请输入数字"),
+    "float_type": gettext_lazy("请输入数字"),
+    "finite_number": gettext_lazy("请输入有效的数字"),
+    "decimal_parsing": gettext_lazy("请输入有效的数字"),
+    "decimal_type": gettext_lazy("请输入有效的数字"),
+    "decimal_max_digits": gettext_lazy("数字位数过多（最多 %(max_digits)s 位）"),
+    "decimal_max_places": gettext_lazy("最多保留 %(decimal_places)s 位小数"),
+    "decimal_whole_digits": gettext_lazy("整数部分位数过多（最多 %(whole_digits)s 位）"),
+    "greater_than_equal": gettext_lazy("不能小于 %(ge)s"),
+    "greater_than": gettext_lazy("必须大于 %(gt)s"),
+    "less_than_equal": gettext_lazy("不能大于 %(le)s"),
+    "less_than": gettext_lazy("必须小于 %(lt)s"),
+    "string_type": gettext_lazy("请输入文本"),
+    "string_too_long": gettext_lazy("最多 %(max_length)s 个字符"),
+    "string_too_short": gettext_lazy("至少 %(min_length)s 个字符"),
+    "string_unicode": gettext_lazy("文本编码无效"),
+    "bool_parsing": gettext_lazy("请输入是或否（true/false）"),
+    "bool_type": gettext_lazy("请输入是或否（true/false）"),
+    "date_parsing": gettext_lazy("请输入有效的日期（如 2026-10-05）"),
+    "date_from_datetime_parsing": gettext_lazy("请输入有效的日期（如 2026-10-05）"),
+    "date_from_datetime_inexact": gettext_lazy("请输入有效的日期（如 2026-10-05）"),
+    "date_type": gettext_lazy("请输入有效的日期（如 2026-10-05）"),
+    "datetime_parsing": gettext_lazy("请输入有效的时间（如 2026-10-05 14:30）"),
+    "datetime_type": gettext_lazy("请输入有效的时间（如 2026-10-05 14:30）"),
+    "literal_error": gettext_lazy("取值无效，可选：%(expected)s"),
+    "enum": gettext_lazy("取值无效，可选：%(expected)s"),
+    "list_type": gettext_lazy("请输入列表"),
+    "too_long": gettext_lazy("最多 %(max_length)s 项"),
+    "too_short": gettext_lazy("至少 %(min_length)s 项"),
+    "dict_type": gettext_lazy("格式无效，应为对象"),
+    "model_type": gettext_lazy("格式无效，应为对象"),
+    "model_attributes_type": gettext_lazy("格式无效，应为对象"),
+    "json_invalid": gettext_lazy("请求内容不是有效的 JSON"),
+    "json_type": gettext_lazy("请求内容不是有效的 JSON"),
+    "value_error": gettext_lazy("取值无效"),
+    "null_character": gettext_lazy("不能包含空字符（\\x00）"),
+}
+
+
+def _pydantic_message(err: dict[str, Any]) -> str:
+    template = _PYDANTIC_MESSAGES.get(str(err.get("type", "")))
+    if template is None:
+        return _("取值无效")
+    try:
+        return str(template) % {k: str(v) for k, v in (err.get("ctx") or {}).items()}
+    except (KeyError, TypeError, ValueError):
+        return _("取值无效")
+
+
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     fields = []
     for err in exc.errors:
         loc = [str(p) for p in err.get("loc", []) if p not in ("body", "query", "path", "payload")]
-        fields.append({"field": ".".join(loc), "message": str(err.get("msg", ""))})
+        # ninja puts the Query/Body schema's parameter name first (``params``); drop it.
+        if len(loc) > 1 and loc[0] in ("params", "filters"):
+            loc = loc[1:]
+        fields.append({"field": ".".join(loc) or "body", "message": _pydantic_message(err)})
     return _error(request, 422, "invalid_input", _("输入有误，请检查后重试"), fields)
 
 
@@ -94,9 +268,49 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return _error(request, 403, "permission_denied", str(exc) or _("没有权限"))
 
 
+_HTTP_ERRORS: dict[int, tuple[str, Promise]] = {
+    400: ("invalid_request", gettext_lazy("请求内容无法解析，请检查格式（应为 JSON）")),
+    401: ("unauthorized", gettext_lazy("未登录或令牌无效")),
+    403: ("permission_denied", gettext_lazy("没有权限")),
+    404: ("not_found", gettext_lazy("对象不存在或无权访问")),
+    405: ("method_not_allowed", gettext_lazy("不支持该请求方法")),
+    413: ("too_large", gettext_lazy("请求内容过大")),
+    429: ("throttled", gettext_lazy("请求过于频繁，请稍后重试")),
+}
+
+
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return _error(request, exc.status_code, "http_error", str(exc))
+    if isinstance(exc.__cause__, NullCharacterError):
+        message = str(_PYDANTIC_MESSAGES["null_character"])
+        fields = [{"field": exc.__cause__.field or "body", "message": message}]
+        return _error(request, 422, "invalid_input", _("输入有误，请检查后重试"), fields)
+    # ninja's own messages ("Cannot parse request body") are English: answer in ours.
+    code, lazy = _HTTP_ERRORS.get(exc.status_code, ("http_error", gettext_lazy("请求无效")))
+    text = str(lazy)
+    fields = [{"field": "body", "message": text}] if exc.status_code == 400 else []
+    return _error(request, exc.status_code, code, text, fields)
+
+
+@api.exception_handler(MultiPartParserError)
+def _bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    # e.g. ``multipart/form-data`` without a boundary: the client's error, not ours.
+    message = _("上传内容格式无效，请以 multipart/form-data 上传文件")
+    return _error(request, 400, "invalid_request", message, [{"field": "file", "message": message}])
+
+
+@api.exception_handler(SuspiciousOperation)
+def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+    if isinstance(exc, RequestDataTooBig):
+        return _error(request, 413, "too_large", _("请求内容过大"))
+    return _error(request, 400, "invalid_request", _("请求无效"))
+
+
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The last resort: a bug still answers in the one error body (and is logged)."""
+    logger.exception("API error on %s %s", request.method, request.path, exc_info=exc)
+    return _error(request, 500, "server_error", _("服务器内部错误，请稍后重试"))
 
 
 class TokenIn(Schema):

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from salesops.core.approvals import selectors
 from salesops.core.approvals.registry import doc_type_label
@@ -31,6 +31,8 @@ router = Router(tags=["approvals"])
 
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# Beyond any real list; bounds the SQL OFFSET (a 64-bit overflow was a 500).
+MAX_PAGE = 100_000
 
 
 class ErrorOut(Schema):
@@ -44,14 +46,14 @@ ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 
 
 class InboxIn(Schema):
     tab: Literal["pending", "done", "mine"] = "pending"
-    q: str = ""
-    page: int = 1
-    page_size: int = PAGE_SIZE
+    q: str = Field("", max_length=100)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(PAGE_SIZE, ge=1)  # above the maximum: clamped
 
 
 class PageIn(Schema):
-    page: int = 1
-    page_size: int = PAGE_SIZE
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(PAGE_SIZE, ge=1)  # above the maximum: clamped
     unread: bool = False
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from salesops.core.access import Viewer, can_see_personal_info, mask_phone, viewer_for
 from salesops.core.errors import ServiceError
@@ -21,12 +21,15 @@ from salesops.org.services.sponsor_changes import sponsor_change_request_submit
 router = Router(tags=["org"])
 
 PAGE_SIZE = 20
+# Beyond any real list; bounds the SQL OFFSET (a 64-bit overflow was a 500).
+MAX_PAGE = 100_000
+MAX_DEPTH = 10_000
 
 
 class PageIn(Schema):
-    page: int = 1
-    page_size: int = PAGE_SIZE
-    q: str = ""
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(PAGE_SIZE, ge=1)  # above the maximum: clamped
+    q: str = Field("", max_length=100)
 
 
 class DepartmentOut(Schema):
@@ -85,9 +88,9 @@ class MemberPage(Schema):
 
 
 class SponsorChangeIn(Schema):
-    new_sponsor_no: str
+    new_sponsor_no: str = Field(..., max_length=32)
     effective_on: datetime.date
-    reason: str
+    reason: str = Field(..., max_length=2000)
 
 
 class SponsorChangeOut(Schema):
@@ -206,11 +209,11 @@ def member_get(request: HttpRequest, member_id: int) -> Any:
 
 
 class DownlineIn(Schema):
-    page: int = 1
-    page_size: int = PAGE_SIZE
-    depth: int | None = None
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(PAGE_SIZE, ge=1)  # above the maximum: clamped
+    depth: int | None = Field(None, le=MAX_DEPTH)
     # Keyset cursor: the ``next_after`` of the previous page (constant cost at any depth).
-    after: str | None = None
+    after: str | None = Field(None, max_length=2100)
 
 
 class DownlinePage(MemberPage):
@@ -262,13 +265,22 @@ def member_sponsor_change_request(
     new_sponsor = Member.objects.filter(member_no=payload.new_sponsor_no.strip()).first()
     if new_sponsor is None:
         raise ServiceError("not_found", _("新推荐人不存在"), field="new_sponsor_no")
-    req = sponsor_change_request_submit(
-        actor=request.auth,  # type: ignore[attr-defined]
-        member=member,
-        new_sponsor=new_sponsor,
-        effective_on=payload.effective_on,
-        reason=payload.reason,
-    )
+    try:
+        req = sponsor_change_request_submit(
+            actor=request.auth,  # type: ignore[attr-defined]
+            member=member,
+            new_sponsor=new_sponsor,
+            effective_on=payload.effective_on,
+            reason=payload.reason,
+        )
+    except ServiceError as exc:
+        # The service names the object; the client sent ``new_sponsor_no``.
+        if exc.field == "new_sponsor":
+            exc.field = "new_sponsor_no"
+        for err in exc.errors:
+            if err.field == "new_sponsor":
+                err.field = "new_sponsor_no"
+        raise
     return Status(
         201,
         {

@@ -28,6 +28,8 @@ from salesops.sales.services.returns import return_create
 
 router = Router(tags=["sales"])
 PAGE_SIZE = 20
+# Beyond any real list; a bigger number is an input error, not a SQL OFFSET overflow.
+MAX_PAGE = 100_000
 
 
 def _viewer(request: HttpRequest) -> Viewer:
@@ -61,7 +63,7 @@ ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: Erro
 
 class PageIn(Schema):
     q: str = Field("", max_length=100)
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
 
 
 # ---------------------------------------------------------------------------- customers

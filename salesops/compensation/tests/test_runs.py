@@ -50,7 +50,7 @@ def order(member: Member, amount: str, day: int, kind: str = OrderKind.REGULAR) 
 
 
 @pytest.fixture
-def world(db: None) -> dict[str, Member]:
+def world(db: None) -> dict[str, Any]:
     """An SM with 4 personally trained SRs (seed example 2) and a lone SR (example 1)."""
     sm = MemberFactory(member_no="SM01")
     order(sm, "20000", 5)

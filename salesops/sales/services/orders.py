@@ -38,6 +38,10 @@ _AUDITED = (
     "total_amount",
 )
 MAX_LINES = 200
+# The largest amount we accept: max_digits=18 on the columns, but SQLite keeps a decimal
+# exactly only up to 15 significant digits (a bigger one read back was a 500).
+MAX_AMOUNT = Decimal("999999999999.99")
+MAX_QUANTITY = Decimal("9999999999.99")  # quantity: max_digits=12
 
 
 def line_amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
@@ -73,6 +77,9 @@ def _clean_lines(
         if qty <= 0:
             errors.append(FieldError(f"lines.{i}.quantity", _("数量必须大于0")))
             continue
+        if qty > MAX_QUANTITY:  # also keeps quantize() below within Decimal precision
+            errors.append(FieldError(f"lines.{i}.quantity", _("数量超出允许范围")))
+            continue
         if qty != qty.quantize(Decimal("0.01")):
             errors.append(FieldError(f"lines.{i}.quantity", _("数量最多保留两位小数")))
             continue
@@ -87,22 +94,24 @@ def _clean_lines(
             parsed = _decimal(raw_price, f"lines.{i}.unit_price", errors, _("请输入有效的单价"))
             if parsed is None:
                 continue
+            if parsed > MAX_AMOUNT:
+                errors.append(FieldError(f"lines.{i}.unit_price", _("单价超出允许范围")))
+                continue
             if parsed < 0 or round_money(parsed) != parsed:
                 errors.append(
                     FieldError(f"lines.{i}.unit_price", _("单价不能为负数，且最多保留两位小数"))
                 )
                 continue
             price = round_money(parsed)
-        out.append(
-            OrderLine(
-                product=product,
-                quantity=qty,
-                unit_price=price,
-                amount=line_amount(qty, price),
-            )
-        )
+        amount = line_amount(qty, price)
+        if amount > MAX_AMOUNT:
+            errors.append(FieldError(f"lines.{i}.quantity", _("金额超出允许范围")))
+            continue
+        out.append(OrderLine(product=product, quantity=qty, unit_price=price, amount=amount))
     if errors:
         raise ServiceError("invalid_lines", errors[0].message, errors[0].field, errors)
+    if sum((line.amount for line in out), Decimal(0)) > MAX_AMOUNT:
+        raise ServiceError("invalid_lines", _("订单总金额超出允许范围"), field="lines")
     return out
 
 

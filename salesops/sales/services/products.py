@@ -102,6 +102,10 @@ def price_list_update(
     return price_list
 
 
+# Within the column (max_digits=18) and what SQLite stores exactly (15 significant digits).
+MAX_PRICE = Decimal("999999999999.99")
+
+
 def _price(raw: object, field: str, errors: list[FieldError]) -> Decimal:
     try:
         value = parse_money(raw)
@@ -110,6 +114,9 @@ def _price(raw: object, field: str, errors: list[FieldError]) -> Decimal:
         return Decimal(0)
     if value < 0:
         errors.append(FieldError(field, _("价格不能为负数")))
+    elif value > MAX_PRICE:  # the column's max_digits; also keeps quantize() in range
+        errors.append(FieldError(field, _("价格超出允许范围")))
+        return Decimal(0)
     elif round_money(value) != value:
         errors.append(FieldError(field, _("价格最多保留两位小数")))
     return round_money(value)

@@ -22,6 +22,8 @@ from salesops.sales.services.orders import line_amount
 
 _AUDITED = ("return_no", "original_order", "return_date", "reason", "total_amount")
 
+MAX_QUANTITY = Decimal("9999999999.99")  # quantity: max_digits=12
+
 
 @transaction.atomic
 def return_create(
@@ -71,7 +73,8 @@ def return_create(
             continue
         if qty == 0:
             continue  # an untouched row of the form
-        if qty < 0 or qty != qty.quantize(Decimal("0.01")):
+        # The bound keeps quantize() within Decimal precision ("1e999" is finite).
+        if qty < 0 or qty > MAX_QUANTITY or qty != qty.quantize(Decimal("0.01")):
             errors.append(FieldError(f"lines.{i}.quantity", _("数量必须大于0，且最多两位小数")))
             continue
         wanted[line_id] = wanted.get(line_id, Decimal(0)) + qty
