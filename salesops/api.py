@@ -361,6 +361,12 @@ for _module in (
     "salesops.core.api_imports",
     "salesops.org.api",
     "salesops.sales.api",
+    "salesops.compensation.api_runs",
+    "salesops.compensation.api_plans",
+    "salesops.compensation.api_periods",
+    "salesops.compensation.api_statements",
+    "salesops.compensation.api_payouts",
+    "salesops.compensation.api_reports",
 ):
     try:
         _router = importlib.import_module(_module).router

@@ -12,6 +12,7 @@ from salesops.org.models import Member
 
 class PlanStatus(models.TextChoices):
     DRAFT = "draft", _("草稿")
+    PENDING = "pending", _("审批中")
     ACTIVE = "active", _("生效")
     SUPERSEDED = "superseded", _("已被取代")
 
@@ -26,7 +27,12 @@ class CompPlanVersion(models.Model):
     status = models.CharField(
         _("状态"), max_length=16, choices=PlanStatus.choices, default=PlanStatus.DRAFT
     )
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    activated_at = models.DateTimeField(_("生效时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("奖金方案版本")
@@ -52,6 +58,7 @@ ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 
 class PeriodStatus(models.TextChoices):
     OPEN = "open", _("未结账")
+    CLOSING = "closing", _("结账审批中")
     CLOSED = "closed", _("已结账")
 
 
@@ -109,6 +116,10 @@ class CommissionPeriod(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    close_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(_("结账时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("结算期间")
@@ -133,6 +144,10 @@ class CommissionResult(models.Model):
     open_star = models.DecimalField(_("开星奖"), max_digits=18, decimal_places=2)
     override = models.DecimalField(_("季度评估"), max_digits=18, decimal_places=2)
     total = models.DecimalField(_("合计"), max_digits=18, decimal_places=2)
+    # Sum of this run's adjustment lines (corrections of closed periods), not in ``total``.
+    adjustment = models.DecimalField(
+        _("调整"), max_digits=18, decimal_places=2, default=0, db_default=0
+    )
 
     class Meta:
         verbose_name = _("结算结果")
@@ -166,6 +181,8 @@ class CommissionLine(models.Model):
         related_name="+",
     )
     generation = models.PositiveSmallIntegerField(_("代数"), null=True, blank=True)
+    # Adjustment lines: the closed month they correct.
+    source_period = models.DateField(_("调整所属月份"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("结算明细")
@@ -175,3 +192,128 @@ class CommissionLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}/{self.member_id}/{self.rule}"
+
+
+# --------------------------------------------------------------------------- disputes
+
+
+class DisputeStatus(models.TextChoices):
+    OPEN = "open", _("待答复")
+    ANSWERED = "answered", _("已答复")
+    CLOSED = "closed", _("已关闭")
+
+
+class Dispute(models.Model):
+    """A member's query on one statement line; finance answers in the thread."""
+
+    line = models.ForeignKey(
+        CommissionLine,
+        verbose_name=_("结算明细"),
+        on_delete=models.CASCADE,
+        related_name="disputes",
+    )
+    member = models.ForeignKey(
+        Member, verbose_name=_("会员"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("状态"), max_length=16, choices=DisputeStatus.choices, default=DisputeStatus.OPEN
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("奖金疑问")
+        verbose_name_plural = _("奖金疑问")
+        ordering = ["-updated_at", "-id"]
+        indexes = [models.Index(fields=["status", "-updated_at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.line_id}"
+
+
+class DisputeMessage(models.Model):
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField(_("内容"), max_length=2000)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("疑问回复")
+        verbose_name_plural = _("疑问回复")
+        ordering = ["dispute", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.dispute_id}/{self.pk}"
+
+
+# --------------------------------------------------------------------------- payouts
+
+
+class PayoutStatus(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    PENDING = "pending", _("审批中")
+    APPROVED = "approved", _("已批准")
+    REJECTED = "rejected", _("已驳回")
+    EXPORTED = "exported", _("已导出")
+
+
+class PayoutKind(models.TextChoices):
+    MONTHLY = "monthly", _("月度奖金")
+    OVERRIDE = "override", _("季度评估")
+    ADJUSTMENT = "adjustment", _("调整")
+
+
+class PayoutBatch(models.Model):
+    """Everything paid on one payout date (e.g. the 10th of month M+2)."""
+
+    pay_date = models.DateField(_("发放日期"), unique=True)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=PayoutStatus.choices, default=PayoutStatus.DRAFT
+    )
+    total = models.DecimalField(_("发放合计"), max_digits=18, decimal_places=2, default=0)
+    items_count = models.PositiveIntegerField(_("笔数"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    approved_at = models.DateTimeField(_("批准时间"), null=True, blank=True)
+    exported_at = models.DateTimeField(_("导出时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("奖金发放批次")
+        verbose_name_plural = _("奖金发放批次")
+        ordering = ["-pay_date"]
+
+    def __str__(self) -> str:
+        return f"{self.pay_date:%Y-%m-%d}"
+
+
+class PayoutItem(models.Model):
+    batch = models.ForeignKey(PayoutBatch, on_delete=models.CASCADE, related_name="items")
+    member = models.ForeignKey(
+        Member, verbose_name=_("会员"), on_delete=models.PROTECT, related_name="+"
+    )
+    period = models.DateField(_("结算月份"))  # the month the amount was earned (accrued)
+    kind = models.CharField(_("类别"), max_length=16, choices=PayoutKind.choices)
+    amount = models.DecimalField(_("金额"), max_digits=18, decimal_places=2)
+    result = models.ForeignKey(
+        CommissionResult, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("发放明细")
+        verbose_name_plural = _("发放明细")
+        ordering = ["batch", "member_id", "period", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "member", "period", "kind"], name="comp_payout_item_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}/{self.member_id}/{self.kind}"

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from django.urls import path
+import importlib
+
+from django.urls import URLPattern, URLResolver, path
 
 from salesops.compensation import views
 
 app_name = "compensation"
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("runs/", views.runs, name="runs"),
     path("runs/start/", views.run_start, name="run_start"),
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),
@@ -15,3 +17,12 @@ urlpatterns = [
     path("runs/<int:pk>/members/<str:member_no>/", views.statement, name="statement"),
     path("my/", views.my_statements, name="my_statements"),
 ]
+
+# Each feature's screens keep their own url list (``urlpatterns`` in urls_<feature>.py).
+for _feature in ("plans", "periods", "statements", "payouts", "reports"):
+    _name = f"salesops.compensation.urls_{_feature}"
+    try:
+        urlpatterns += importlib.import_module(_name).urlpatterns
+    except ModuleNotFoundError as exc:
+        if exc.name != _name:
+            raise

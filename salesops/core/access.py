@@ -126,6 +126,13 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
+def mask_bank_account(number: str) -> str:
+    """Keep only the last four digits (**** **** 1234)."""
+    if not number:
+        return ""
+    return "*" * max(len(number) - 4, 0) + number[-4:]
+
+
 def mask_id_number(number: str) -> str:
     """Keep the first six (region) and the last four characters."""
     if not number:

@@ -11,7 +11,14 @@ from django.db import models
 from django.db.models import Count, QuerySet, Sum
 from django.utils.translation import gettext as _
 
-from salesops.core.access import Viewer, employee_scope_q, mask_id_number, mask_phone, viewer_for
+from salesops.core.access import (
+    Viewer,
+    employee_scope_q,
+    mask_bank_account,
+    mask_id_number,
+    mask_phone,
+    viewer_for,
+)
 from salesops.core.audit import object_type_of
 from salesops.core.models import ApprovalTask, AuditLog, RoleCode, TaskStatus, User
 
@@ -48,7 +55,11 @@ def dashboard_figures(
 
 # Audit values of these fields are personal information (个人信息): masked like the
 # record itself for viewers who may not see it unmasked.
-PERSONAL_FIELDS = {"phone": mask_phone, "id_number": mask_id_number}
+PERSONAL_FIELDS = {
+    "phone": mask_phone,
+    "id_number": mask_id_number,
+    "bank_account": mask_bank_account,
+}
 
 
 def audit_for_object(

@@ -173,6 +173,9 @@ class Member(models.Model):
         _("状态"), max_length=16, choices=MemberStatus.choices, default=MemberStatus.ACTIVE
     )
     title = models.CharField(_("职级"), max_length=8, choices=Rank.choices, blank=True)
+    # Where bonuses are paid (personal data: masked in lists and the audit log).
+    bank_name = models.CharField(_("开户银行"), max_length=64, blank=True)
+    bank_account = models.CharField(_("银行账号"), max_length=34, blank=True)
     # Employee who services this member (for the employee data scopes).
     owner = models.ForeignKey(
         Employee,
