@@ -14,8 +14,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),
     path("runs/<int:pk>/progress/", views.run_progress, name="run_progress"),
     path("runs/<int:pk>/results/", views.run_results, name="run_results"),
-    path("runs/<int:pk>/members/<str:member_no>/", views.statement, name="statement"),
-    path("my/", views.my_statements, name="my_statements"),
 ]
 
 # Each feature's screens keep their own url list (``urlpatterns`` in urls_<feature>.py).

@@ -5,7 +5,6 @@ selector and respond."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -190,32 +189,4 @@ def run_results(request: HttpRequest, pk: int) -> HttpResponseBase:
         queryset=selectors.results_for(viewer, run),
         spec=_result_spec(run),
         context={"breadcrumbs": crumbs},
-    )
-
-
-@login_required
-def statement(request: HttpRequest, pk: int, member_no: str) -> HttpResponse:
-    viewer = _viewer(request)
-    try:
-        run, result, lines = selectors.statement_for_viewer(viewer, pk, member_no)
-    except NotFoundError as exc:
-        raise Http404(str(exc.message)) from None
-    context: dict[str, Any] = {
-        "run": run,
-        "result": result,
-        "lines": lines,
-        "can_manage": selectors.can_manage_runs(viewer),
-    }
-    return render(request, "compensation/statement.html", context)
-
-
-@login_required
-def my_statements(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
-    if viewer.member is None:
-        raise Http404(_("您不是直销会员"))
-    return render(
-        request,
-        "compensation/my_statements.html",
-        {"results": selectors.my_results(viewer)[:36]},
     )
