@@ -72,15 +72,27 @@ MENU: list[tuple[str | Promise, list[Item]]] = [
             Item("compensation:periods", _("月结"), "bi-lock", (RoleCode.FINANCE,)),
             Item("compensation:plans", _("奖金方案"), "bi-file-earmark-ruled", (RoleCode.FINANCE,)),
             Item("compensation:payouts", _("奖金发放"), "bi-bank", (RoleCode.FINANCE,)),
-            Item("compensation:disputes", _("奖金疑问"), "bi-chat-left-dots",
-                 (RoleCode.FINANCE, RoleCode.MEMBER)),
-            Item("compensation:compliance", _("合规报告"), "bi-shield-check",
-                 (RoleCode.FINANCE, RoleCode.DIRECTOR)),
-            Item("compensation:trips", _("旅游奖励"), "bi-airplane",
-                 (RoleCode.FINANCE, RoleCode.DIRECTOR, RoleCode.MEMBER)),
+            Item(
+                "compensation:disputes",
+                _("奖金疑问"),
+                "bi-chat-left-dots",
+                (RoleCode.FINANCE, RoleCode.MEMBER),
+            ),
+            Item(
+                "compensation:compliance",
+                _("合规报告"),
+                "bi-shield-check",
+                (RoleCode.FINANCE, RoleCode.DIRECTOR),
+            ),
+            Item(
+                "compensation:trips",
+                _("旅游奖励"),
+                "bi-airplane",
+                (RoleCode.FINANCE, RoleCode.DIRECTOR, RoleCode.MEMBER),
+            ),
             Item("compensation:my_statements", _("我的奖金"), "bi-wallet2", (RoleCode.MEMBER,)),
         ],
-    ),  # fmt: skip
+    ),
     (
         _("系统管理"),
         [
