@@ -21,6 +21,7 @@ DEMO_USERS = [
     ("rep2", "销售代表 / rep"),
     ("marketing", "市场部 / marketing"),
     ("finance", "财务 / finance"),
+    ("finance2", "财务（审批） / finance approver"),
     ("member1", "直销会员 / member"),
 ]
 

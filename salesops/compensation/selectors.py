@@ -6,7 +6,10 @@ lines, and only in the current run of a period. Anything else is "not found".
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from salesops.compensation.models import (
@@ -14,11 +17,13 @@ from salesops.compensation.models import (
     CommissionPeriod,
     CommissionResult,
     CommissionRun,
+    Dispute,
     RunStatus,
 )
 from salesops.core.access import Viewer
 from salesops.core.errors import NotFoundError
 from salesops.core.models import RoleCode
+from salesops.org.paths import subtree_bounds
 
 FINANCE_ROLES = (RoleCode.FINANCE,)
 
@@ -56,20 +61,41 @@ def results_for(viewer: Viewer, run: CommissionRun) -> QuerySet[CommissionResult
     return qs.filter(member=viewer.member)
 
 
-def statement_for_viewer(
-    viewer: Viewer, run_pk: int, member_no: str
-) -> tuple[CommissionRun, CommissionResult, list[CommissionLine]]:
-    """A member's result and lines in a run: finance/admin for anyone; a member for
-    themselves in the period's current run. Anything else is 404."""
-    run = CommissionRun.objects.select_related("plan_version").filter(pk=run_pk).first()
+@dataclass(frozen=True)
+class StatementAccess:
+    """A statement the viewer may open, and how much of it (``services.statements.VIEW_*``)."""
+
+    run: CommissionRun
+    result: CommissionResult
+    view: str
+    is_owner: bool
+
+
+def _upline_visibility(run: CommissionRun) -> str:
+    from salesops.compensation.services.runs import rank_plan_of
+
+    return rank_plan_of(run.plan_version).statements.upline_visibility
+
+
+def statement_for_viewer(viewer: Viewer, run_pk: int, member_no: str) -> StatementAccess:
+    """A member's statement in a run, with what the viewer may see of it.
+
+    Finance/admin: any statement of a finished run, in full. Everyone else only through
+    the period's current run: the member themselves in full; a member whose downline
+    (materialised sponsor path) holds the statement's member as the plan's
+    ``[statements] upline_visibility`` allows (none → not found, summary, full without
+    disputes). Anything else is 404, never 403, so ids cannot be probed.
+    """
+    from salesops.compensation.services.statements import (
+        VIEW_FULL,
+        VIEW_SUMMARY,
+        VIEW_UPLINE_FULL,
+    )
+
     missing = NotFoundError(_("结算单不存在"))
+    run = CommissionRun.objects.select_related("plan_version").filter(pk=run_pk).first()
     if run is None or run.status != RunStatus.DONE:
         raise missing
-    if not can_manage_runs(viewer):
-        own = viewer.member is not None and viewer.member.member_no == member_no
-        current = CommissionPeriod.objects.filter(period=run.period, current_run=run).exists()
-        if not (own and current):
-            raise missing
     result = (
         CommissionResult.objects.select_related("member")
         .filter(run=run, member__member_no=member_no)
@@ -77,12 +103,26 @@ def statement_for_viewer(
     )
     if result is None:
         raise missing
-    lines = list(
-        CommissionLine.objects.filter(run=run, member_id=result.member_id)
-        .select_related("source_member")
-        .order_by("seq")
-    )
-    return run, result, lines
+    me = viewer.member
+    is_owner = me is not None and me.pk == result.member_id
+    if can_manage_runs(viewer):
+        return StatementAccess(run, result, VIEW_FULL, is_owner)
+    if me is None:
+        raise missing
+    if not CommissionPeriod.objects.filter(period=run.period, current_run=run).exists():
+        raise missing
+    if is_owner:
+        return StatementAccess(run, result, VIEW_FULL, True)
+    lo, hi = subtree_bounds(me.path)
+    in_downline = bool(me.path) and lo < result.member.path < hi
+    if not in_downline:
+        raise missing
+    policy = _upline_visibility(run)
+    if policy == "full":
+        return StatementAccess(run, result, VIEW_UPLINE_FULL, False)
+    if policy == "summary":
+        return StatementAccess(run, result, VIEW_SUMMARY, False)
+    raise missing
 
 
 def my_results(viewer: Viewer) -> QuerySet[CommissionResult]:
@@ -95,3 +135,54 @@ def my_results(viewer: Viewer) -> QuerySet[CommissionResult]:
         .select_related("run", "member")
         .order_by("-run__period")
     )
+
+
+# --------------------------------------------------------------------------- disputes
+
+
+def disputes_for(viewer: Viewer) -> QuerySet[Dispute]:
+    """Finance/admin: every dispute; a member: the ones on their own lines; else none."""
+    qs = Dispute.objects.select_related("member", "line", "line__run").annotate(
+        messages_count=Count("messages"), last_message_at=Max("messages__created_at")
+    )
+    if can_manage_runs(viewer):
+        return qs
+    if viewer.member is None:
+        return qs.none()
+    return qs.filter(member=viewer.member)
+
+
+def dispute_for_viewer(viewer: Viewer, pk: int | str) -> Dispute:
+    """The one access helper for a dispute: out of scope or missing → 404."""
+    try:
+        key = int(pk)
+    except (TypeError, ValueError):
+        key = 0
+    found = disputes_for(viewer).filter(pk=key).first()
+    if found is None:
+        raise NotFoundError(_("疑问不存在"))
+    return found
+
+
+def dispute_messages(dispute: Dispute) -> QuerySet[Any]:
+    return dispute.messages.select_related("author").order_by("created_at", "id")
+
+
+def line_for_dispute(viewer: Viewer, pk: int | str) -> CommissionLine:
+    """A line the viewer may ask about: one of their own lines in a current run. 404
+    otherwise (finance asks nothing: they answer)."""
+    try:
+        key = int(pk)
+    except (TypeError, ValueError):
+        key = 0
+    if viewer.member is None:
+        raise NotFoundError(_("结算明细不存在"))
+    current = CommissionPeriod.objects.exclude(current_run=None).values("current_run")
+    line = (
+        CommissionLine.objects.select_related("run", "member")
+        .filter(Q(pk=key), member=viewer.member, run__in=current)
+        .first()
+    )
+    if line is None:
+        raise NotFoundError(_("结算明细不存在"))
+    return line

@@ -18,8 +18,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from salesops.compensation import selectors
-from salesops.compensation.models import CommissionResult, CommissionRun, RunStatus
-from salesops.compensation.services.runs import commission_run_start
+from salesops.compensation.models import (
+    CommissionPeriod,
+    CommissionResult,
+    CommissionRun,
+    RunStatus,
+)
+from salesops.compensation.services.runs import commission_run_start, run_is_stale, stale_minutes
 from salesops.core.access import Viewer, viewer_for
 from salesops.core.errors import NotFoundError, ServiceError
 from salesops.core.listing import Column, Filter, ListSpec, list_page
@@ -127,7 +132,13 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "compensation/run_detail.html",
-        {"run": run, "breadcrumbs": _crumbs()},
+        {
+            "run": run,
+            "breadcrumbs": _crumbs(),
+            "can_reset": run_is_stale(run),
+            "stale_minutes": stale_minutes(),
+            "period_state": CommissionPeriod.objects.filter(period=run.period).first(),
+        },
     )
 
 

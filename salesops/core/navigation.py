@@ -85,6 +85,12 @@ MENU: list[tuple[str | Promise, list[Item]]] = [
                 (RoleCode.FINANCE, RoleCode.DIRECTOR),
             ),
             Item(
+                "compensation:projection",
+                _("倍增测算"),
+                "bi-graph-up",
+                (RoleCode.FINANCE, RoleCode.DIRECTOR),
+            ),
+            Item(
                 "compensation:trips",
                 _("旅游奖励"),
                 "bi-airplane",

@@ -26,6 +26,16 @@ from django.db import models, transaction
 from django.utils.timezone import get_default_timezone
 from django.utils.translation import gettext as _
 
+from salesops.compensation.models import (
+    CommissionLine,
+    CommissionPeriod,
+    CommissionResult,
+    CommissionRun,
+    Dispute,
+    DisputeMessage,
+    PayoutBatch,
+    PayoutItem,
+)
 from salesops.core.approvals.services import StepSpec, approval_flow_create
 from salesops.core.audit import audit_create, audit_record, audit_update, snapshot
 from salesops.core.errors import ServiceError
@@ -216,6 +226,7 @@ class DemoBuilder:
             ("rep2", RoleCode.REP, False),
             ("marketing", RoleCode.MARKETING, False),
             ("finance", RoleCode.FINANCE, False),
+            ("finance2", RoleCode.FINANCE, False),  # approves what finance submits
             ("member1", RoleCode.MEMBER, False),
         )
         self.users: dict[str, User] = {}
@@ -857,6 +868,14 @@ class DemoBuilder:
 def _wipe_models() -> list[type[models.Model]]:
     """Every table the demo writes, dependants first."""
     return [
+        PayoutItem,
+        PayoutBatch,
+        DisputeMessage,
+        Dispute,
+        CommissionLine,
+        CommissionResult,
+        CommissionPeriod,
+        CommissionRun,
         ReturnLine,
         Return,
         OrderLine,
@@ -935,7 +954,13 @@ def build_demo(
             return None
         wipe_demo(out)
     out(_("正在生成演示数据（seed=%(seed)d, scale=%(scale)s）…") % {"seed": seed, "scale": scale})
-    stats = DemoBuilder(seed=seed, scale=scale, out=out).build()
+    builder = DemoBuilder(seed=seed, scale=scale, out=out)
+    stats = builder.build()
+    from salesops.demo.compensation import build_demo_compensation
+
+    t0 = time.perf_counter()
+    stats.counts.update(build_demo_compensation(_month_starts(), builder.users, out))
+    stats.seconds += time.perf_counter() - t0
     out(_("演示数据生成完毕，用时 %(s).1f 秒") % {"s": stats.seconds})
     return stats
 

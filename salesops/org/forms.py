@@ -57,3 +57,14 @@ class SponsorChangeForm(forms.Form):
         label=_("生效日期"), widget=forms.DateInput(attrs={"type": "date"})
     )
     reason = forms.CharField(label=_("变更原因"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class MemberBankForm(forms.Form):
+    bank_name = forms.CharField(label=_("开户银行"), max_length=64, required=False)
+    bank_account = forms.CharField(
+        label=_("银行账号"),
+        max_length=40,
+        required=False,
+        help_text=_("留空表示不修改;如需清除账号请勾选下方选项"),
+    )
+    clear_account = forms.BooleanField(label=_("清除银行账号"), required=False)

@@ -18,6 +18,7 @@ urlpatterns = [
     path("chart/data/", v.chart_data, name="chart_data"),
     path("members/", v.members, name="members"),
     path("members/<int:pk>/", v.member_detail, name="member_detail"),
+    path("members/<int:pk>/bank/", v.member_bank_edit, name="member_bank_edit"),
     path("genealogy/", v.genealogy, name="genealogy"),
     path("genealogy/<int:pk>/children/", v.genealogy_children, name="genealogy_children"),
     path("sponsor-changes/", v.sponsor_changes, name="sponsor_changes"),

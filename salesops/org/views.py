@@ -17,14 +17,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET
 
-from salesops.core.access import Viewer, can_see_personal_info, mask_phone, viewer_for
+from salesops.core.access import (
+    Viewer,
+    can_see_personal_info,
+    mask_bank_account,
+    mask_phone,
+    viewer_for,
+)
 from salesops.core.errors import ServiceError
 from salesops.core.forms import apply_service_error
 from salesops.core.listing import Column, Filter, ListSpec, list_page
-from salesops.core.models import ApprovalEvent, ApprovalRequest
+from salesops.core.models import ApprovalEvent, ApprovalRequest, RoleCode
 from salesops.core.selectors import audit_for_object
 from salesops.org import selectors as sel
-from salesops.org.forms import DepartmentForm, EmployeeForm, SponsorChangeForm
+from salesops.org.forms import DepartmentForm, EmployeeForm, MemberBankForm, SponsorChangeForm
 from salesops.org.models import (
     DepartmentKind,
     Member,
@@ -34,6 +40,7 @@ from salesops.org.models import (
 )
 from salesops.org.services.departments import department_create, department_update
 from salesops.org.services.employees import employee_create, employee_update
+from salesops.org.services.members import member_bank_update
 from salesops.org.services.sponsor_changes import DOC_TYPE, sponsor_change_request_submit
 
 
@@ -317,6 +324,8 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "member": member,
             "phone": _member_phone(viewer, member),
+            "bank_account": _member_bank_account(viewer, member),
+            "can_edit_bank": viewer.has_role(RoleCode.FINANCE),
             "upline": sel.member_upline(viewer, member),
             "children": list(sel.member_children(viewer, member)[: sel.CHILDREN_PAGE]),
             "downline_total": sel.member_downline_count(viewer, member),
@@ -325,6 +334,52 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "log": audit_for_object(
                 member, show_personal=can_see_personal_info(viewer, member.owner_id)
             ),
+        },
+    )
+
+
+def _member_bank_account(viewer: Viewer, m: Member) -> str:
+    """Masked like the phone, for viewers who may not see personal information."""
+    if can_see_personal_info(viewer, m.owner_id):
+        return m.bank_account
+    return mask_bank_account(m.bank_account)
+
+
+@login_required
+def member_bank_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """收款信息: finance and admins maintain where a member's bonuses are paid."""
+    viewer = _viewer(request)
+    member = sel.member_for_viewer(viewer, pk)
+    if not viewer.has_role(RoleCode.FINANCE):
+        raise PermissionDenied(_("只有财务或管理员可以修改收款信息"))
+    form = MemberBankForm(request.POST or None, initial={"bank_name": member.bank_name})
+    if member.bank_account:
+        form.fields["bank_account"].help_text = _("当前账号 %(account)s;留空表示不修改") % {
+            "account": _member_bank_account(viewer, member)
+        }
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        account = "" if d["clear_account"] else (d["bank_account"] or member.bank_account)
+        try:
+            member_bank_update(
+                actor=request.user,  # type: ignore[arg-type]
+                member=member,
+                bank_name=d["bank_name"],
+                bank_account=account,
+            )
+        except ServiceError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("收款信息已保存"))
+            return redirect("org:member_detail", pk=member.pk)
+    return render(
+        request,
+        "org/form.html",
+        {
+            "form": form,
+            "title": _("收款信息:%(name)s") % {"name": member.name},
+            "back_url": reverse("org:member_detail", args=[member.pk]),
+            "back_label": member.name,
         },
     )
 

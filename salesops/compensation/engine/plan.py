@@ -192,6 +192,19 @@ class Pool:
     payment: str
 
 
+UPLINE_VISIBILITY = ("none", "summary", "full")
+
+
+@dataclass(frozen=True)
+class StatementPolicy:
+    """What a member's upline may see of the member's statement.
+
+    ``none``: nothing; ``summary``: paid-as rank, pv and total; ``full``: every line.
+    """
+
+    upline_visibility: str = "summary"
+
+
 @dataclass(frozen=True)
 class PlanHeader:
     code: str
@@ -223,6 +236,7 @@ class RankPlan:
     pc_tiers: tuple[PcTier, ...] = ()
     trips: tuple[Trip, ...] = ()
     pools: tuple[Pool, ...] = ()
+    statements: StatementPolicy = field(default_factory=StatementPolicy)
 
     @property
     def rank_codes(self) -> tuple[str, ...]:
@@ -487,6 +501,7 @@ def _rank_plan(r: _Reader, doc: Mapping[str, Any], header: PlanHeader, source: s
         (
             "plan", "volume", "rounding", "sales_bonus", "ranks", "titles", "morning_star",
             "open_star", "override", "leadership", "payout", "ds", "pc", "trips", "pools",
+            "statements",
         ),
     )  # fmt: skip
     # volume
@@ -792,6 +807,16 @@ def _rank_plan(r: _Reader, doc: Mapping[str, Any], header: PlanHeader, source: s
             r.err(f"{p}.window_end", "is before window_start")
         pools.append(pool)
 
+    # statements
+    st = r.table(doc, "statements", "", required=False)
+    r.check_keys(st, "statements", ("upline_visibility",))
+    statements = StatementPolicy(
+        upline_visibility=r.get(
+            st, "upline_visibility", "statements", _choice(*UPLINE_VISIBILITY), "summary"
+        )
+        or "summary",
+    )
+
     return RankPlan(
         source=source,
         header=header,
@@ -810,6 +835,7 @@ def _rank_plan(r: _Reader, doc: Mapping[str, Any], header: PlanHeader, source: s
         pc_tiers=tuple(pc),
         trips=tuple(trips),
         pools=tuple(pools),
+        statements=statements,
     )
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,6 +33,11 @@ from salesops.compensation.models import (
     PeriodStatus,
     PlanStatus,
     RunStatus,
+)
+from salesops.compensation.services.adjustments import (
+    Adjustments,
+    adjustments_for_run,
+    adjustments_store,
 )
 from salesops.compensation.services.runio import (
     LINE_COLUMNS,
@@ -55,37 +61,48 @@ RUN_ROLES = (RoleCode.FINANCE,)  # admins always may
 # --------------------------------------------------------------------------- plan versions
 
 
+SEED_EFFECTIVE_FROM = dt.date(2000, 1, 1)
+
+
 def plan_version_ensure_seed(*, path: Path = SEED_PLAN_PATH) -> CompPlanVersion:
-    """The active seed plan version, created from ``plans/seed-rank-plan.toml`` if missing."""
+    """The seed plan's version in force from the beginning of time, created (active) from
+    ``plans/seed-rank-plan.toml`` on first use. Drafts or pending uploads of the same code
+    never stand in for it."""
     text = Path(path).read_text(encoding="utf-8")
     plan = parse_plan(text, str(path))
     if not isinstance(plan, RankPlan):
         raise ServiceError(code="plan_not_rank", message=_("种子方案不是职级奖金方案"))
+    code = plan.header.code
+    in_force = (PlanStatus.ACTIVE, PlanStatus.SUPERSEDED)
     with transaction.atomic():
-        version, created = CompPlanVersion.objects.get_or_create(
-            code=plan.header.code,
-            version=plan.header.version,
-            defaults={
-                "name": plan.header.name,
-                "source_path": Path(path).name,
-                "text": text,
-                "effective_from": dt.date(2000, 1, 1),
-                "status": PlanStatus.ACTIVE,
-            },
+        found = (
+            CompPlanVersion.objects.filter(
+                code=code, effective_from=SEED_EFFECTIVE_FROM, status__in=in_force
+            )
+            .order_by("version")
+            .first()
         )
-        if created:
-            audit_create(actor=None, obj=version, fields=["code", "name", "version", "status"])
+        if found is not None:
+            return found
+        taken = CompPlanVersion.objects.filter(code=code).aggregate(m=models.Max("version"))["m"]
+        version = CompPlanVersion.objects.create(
+            code=code,
+            version=max(plan.header.version, (taken or 0) + 1),
+            name=plan.header.name,
+            source_path=Path(path).name,
+            text=text,
+            effective_from=SEED_EFFECTIVE_FROM,
+            status=PlanStatus.ACTIVE,
+        )
+        audit_create(actor=None, obj=version, fields=["code", "name", "version", "status"])
     return version
 
 
 def plan_version_for(period: dt.date) -> CompPlanVersion:
-    """The active plan version in force for ``period`` (the seed plan when none exists)."""
-    found = (
-        CompPlanVersion.objects.filter(status=PlanStatus.ACTIVE, effective_from__lte=period)
-        .order_by("-effective_from", "-version")
-        .first()
-    )
-    return found if found is not None else plan_version_ensure_seed()
+    """The plan version in force for ``period`` (see ``plans.plan_version_in_force``)."""
+    from salesops.compensation.services.plans import plan_version_in_force
+
+    return plan_version_in_force(period)
 
 
 def rank_plan_of(version: CompPlanVersion) -> RankPlan:
@@ -116,6 +133,12 @@ def commission_run_start(*, actor: User, period: dt.date) -> CommissionRun:
     state = CommissionPeriod.objects.select_for_update().get(pk=state.pk)
     if state.status == PeriodStatus.CLOSED:
         raise ServiceError(code="period_closed", message=_("该月份已结账,不能重新结算"), status=409)
+    if state.status == PeriodStatus.CLOSING:
+        raise ServiceError(
+            code="period_closing",
+            message=_("该月份正在结账审批中,不能重新结算;如需重算请先撤回或驳回结账申请"),
+            status=409,
+        )
     busy = _("该月份已有结算正在进行,请等待其完成")
     if CommissionRun.objects.filter(period=first, status__in=ACTIVE_RUN_STATUSES).exists():
         raise ServiceError(code="run_in_progress", message=busy, status=409)
@@ -138,7 +161,10 @@ def commission_run_start(*, actor: User, period: dt.date) -> CommissionRun:
 
 
 def _progress(run_id: int, value: int, **extra: Any) -> None:
-    CommissionRun.objects.filter(pk=run_id).update(progress=value, **extra)
+    # A run reset meanwhile (重置) stays failed.
+    CommissionRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+        progress=value, **extra
+    )
 
 
 def commission_run_process(*, run_id: int) -> str:
@@ -157,8 +183,10 @@ def commission_run_process(*, run_id: int) -> str:
         result = compute_period(plan, inp, period)
         _progress(run_id, 60)
         results, lines, total = build_rows(run, result, pks, member_nos)
+        _progress(run_id, 70)
+        adjustments = adjustments_for_run(run, result, pks, results, lines)
         _progress(run_id, 80)
-        _store(run, results, lines, total, ignored=result.ignored_orders)
+        _store(run, results, lines, total, ignored=result.ignored_orders, adjustments=adjustments)
     except (RunInputError, PlanError, ValueError) as exc:
         _fail(run_id, str(exc))
         return RunStatus.FAILED
@@ -170,9 +198,11 @@ def commission_run_process(*, run_id: int) -> str:
 
 
 def _fail(run_id: int, message: str) -> None:
-    CommissionRun.objects.filter(pk=run_id).update(
+    failed = CommissionRun.objects.filter(pk=run_id, status__in=ACTIVE_RUN_STATUSES).update(
         status=RunStatus.FAILED, error=message[:4000], finished_at=timezone.now()
     )
+    if not failed:
+        return  # already reset by finance: keep that reason
     audit_record(
         actor=None,
         action=AuditAction.UPDATE,
@@ -185,33 +215,97 @@ def _fail(run_id: int, message: str) -> None:
 
 def _store(
     run: CommissionRun,
-    results: list[tuple[Any, ...]],
-    lines: list[tuple[Any, ...]],
+    results: Sequence[tuple[Any, ...]],
+    lines: Sequence[tuple[Any, ...]],
     total: Decimal,
     *,
     ignored: int,
+    adjustments: Adjustments | None = None,
 ) -> None:
+    adjustments = adjustments or Adjustments()
     with transaction.atomic():
         state = CommissionPeriod.objects.select_for_update().get(period=run.period)
         if state.status == PeriodStatus.CLOSED:
             raise RunInputError(_("该月份已结账,结果未保存"))
+        if state.status == PeriodStatus.CLOSING:
+            raise RunInputError(_("该月份正在结账审批中,结果未保存"))
+        # Claim the row (the UPDATE holds its lock to the commit) so a concurrent 重置
+        # either waits for this store or wins and this store stops here.
+        if not CommissionRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            progress=90
+        ):
+            raise RunInputError(_("该结算已被重置,结果未保存"))
         previous = state.current_run_id
         bulk_insert(CommissionResult, RESULT_COLUMNS, results)
         bulk_insert(CommissionLine, LINE_COLUMNS, lines)
+        adjustments_store(run, adjustments)
         state.current_run = run
         state.save(update_fields=["current_run"])
+        members = len(results) + len(adjustments.new_results)
         CommissionRun.objects.filter(pk=run.pk).update(
             status=RunStatus.DONE,
             progress=100,
             finished_at=timezone.now(),
-            members_count=len(results),
+            members_count=members,
             total=total,
             ignored_orders=ignored,
         )
+        note = f"members={members} total={total}"
+        if adjustments.lines:
+            months = ",".join(f"{m:%Y-%m}" for m in adjustments.months)
+            note += f" adjustments={adjustments.total} ({months})"
         audit_record(
             actor=None,
             action=AuditAction.UPDATE,
             obj=state,
             changes={"current_run": (str(previous or ""), str(run.pk))},
-            note=f"members={len(results)} total={total}",
+            note=note,
         )
+
+
+# --------------------------------------------------------------------------- stuck runs
+
+
+def stale_minutes() -> int:
+    return int(getattr(settings, "COMP_RUN_STALE_MINUTES", 30))
+
+
+def run_is_stale(run: CommissionRun, *, now: dt.datetime | None = None) -> bool:
+    """A queued/running run that has not finished within COMP_RUN_STALE_MINUTES."""
+    if not run.is_active:
+        return False
+    since = run.started_at or run.created_at
+    return (now or timezone.now()) - since > dt.timedelta(minutes=stale_minutes())
+
+
+@transaction.atomic
+def commission_run_reset(*, actor: User, run: CommissionRun) -> CommissionRun:
+    """重置: mark a stuck run failed so the month can be run again. Only runs queued or
+    running for longer than COMP_RUN_STALE_MINUTES; a fresh run may still be working."""
+    if not viewer_for(actor).has_role(*RUN_ROLES):
+        raise PermissionDeniedError(_("只有财务或管理员可以重置结算"))
+    locked = CommissionRun.objects.select_for_update().get(pk=run.pk)
+    if not locked.is_active:
+        raise ServiceError(
+            code="run_not_active", message=_("只有排队中或计算中的结算可以重置"), status=409
+        )
+    if not run_is_stale(locked):
+        raise ServiceError(
+            code="run_not_stale",
+            message=_("该结算开始不足 %(minutes)s 分钟,可能仍在计算,暂不能重置")
+            % {"minutes": stale_minutes()},
+            status=409,
+        )
+    before = locked.status
+    locked.status = RunStatus.FAILED
+    locked.finished_at = timezone.now()
+    locked.error = _("超时未完成,已由 %(user)s 重置") % {"user": actor}
+    locked.save(update_fields=["status", "finished_at", "error"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=locked,
+        changes={"status": (before, locked.status)},
+        note=_("重置卡住的结算"),
+    )
+    return locked

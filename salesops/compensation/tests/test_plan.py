@@ -138,3 +138,47 @@ def test_sales_champion_needs_target_and_ties_share() -> None:
     annual = {"a": (D(100), D(500)), "b": (D(100), D(500)), "c": (D(10), D(400)),
               "d": (D(1000), D(900))}  # fmt: skip
     assert sales_champions(plan, annual) == [("a", D("20000.00")), ("b", D("20000.00"))]
+
+
+# ------------------------------------------------------------------ [statements] section
+
+
+def test_seed_plan_sets_upline_visibility() -> None:
+    plan = load_plan(SEED_PLAN)
+    assert isinstance(plan, RankPlan)
+    assert plan.statements.upline_visibility == "none"
+
+
+@pytest.mark.parametrize("value", ["none", "summary", "full"])
+def test_upline_visibility_accepts_each_policy(value: str) -> None:
+    text = SEED_PLAN.read_text(encoding="utf-8").replace(
+        'upline_visibility = "none"', f'upline_visibility = "{value}"'
+    )
+    plan = parse_plan(text, "p.toml")
+    assert isinstance(plan, RankPlan)
+    assert plan.statements.upline_visibility == value
+
+
+def test_upline_visibility_defaults_to_summary_when_the_section_is_absent() -> None:
+    text = SEED_PLAN.read_text(encoding="utf-8")
+    start = text.index("[statements]")
+    end = text.index("[ds]")
+    plan = parse_plan(text[:start] + text[end:], "p.toml")
+    assert isinstance(plan, RankPlan)
+    assert plan.statements.upline_visibility == "summary"
+
+
+def test_bad_upline_visibility_is_a_plan_issue() -> None:
+    text = SEED_PLAN.read_text(encoding="utf-8").replace(
+        'upline_visibility = "none"', 'upline_visibility = "all"\nshow_upline = true'
+    )
+    with pytest.raises(PlanError) as info:
+        parse_plan(text, "p.toml")
+    assert info.value.issues == [
+        PlanIssue("p.toml", "statements.show_upline", "unknown key"),
+        PlanIssue(
+            "p.toml",
+            "statements.upline_visibility",
+            "must be one of none, summary, full; got 'all'",
+        ),
+    ]

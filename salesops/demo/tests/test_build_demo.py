@@ -27,6 +27,7 @@ USERS = {
     "rep2": RoleCode.REP,
     "marketing": RoleCode.MARKETING,
     "finance": RoleCode.FINANCE,
+    "finance2": RoleCode.FINANCE,
     "member1": RoleCode.MEMBER,
 }
 
@@ -68,7 +69,7 @@ def test_build_demo_creates_the_company(client) -> None:  # type: ignore[no-unty
         client.logout()
     assert User.objects.get(username="admin").is_superuser is True
     linked = dict(Employee.objects.filter(user__isnull=False).values_list("user__username", "pk"))
-    assert sorted(linked) == sorted(u for u in USERS if u != "member1")
+    assert sorted(linked) == sorted(u for u in USERS if u not in ("member1", "finance2"))
     director = Employee.objects.get(user__username="director")
     manager1 = Employee.objects.get(user__username="manager1")
     assert director.department.name == "华东大区"

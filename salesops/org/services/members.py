@@ -139,6 +139,44 @@ def member_update(
 
 
 @transaction.atomic
+def member_bank_update(
+    *, actor: User | None, member: Member, bank_name: str, bank_account: str
+) -> Member:
+    """Set where a member's bonuses are paid. The account number is personal data: the
+    audit row keeps it masked (last four digits), so the log never holds a full number."""
+    from salesops.core.access import mask_bank_account
+
+    bank_name = bank_name.strip()
+    bank_account = "".join(bank_account.split())
+    if bank_account and not bank_account.isdigit():
+        raise ServiceError("invalid", _("银行账号只能包含数字"), field="bank_account")
+    if bank_account and not 8 <= len(bank_account) <= 34:
+        raise ServiceError("invalid", _("银行账号应为 8 到 34 位数字"), field="bank_account")
+    if bank_account and not bank_name:
+        raise ServiceError("required", _("请填写开户银行"), field="bank_name")
+    old_name, old_account = member.bank_name, member.bank_account
+    if (old_name, old_account) == (bank_name, bank_account):
+        return member
+    member.bank_name, member.bank_account = bank_name, bank_account
+    member.save(update_fields=["bank_name", "bank_account"])
+    changes: dict[str, tuple[str, str]] = {"bank_name": (old_name, bank_name)}
+    masked = (mask_bank_account(old_account), mask_bank_account(bank_account))
+    note = ""
+    if old_account != bank_account:
+        changes["bank_account"] = masked
+        if masked[0] == masked[1]:
+            note = _("银行账号已变更(脱敏后相同)")
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=member,
+        changes={k: v for k, v in changes.items() if v[0] != v[1]} or None,
+        note=note,
+    )
+    return member
+
+
+@transaction.atomic
 def member_terminate(*, actor: User | None, member: Member, reason: str = "") -> Member:
     """End a membership. The member stays in the tree (history and downline are kept);
     the compensation plan decides how a terminated member's volume rolls up."""
@@ -457,6 +495,8 @@ def _bulk_create(*, actor: User | None, seeds: Sequence[MemberSeed], batch_size:
             "status",
             "title",
             "owner",
+            "bank_name",
+            "bank_account",
         ),
         zip(
             id_list,
@@ -472,6 +512,8 @@ def _bulk_create(*, actor: User | None, seeds: Sequence[MemberSeed], batch_size:
             [statuses[i] for i in o],
             [titles[i] for i in o],
             [seeds[i].owner_id for i in o],
+            repeat(""),
+            repeat(""),
         ),
         batch_size,
     )

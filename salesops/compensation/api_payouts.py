@@ -1,0 +1,233 @@
+"""Payouts API (奖金发放): list and build batches, their items, 送审 and the bank .xlsx.
+Finance/admin only, same rules as the UI: anyone else gets 403 on the collection and 404
+on a batch. Money is a string with two decimals."""
+
+from __future__ import annotations
+
+import datetime
+import math
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
+
+from salesops.compensation import selectors_payouts as sel
+from salesops.compensation.models import PayoutBatch, PayoutItem
+from salesops.compensation.services.payouts import (
+    can_manage_payouts,
+    payout_batch_build,
+    payout_batch_export,
+    payout_batch_submit,
+)
+from salesops.compensation.views_payouts import xlsx_download
+from salesops.core.access import Viewer, mask_bank_account, viewer_for
+from salesops.core.errors import PermissionDeniedError
+from salesops.core.money import round_money
+
+router = Router(tags=["compensation"])
+PAGE_SIZE = 50
+MAX_PAGE = 100_000
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    fields: list[dict[str, str]] = []
+
+
+ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+
+
+def _viewer(request: HttpRequest) -> Viewer:
+    viewer = viewer_for(request.auth)  # type: ignore[attr-defined]
+    if not can_manage_payouts(viewer):
+        raise PermissionDeniedError(_("只有财务或管理员可以管理奖金发放"))
+    return viewer
+
+
+def _batch(request: HttpRequest, batch_id: int) -> tuple[Viewer, PayoutBatch]:
+    viewer = viewer_for(request.auth)  # type: ignore[attr-defined]
+    return viewer, sel.batch_for_viewer(viewer, batch_id)
+
+
+def _money(value: Decimal | None) -> str:
+    return f"{round_money(value or Decimal(0)):.2f}"
+
+
+def _page(qs: QuerySet[Any], page: int) -> tuple[list[Any], dict[str, int]]:
+    count = qs.count()
+    pages = max(1, math.ceil(count / PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    rows = list(qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE])
+    return rows, {"count": count, "page": page, "pages": pages, "page_size": PAGE_SIZE}
+
+
+class PageIn(Schema):
+    q: str = Field("", max_length=100)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+
+
+class BatchOut(Schema):
+    id: int
+    pay_date: datetime.date
+    status: str
+    status_label: str
+    total: str
+    items_count: int
+    created_at: datetime.datetime
+    approved_at: datetime.datetime | None
+    exported_at: datetime.datetime | None
+
+
+class BatchPage(Schema):
+    count: int
+    page: int
+    pages: int
+    page_size: int
+    results: list[BatchOut]
+
+
+class ReconOut(Schema):
+    month: str
+    kind: str
+    statement: str | None
+    batch: str
+    difference: str | None
+
+
+class BatchDetailOut(BatchOut):
+    reconciliation: list[ReconOut]
+    reconciled: bool
+    members_without_account: int
+    negative_members: int
+
+
+class BatchIn(Schema):
+    pay_date: datetime.date
+
+
+class ItemOut(Schema):
+    member_no: str
+    member_name: str
+    period: str
+    kind: str
+    amount: str
+    bank_name: str
+    bank_account: str
+
+
+class ItemPage(Schema):
+    count: int
+    page: int
+    pages: int
+    page_size: int
+    results: list[ItemOut]
+
+
+def _batch_out(b: PayoutBatch) -> dict[str, Any]:
+    return {
+        "id": b.pk,
+        "pay_date": b.pay_date,
+        "status": b.status,
+        "status_label": str(b.get_status_display()),
+        "total": _money(b.total),
+        "items_count": b.items_count,
+        "created_at": b.created_at,
+        "approved_at": b.approved_at,
+        "exported_at": b.exported_at,
+    }
+
+
+def _detail(b: PayoutBatch) -> dict[str, Any]:
+    recon = sel.payout_reconciliation(b)
+    return {
+        **_batch_out(b),
+        "reconciliation": [
+            {
+                "month": f"{r.month:%Y-%m}",
+                "kind": r.kind,
+                "statement": None if r.statement is None else _money(r.statement),
+                "batch": _money(r.batch),
+                "difference": None if r.difference is None else _money(r.difference),
+            }
+            for r in recon
+        ],
+        "reconciled": all(r.ok for r in recon),
+        "members_without_account": sel.members_without_account(b)[0],
+        "negative_members": sel.negative_members(b)[0],
+    }
+
+
+@router.get("/comp/payouts", response={200: BatchPage, **ERRORS}, summary="奖金发放批次列表")
+def payouts_list(request: HttpRequest, params: Query[PageIn]) -> Any:
+    qs = sel.batches_for(_viewer(request))
+    if params.q:
+        qs = qs.filter(pay_date__icontains=params.q)
+    rows, meta = _page(qs.order_by("-pay_date"), params.page)
+    return {**meta, "results": [_batch_out(b) for b in rows]}
+
+
+@router.post("/comp/payouts", response={201: BatchDetailOut, **ERRORS}, summary="生成发放批次")
+def payouts_build(request: HttpRequest, payload: BatchIn) -> Any:
+    _viewer(request)
+    batch = payout_batch_build(actor=request.auth, pay_date=payload.pay_date)  # type: ignore[attr-defined]
+    return Status(201, _detail(batch))
+
+
+@router.get(
+    "/comp/payouts/{batch_id}", response={200: BatchDetailOut, **ERRORS}, summary="发放批次详情"
+)
+def payouts_get(request: HttpRequest, batch_id: int) -> Any:
+    return _detail(_batch(request, batch_id)[1])
+
+
+@router.get(
+    "/comp/payouts/{batch_id}/items", response={200: ItemPage, **ERRORS}, summary="发放明细"
+)
+def payouts_items(request: HttpRequest, batch_id: int, params: Query[PageIn]) -> Any:
+    viewer, batch = _batch(request, batch_id)
+    qs = sel.items_for(viewer, batch)
+    if params.q:
+        qs = qs.filter(member__member_no__icontains=params.q)
+    rows, meta = _page(qs.order_by("member__member_no", "period", "kind"), params.page)
+    items: list[PayoutItem] = rows
+    return {
+        **meta,
+        "results": [
+            {
+                "member_no": i.member.member_no,
+                "member_name": i.member.name,
+                "period": f"{i.period:%Y-%m}",
+                "kind": i.kind,
+                "amount": _money(i.amount),
+                "bank_name": i.member.bank_name,
+                "bank_account": mask_bank_account(i.member.bank_account),
+            }
+            for i in items
+        ],
+    }
+
+
+@router.post(
+    "/comp/payouts/{batch_id}/submit", response={200: BatchDetailOut, **ERRORS}, summary="送审"
+)
+def payouts_submit(request: HttpRequest, batch_id: int) -> Any:
+    batch = _batch(request, batch_id)[1]
+    payout_batch_submit(actor=request.auth, batch=batch)  # type: ignore[attr-defined]
+    batch.refresh_from_db()
+    return _detail(batch)
+
+
+@router.get(
+    "/comp/payouts/{batch_id}/export",
+    response={200: None, **ERRORS},
+    summary="导出银行文件(.xlsx)",
+)
+def payouts_export(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = _batch(request, batch_id)[1]
+    data = payout_batch_export(actor=request.auth, batch=batch)  # type: ignore[attr-defined]
+    return xlsx_download(data, batch)

@@ -1,0 +1,185 @@
+"""Plan-version API: list, detail, create a draft (422 lists every problem of the file by
+file, key and reason) and submit for activation. Finance and admins only (403 otherwise)."""
+
+from __future__ import annotations
+
+import datetime
+import math
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
+
+from salesops.compensation import selectors_plans as sel
+from salesops.compensation.models import CompPlanVersion, PlanStatus
+from salesops.compensation.services.plans import (
+    MAX_PLAN_BYTES,
+    activation_request_of,
+    plan_activation_submit,
+    plan_kind_of,
+    plan_version_create,
+)
+from salesops.core.models import User
+
+router = Router(tags=["compensation"])
+PAGE_SIZE = 20
+MAX_PAGE = 100_000
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    fields: list[dict[str, str]] = []
+
+
+class IssueOut(Schema):
+    file: str
+    key: str
+    reason: str
+
+
+class PlanErrorOut(ErrorOut):
+    issues: list[IssueOut] = []
+
+
+ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+
+
+class PlanOut(Schema):
+    id: int
+    code: str
+    name: str
+    version: int
+    kind: str
+    effective_from: datetime.date
+    status: str
+    status_label: str
+    note: str
+    source_path: str
+    created_by: str
+    created_at: datetime.datetime
+    activated_at: datetime.datetime | None
+
+
+class PlanDetailOut(PlanOut):
+    text: str
+    approval_id: int | None
+    approval_status: str
+
+
+class PlanPage(Schema):
+    count: int
+    page: int
+    pages: int
+    page_size: int
+    results: list[PlanOut]
+
+
+class PlanListIn(Schema):
+    q: str = Field("", max_length=100)
+    status: str = Field("", max_length=16)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+
+
+class PlanIn(Schema):
+    # Checked again (in bytes, BOM, NUL) by the service; this bound stops a huge body early.
+    text: str = Field(..., max_length=MAX_PLAN_BYTES)
+    effective_from: datetime.date
+    note: str = Field("", max_length=200)
+    source_name: str = Field("", max_length=300)
+
+
+class ApprovalOut(Schema):
+    approval_id: int
+    approval_status: str
+    plan: PlanOut
+
+
+def _user(request: HttpRequest) -> User:
+    return request.auth  # type: ignore[attr-defined,no-any-return]
+
+
+def _out(v: CompPlanVersion) -> dict[str, Any]:
+    return {
+        "id": v.pk,
+        "code": v.code,
+        "name": v.name,
+        "version": v.version,
+        "kind": plan_kind_of(v),
+        "effective_from": v.effective_from,
+        "status": v.status,
+        "status_label": str(v.get_status_display()),
+        "note": v.note,
+        "source_path": v.source_path,
+        "created_by": str(v.created_by) if v.created_by else "",
+        "created_at": v.created_at,
+        "activated_at": v.activated_at,
+    }
+
+
+def _page(qs: QuerySet[CompPlanVersion], page: int) -> tuple[list[Any], dict[str, int]]:
+    count = qs.count()
+    pages = max(1, math.ceil(count / PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    rows = list(qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE])
+    return rows, {"count": count, "page": page, "pages": pages, "page_size": PAGE_SIZE}
+
+
+@router.get("/comp/plans", response={200: PlanPage, **ERRORS}, summary="奖金方案版本列表")
+def plans_list(request: HttpRequest, params: Query[PlanListIn]) -> Any:
+    qs = sel.plans_for(_user(request))
+    if params.q:
+        qs = qs.filter(Q(code__icontains=params.q) | Q(name__icontains=params.q))
+    if params.status in PlanStatus.values:
+        qs = qs.filter(status=params.status)
+    rows, meta = _page(qs.order_by("code", "-version"), params.page)
+    return {**meta, "results": [_out(v) for v in rows]}
+
+
+def _detail(v: CompPlanVersion) -> dict[str, Any]:
+    approval = activation_request_of(v)
+    return {
+        **_out(v),
+        "text": v.text,
+        "approval_id": approval.pk if approval else None,
+        "approval_status": approval.status if approval else "",
+    }
+
+
+@router.get(
+    "/comp/plans/{plan_id}", response={200: PlanDetailOut, **ERRORS}, summary="奖金方案版本详情"
+)
+def plans_get(request: HttpRequest, plan_id: int) -> Any:
+    return _detail(sel.plan_version_for_user(_user(request), plan_id))
+
+
+@router.post(
+    "/comp/plans",
+    response={201: PlanDetailOut, 422: PlanErrorOut, **ERRORS},
+    summary="上传奖金方案(保存为草稿)",
+)
+def plans_create(request: HttpRequest, payload: PlanIn) -> Any:
+    sel.plans_for(_user(request))  # 403 before looking at the text
+    version = plan_version_create(
+        actor=_user(request),
+        text=payload.text,
+        source_name=payload.source_name or "api.toml",
+        effective_from=payload.effective_from,
+        note=payload.note,
+    )
+    return Status(201, _detail(version))
+
+
+@router.post(
+    "/comp/plans/{plan_id}/submit",
+    response={200: ApprovalOut, **ERRORS},
+    summary="提交奖金方案生效审批",
+)
+def plans_submit(request: HttpRequest, plan_id: int) -> Any:
+    user = _user(request)
+    version = sel.plan_version_for_user(user, plan_id)
+    approval = plan_activation_submit(actor=user, version=version)
+    version.refresh_from_db()
+    return {"approval_id": approval.pk, "approval_status": approval.status, "plan": _out(version)}

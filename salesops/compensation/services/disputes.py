@@ -1,0 +1,195 @@
+"""Disputes (奖金疑问): a member queries one line of their statement, finance answers.
+
+The thread stays on the line: one dispute per line, a second question adds a message.
+Status moves OPEN → ANSWERED (finance replies) → OPEN (the member replies) and either
+side may close it; a question on a closed line reopens it. Every step is audited and
+notifies the other side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from salesops.compensation.models import (
+    CommissionLine,
+    CommissionPeriod,
+    Dispute,
+    DisputeMessage,
+    DisputeStatus,
+)
+from salesops.compensation.selectors import can_manage_runs
+from salesops.core.access import Viewer, viewer_for
+from salesops.core.audit import audit_create, audit_record
+from salesops.core.errors import PermissionDeniedError, ServiceError
+from salesops.core.models import AuditAction, RoleCode, User
+from salesops.core.notifications import notify, notify_many
+
+BODY_MAX = 2000
+
+# Which status a transition may start from.
+_ALLOWED: dict[str, tuple[str, ...]] = {
+    DisputeStatus.OPEN: (DisputeStatus.OPEN, DisputeStatus.ANSWERED, DisputeStatus.CLOSED),
+    DisputeStatus.ANSWERED: (DisputeStatus.OPEN, DisputeStatus.ANSWERED),
+    DisputeStatus.CLOSED: (DisputeStatus.OPEN, DisputeStatus.ANSWERED),
+}
+
+
+def _clean_body(body: str) -> str:
+    text = (body or "").strip()
+    if "\x00" in text:
+        raise ServiceError(code="invalid_character", message=_("内容含有非法字符"), field="body")
+    if not text:
+        raise ServiceError(code="body_required", message=_("请填写内容"), field="body")
+    if len(text) > BODY_MAX:
+        raise ServiceError(
+            code="body_too_long",
+            message=_("内容不能超过 %(max)d 个字") % {"max": BODY_MAX},
+            field="body",
+        )
+    return text
+
+
+def _is_owner(viewer: Viewer, dispute: Dispute) -> bool:
+    return viewer.member is not None and viewer.member.pk == dispute.member_id
+
+
+def _transition(*, actor: User, dispute: Dispute, to: str, note: str) -> None:
+    """The one place a dispute changes status: refuses a transition not in ``_ALLOWED``."""
+    before = dispute.status
+    if before not in _ALLOWED[to]:
+        raise ServiceError(
+            code="dispute_closed" if before == DisputeStatus.CLOSED else "invalid_transition",
+            message=_("该疑问已关闭") if before == DisputeStatus.CLOSED else _("状态不允许此操作"),
+            status=409,
+        )
+    if before == to:
+        dispute.save(update_fields=["updated_at"])
+        return
+    dispute.status = to
+    dispute.save(update_fields=["status", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=dispute,
+        changes={"status": (before, to)},
+        note=note,
+    )
+
+
+def _finance_users() -> Iterable[User]:
+    return User.objects.filter(is_active=True, role__code=RoleCode.FINANCE).order_by("pk")
+
+
+def _url(dispute: Dispute) -> str:
+    return reverse("compensation:dispute_detail", args=[dispute.pk])
+
+
+def _add_message(*, actor: User, dispute: Dispute, body: str) -> DisputeMessage:
+    msg = DisputeMessage.objects.create(dispute=dispute, author=actor, body=body)
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=msg,
+        changes={"dispute": ("", dispute.pk), "body": ("", body)},
+    )
+    return msg
+
+
+def _tell_finance(*, actor: User, dispute: Dispute, title: str, body: str) -> None:
+    users = [u for u in _finance_users() if u.pk != actor.pk]
+    notify_many(users=users, title=title, body=body[:200], url=_url(dispute))
+
+
+def _tell_member(*, actor: User, dispute: Dispute, title: str, body: str) -> None:
+    member_user = dispute.member.user
+    if member_user is not None and member_user.pk != actor.pk:
+        notify(user=member_user, title=title, body=body[:200], url=_url(dispute))
+
+
+@transaction.atomic
+def dispute_open(*, actor: User, line: CommissionLine, body: str) -> Dispute:
+    """A member asks about one line of their own statement (the period's current run).
+
+    A second question on the same line adds a message to the existing thread (and
+    reopens it if it was answered or closed).
+    """
+    viewer = viewer_for(actor)
+    if viewer.member is None or viewer.member.pk != line.member_id:
+        raise PermissionDeniedError(_("只能对自己的结算明细提出疑问"))
+    text = _clean_body(body)
+    # Lock the line: two questions at once must still make a single thread.
+    line = CommissionLine.objects.select_for_update().select_related("run").get(pk=line.pk)
+    current = CommissionPeriod.objects.filter(period=line.run.period, current_run_id=line.run_id)
+    if not current.exists():
+        raise ServiceError(
+            code="line_not_current",
+            message=_("该结算结果已被重新计算,请在最新结算单上提问"),
+            status=409,
+        )
+    dispute = Dispute.objects.select_related("member__user").filter(line=line).first()
+    if dispute is None:
+        dispute = Dispute.objects.create(
+            line=line, member_id=line.member_id, status=DisputeStatus.OPEN, created_by=actor
+        )
+        audit_create(actor=actor, obj=dispute, fields=["line", "member", "status"])
+    else:
+        _transition(actor=actor, dispute=dispute, to=DisputeStatus.OPEN, note="question")
+    _add_message(actor=actor, dispute=dispute, body=text)
+    _tell_finance(
+        actor=actor,
+        dispute=dispute,
+        title=_("会员 %(no)s 对结算明细提出疑问") % {"no": viewer.member.member_no},
+        body=text,
+    )
+    return dispute
+
+
+@transaction.atomic
+def dispute_reply(*, actor: User, dispute: Dispute, body: str) -> DisputeMessage:
+    """Finance answers (→ 已答复) or the member replies (→ 待答复); nobody else may."""
+    viewer = viewer_for(actor)
+    text = _clean_body(body)
+    dispute = Dispute.objects.select_for_update().select_related("member__user").get(pk=dispute.pk)
+    owner = _is_owner(viewer, dispute)
+    finance = can_manage_runs(viewer) and not owner
+    if not (owner or finance):
+        raise PermissionDeniedError(_("无权回复该疑问"))
+    if dispute.status == DisputeStatus.CLOSED:
+        raise ServiceError(code="dispute_closed", message=_("该疑问已关闭"), status=409)
+    if finance:
+        _transition(actor=actor, dispute=dispute, to=DisputeStatus.ANSWERED, note="answer")
+        msg = _add_message(actor=actor, dispute=dispute, body=text)
+        _tell_member(actor=actor, dispute=dispute, title=_("财务已答复您的奖金疑问"), body=text)
+        return msg
+    _transition(actor=actor, dispute=dispute, to=DisputeStatus.OPEN, note="reply")
+    msg = _add_message(actor=actor, dispute=dispute, body=text)
+    _tell_finance(
+        actor=actor,
+        dispute=dispute,
+        title=_("会员 %(no)s 回复了奖金疑问") % {"no": dispute.member.member_no},
+        body=text,
+    )
+    return msg
+
+
+@transaction.atomic
+def dispute_close(*, actor: User, dispute: Dispute) -> Dispute:
+    """Finance or the member closes the thread; the other side is told."""
+    viewer = viewer_for(actor)
+    dispute = Dispute.objects.select_for_update().select_related("member__user").get(pk=dispute.pk)
+    owner = _is_owner(viewer, dispute)
+    if not (owner or can_manage_runs(viewer)):
+        raise PermissionDeniedError(_("无权关闭该疑问"))
+    if dispute.status == DisputeStatus.CLOSED:
+        raise ServiceError(code="dispute_closed", message=_("该疑问已关闭"), status=409)
+    _transition(actor=actor, dispute=dispute, to=DisputeStatus.CLOSED, note="close")
+    title = _("奖金疑问 #%(id)s 已关闭") % {"id": dispute.pk}
+    if owner:
+        _tell_finance(actor=actor, dispute=dispute, title=title, body="")
+    else:
+        _tell_member(actor=actor, dispute=dispute, title=title, body="")
+    return dispute

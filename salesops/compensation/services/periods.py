@@ -1,0 +1,216 @@
+"""Month close (月结): finance asks to close a month through an approval; once approved the
+month never changes again. Closing writes every member's rank of the month into the rank
+history (the next month's "title held before") and raises ``Member.title`` where the run
+says so.
+
+The approval callbacks are looked up by name (see ``apps.py``) and run inside the deciding
+transaction, so a refusal here rolls the decision back.
+"""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from salesops.compensation import doctypes
+from salesops.compensation.models import (
+    ACTIVE_RUN_STATUSES,
+    CommissionPeriod,
+    CommissionResult,
+    CommissionRun,
+    PeriodStatus,
+    RunStatus,
+)
+from salesops.compensation.services.flows import ensure_flow
+from salesops.core.access import viewer_for
+from salesops.core.approvals import approval_submit
+from salesops.core.audit import audit_record, snapshot
+from salesops.core.errors import NotFoundError, PermissionDeniedError, ServiceError
+from salesops.core.models import ApprovalRequest, AuditAction, AuditLog, RoleCode, User
+from salesops.org.models import Member, RankHistory
+
+CLOSE_ROLES = (RoleCode.FINANCE,)  # admins always may
+AUDIT_BATCH = 2000
+
+
+def _locked(period_pk: int | str) -> CommissionPeriod:
+    found = (
+        CommissionPeriod.objects.select_for_update(of=("self",))
+        .select_related("current_run")
+        .filter(pk=int(period_pk))
+        .first()
+    )
+    if found is None:
+        raise NotFoundError(_("结算月份不存在"))
+    return found
+
+
+def _check_closable(state: CommissionPeriod) -> CommissionRun:
+    """The month's current run, if the month may be closed on it now."""
+    run = state.current_run
+    if run is None or run.status != RunStatus.DONE:
+        raise ServiceError(
+            code="no_result", message=_("该月份还没有完成的结算结果,请先发起结算"), status=409
+        )
+    if CommissionRun.objects.filter(period=state.period, status__in=ACTIVE_RUN_STATUSES).exists():
+        raise ServiceError(
+            code="run_in_progress",
+            message=_("该月份有结算正在进行,请等待其完成后再结账"),
+            status=409,
+        )
+    return run
+
+
+@transaction.atomic
+def period_close_submit(*, actor: User, period: CommissionPeriod) -> ApprovalRequest:
+    """Ask to close ``period`` (申请结账): OPEN → CLOSING and an approval request whose amount
+    is the current run's total. Refused unless the month has ended, has a finished current
+    run and nothing running."""
+    if not viewer_for(actor).has_role(*CLOSE_ROLES):
+        raise PermissionDeniedError(_("只有财务或管理员可以申请结账"))
+    state = _locked(period.pk)
+    if state.status == PeriodStatus.CLOSING:
+        raise ServiceError(code="period_closing", message=_("该月份已在结账审批中"), status=409)
+    if state.status == PeriodStatus.CLOSED:
+        raise ServiceError(code="period_closed", message=_("该月份已结账"), status=409)
+    if state.period >= timezone.localdate().replace(day=1):
+        raise ServiceError(
+            code="period_not_ended", message=_("该月份尚未结束,不能结账"), status=409
+        )
+    run = _check_closable(state)
+    before = snapshot(state, ["status", "close_requested_by"])
+    state.status = PeriodStatus.CLOSING
+    state.close_requested_by = actor
+    state.save(update_fields=["status", "close_requested_by"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=state,
+        changes={
+            "status": (before["status"], state.status),
+            "close_requested_by": (before["close_requested_by"], actor.pk),
+        },
+        note=_("申请结账,当前结果 #%(run)s") % {"run": run.pk},
+    )
+    ensure_flow(doctypes.PERIOD_CLOSE)
+    return approval_submit(
+        actor=actor,
+        doc_type=doctypes.PERIOD_CLOSE,
+        object_id=state.pk,
+        title=_("奖金月结 %(month)s") % {"month": f"{state.period:%Y-%m}"},
+        amount=run.total,
+    )
+
+
+def _write_rank_history(state: CommissionPeriod, run: CommissionRun) -> int:
+    """Upsert (member, month) → (paid_as, title) for every result of ``run``, in one
+    statement: a close must not cost one query per member."""
+    q = connection.ops.quote_name
+    history, results = q(RankHistory._meta.db_table), q(CommissionResult._meta.db_table)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {history} (member_id, period, paid_as, title) "  # noqa: S608
+            f"SELECT member_id, %s, paid_as, title FROM {results} WHERE run_id = %s "
+            "ON CONFLICT (member_id, period) DO UPDATE "
+            "SET paid_as = excluded.paid_as, title = excluded.title",
+            [state.period, run.pk],
+        )
+        return int(cur.rowcount or 0)
+
+
+def _update_titles(state: CommissionPeriod, run: CommissionRun, actor: User | None) -> int:
+    """Set ``Member.title`` to the closed month's title where it differs: one UPDATE, and one
+    audit row per changed member (bulk-inserted)."""
+    changed = list(
+        CommissionResult.objects.filter(run=run)
+        .exclude(title=F("member__title"))
+        .values_list("member_id", "member__member_no", "member__name", "member__title", "title")
+    )
+    if not changed:
+        return 0
+    q = connection.ops.quote_name
+    members, results = q(Member._meta.db_table), q(CommissionResult._meta.db_table)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"UPDATE {members} SET title = (SELECT r.title FROM {results} r "  # noqa: S608
+            f"WHERE r.run_id = %s AND r.member_id = {members}.id) "
+            f"WHERE id IN (SELECT r.member_id FROM {results} r JOIN {members} m "
+            "ON m.id = r.member_id WHERE r.run_id = %s AND r.title <> m.title)",
+            [run.pk, run.pk],
+        )
+    actor_obj = actor if actor is not None and actor.is_authenticated else None
+    note = _("月结 %(month)s 更新职级") % {"month": f"{state.period:%Y-%m}"}
+    AuditLog.objects.bulk_create(
+        (
+            AuditLog(
+                actor=actor_obj,
+                action=AuditAction.UPDATE,
+                object_type="org.member",
+                object_id=str(pk),
+                object_repr=f"{name}（{no}）"[:200],
+                field="title",
+                before=old,
+                after=new,
+                note=note,
+            )
+            for pk, no, name, old, new in changed
+        ),
+        batch_size=AUDIT_BATCH,
+    )
+    return len(changed)
+
+
+def period_close_approved(request: ApprovalRequest, *, actor: User | None = None) -> None:
+    """Approval passed: CLOSED, rank history written, titles raised. A month that has
+    meanwhile got a run in progress (possible after a 退回 and 重新提交) refuses, which
+    rolls the decision back."""
+    state = _locked(request.object_id)
+    if state.status == PeriodStatus.CLOSED:
+        return
+    run = _check_closable(state)
+    before = snapshot(state, ["status", "closed_at"])
+    state.status = PeriodStatus.CLOSED
+    state.closed_at = timezone.now()
+    state.save(update_fields=["status", "closed_at"])
+    ranks = _write_rank_history(state, run)
+    titles = _update_titles(state, run, actor)
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=state,
+        changes={
+            "status": (before["status"], state.status),
+            "closed_at": (before["closed_at"], state.closed_at),
+        },
+        note=_("结账审批通过 #%(req)s,结果 #%(run)s,职级历史 %(ranks)s 条,职级变更 %(titles)s 人")
+        % {"req": request.pk, "run": run.pk, "ranks": ranks, "titles": titles},
+    )
+
+
+def _reopen(request: ApprovalRequest, actor: User | None, why: str) -> None:
+    state = _locked(request.object_id)
+    if state.status != PeriodStatus.CLOSING:
+        return
+    state.status = PeriodStatus.OPEN
+    state.save(update_fields=["status"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=state,
+        changes={"status": (PeriodStatus.CLOSING, PeriodStatus.OPEN)},
+        note=f"{why} #{request.pk}",
+    )
+
+
+def period_close_rejected(request: ApprovalRequest, *, actor: User | None = None) -> None:
+    _reopen(request, actor, _("结账审批被驳回"))
+
+
+def period_close_returned(request: ApprovalRequest, *, actor: User | None = None) -> None:
+    _reopen(request, actor, _("结账审批被退回"))
+
+
+def period_close_cancelled(request: ApprovalRequest, *, actor: User | None = None) -> None:
+    _reopen(request, actor, _("结账申请已撤回"))
