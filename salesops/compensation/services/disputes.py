@@ -122,7 +122,9 @@ def dispute_open(*, actor: User, line: CommissionLine, body: str) -> Dispute:
         raise PermissionDeniedError(_("只能对自己的结算明细提出疑问"))
     text = _clean_body(body)
     # Lock the line: two questions at once must still make a single thread.
-    line = CommissionLine.objects.select_for_update().select_related("run").get(pk=line.pk)
+    line = (
+        CommissionLine.objects.select_for_update(of=("self",)).select_related("run").get(pk=line.pk)
+    )
     current = CommissionPeriod.objects.filter(period=line.run.period, current_run_id=line.run_id)
     if not current.exists():
         raise ServiceError(
@@ -153,7 +155,11 @@ def dispute_reply(*, actor: User, dispute: Dispute, body: str) -> DisputeMessage
     """Finance answers (→ 已答复) or the member replies (→ 待答复); nobody else may."""
     viewer = viewer_for(actor)
     text = _clean_body(body)
-    dispute = Dispute.objects.select_for_update().select_related("member__user").get(pk=dispute.pk)
+    dispute = (
+        Dispute.objects.select_for_update(of=("self",))
+        .select_related("member__user")
+        .get(pk=dispute.pk)
+    )
     owner = _is_owner(viewer, dispute)
     finance = can_manage_runs(viewer) and not owner
     if not (owner or finance):
@@ -180,7 +186,11 @@ def dispute_reply(*, actor: User, dispute: Dispute, body: str) -> DisputeMessage
 def dispute_close(*, actor: User, dispute: Dispute) -> Dispute:
     """Finance or the member closes the thread; the other side is told."""
     viewer = viewer_for(actor)
-    dispute = Dispute.objects.select_for_update().select_related("member__user").get(pk=dispute.pk)
+    dispute = (
+        Dispute.objects.select_for_update(of=("self",))
+        .select_related("member__user")
+        .get(pk=dispute.pk)
+    )
     owner = _is_owner(viewer, dispute)
     if not (owner or can_manage_runs(viewer)):
         raise PermissionDeniedError(_("无权关闭该疑问"))
