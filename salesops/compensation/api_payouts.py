@@ -5,11 +5,8 @@ on a batch. Money is a string with two decimals."""
 from __future__ import annotations
 
 import datetime
-import math
-from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
@@ -24,46 +21,31 @@ from salesops.compensation.services.payouts import (
     payout_batch_submit,
 )
 from salesops.compensation.views_payouts import xlsx_download
-from salesops.core.access import Viewer, mask_bank_account, viewer_for
+from salesops.core.access import Viewer, mask_bank_account
+from salesops.core.api_common import (
+    ERRORS,
+    MAX_PAGE,
+    PageOut,
+    api_viewer,
+    money_str,
+    paginate,
+)
 from salesops.core.errors import PermissionDeniedError
-from salesops.core.money import round_money
 
 router = Router(tags=["compensation"])
 PAGE_SIZE = 50
-MAX_PAGE = 100_000
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: list[dict[str, str]] = []
-
-
-ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 
 
 def _viewer(request: HttpRequest) -> Viewer:
-    viewer = viewer_for(request.auth)  # type: ignore[attr-defined]
+    viewer = api_viewer(request)
     if not can_manage_payouts(viewer):
         raise PermissionDeniedError(_("只有财务或管理员可以管理奖金发放"))
     return viewer
 
 
 def _batch(request: HttpRequest, batch_id: int) -> tuple[Viewer, PayoutBatch]:
-    viewer = viewer_for(request.auth)  # type: ignore[attr-defined]
+    viewer = api_viewer(request)
     return viewer, sel.batch_for_viewer(viewer, batch_id)
-
-
-def _money(value: Decimal | None) -> str:
-    return f"{round_money(value or Decimal(0)):.2f}"
-
-
-def _page(qs: QuerySet[Any], page: int) -> tuple[list[Any], dict[str, int]]:
-    count = qs.count()
-    pages = max(1, math.ceil(count / PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    rows = list(qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE])
-    return rows, {"count": count, "page": page, "pages": pages, "page_size": PAGE_SIZE}
 
 
 class PageIn(Schema):
@@ -83,11 +65,7 @@ class BatchOut(Schema):
     exported_at: datetime.datetime | None
 
 
-class BatchPage(Schema):
-    count: int
-    page: int
-    pages: int
-    page_size: int
+class BatchPage(PageOut):
     results: list[BatchOut]
 
 
@@ -120,11 +98,7 @@ class ItemOut(Schema):
     bank_account: str
 
 
-class ItemPage(Schema):
-    count: int
-    page: int
-    pages: int
-    page_size: int
+class ItemPage(PageOut):
     results: list[ItemOut]
 
 
@@ -134,7 +108,7 @@ def _batch_out(b: PayoutBatch) -> dict[str, Any]:
         "pay_date": b.pay_date,
         "status": b.status,
         "status_label": str(b.get_status_display()),
-        "total": _money(b.total),
+        "total": money_str(b.total),
         "items_count": b.items_count,
         "created_at": b.created_at,
         "approved_at": b.approved_at,
@@ -150,9 +124,9 @@ def _detail(b: PayoutBatch) -> dict[str, Any]:
             {
                 "month": f"{r.month:%Y-%m}",
                 "kind": r.kind,
-                "statement": None if r.statement is None else _money(r.statement),
-                "batch": _money(r.batch),
-                "difference": None if r.difference is None else _money(r.difference),
+                "statement": None if r.statement is None else money_str(r.statement),
+                "batch": money_str(r.batch),
+                "difference": None if r.difference is None else money_str(r.difference),
             }
             for r in recon
         ],
@@ -167,7 +141,7 @@ def payouts_list(request: HttpRequest, params: Query[PageIn]) -> Any:
     qs = sel.batches_for(_viewer(request))
     if params.q:
         qs = qs.filter(pay_date__icontains=params.q)
-    rows, meta = _page(qs.order_by("-pay_date"), params.page)
+    rows, meta = paginate(qs.order_by("-pay_date"), params.page, PAGE_SIZE)
     return {**meta, "results": [_batch_out(b) for b in rows]}
 
 
@@ -193,7 +167,9 @@ def payouts_items(request: HttpRequest, batch_id: int, params: Query[PageIn]) ->
     qs = sel.items_for(viewer, batch)
     if params.q:
         qs = qs.filter(member__member_no__icontains=params.q)
-    rows, meta = _page(qs.order_by("member__member_no", "period", "kind"), params.page)
+    rows, meta = paginate(
+        qs.order_by("member__member_no", "period", "kind"), params.page, PAGE_SIZE
+    )
     items: list[PayoutItem] = rows
     return {
         **meta,
@@ -203,7 +179,7 @@ def payouts_items(request: HttpRequest, batch_id: int, params: Query[PageIn]) ->
                 "member_name": i.member.name,
                 "period": f"{i.period:%Y-%m}",
                 "kind": i.kind,
-                "amount": _money(i.amount),
+                "amount": money_str(i.amount),
                 "bank_name": i.member.bank_name,
                 "bank_account": mask_bank_account(i.member.bank_account),
             }

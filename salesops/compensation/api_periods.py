@@ -13,21 +13,19 @@ from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from salesops.compensation import selectors_periods
-from salesops.compensation.api_runs import (
-    ERRORS,
-    RunOut,
-    _current_ids,
-    _finance_only,
-    _money,
-    _page,
-    _viewer,
-    run_out,
-)
+from salesops.compensation.api_runs import RunOut, _current_ids, _finance_only, run_out
 from salesops.compensation.models import CommissionPeriod
 from salesops.compensation.services.periods import period_close_submit
+from salesops.core.api_common import (
+    ERRORS,
+    MAX_PAGE,
+    PageOut,
+    api_viewer,
+    money_str,
+    paginate,
+)
 
 router = Router(tags=["compensation"])
-MAX_PAGE = 100_000
 DETAIL_RUNS = 20
 
 
@@ -42,11 +40,7 @@ class PeriodOut(Schema):
     closed_at: dt.datetime | None
 
 
-class PeriodPage(Schema):
-    count: int
-    page: int
-    pages: int
-    page_size: int
+class PeriodPage(PageOut):
     results: list[PeriodOut]
 
 
@@ -90,7 +84,7 @@ def _period_out(p: CommissionPeriod) -> dict[str, Any]:
         "status": p.status,
         "status_display": str(p.get_status_display()),
         "current_run_id": p.current_run_id,
-        "total": _money(run.total) if run is not None else None,
+        "total": money_str(run.total) if run is not None else None,
         "close_requested_by": str(p.close_requested_by or ""),
         "closed_at": p.closed_at,
     }
@@ -111,19 +105,19 @@ def _approval_out(req: Any) -> dict[str, Any] | None:
 
 def _sum(qs: Any) -> dict[str, Any]:
     agg = qs.order_by().aggregate(n=Count("id"), total=Sum("amount"))
-    return {"lines": agg["n"] or 0, "total": _money(agg["total"])}
+    return {"lines": agg["n"] or 0, "total": money_str(agg["total"])}
 
 
 @router.get("/comp/periods", response={200: PeriodPage, **ERRORS}, summary="结算月份列表")
 def periods_list(request: HttpRequest, params: Query[PeriodListIn]) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     _finance_only(viewer)
     qs = selectors_periods.periods_list(viewer)
     if params.q:
         qs = qs.filter(selectors_periods.month_search_q(params.q))
     if params.status:
         qs = qs.filter(status=params.status)
-    rows, meta = _page(qs.order_by("-period"), params.page)
+    rows, meta = paginate(qs.order_by("-period"), params.page)
     return {**meta, "results": [_period_out(p) for p in rows]}
 
 
@@ -131,7 +125,7 @@ def periods_list(request: HttpRequest, params: Query[PeriodListIn]) -> Any:
     "/comp/periods/{period_id}", response={200: PeriodDetailOut, **ERRORS}, summary="结算月份详情"
 )
 def periods_get(request: HttpRequest, period_id: int) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     state = selectors_periods.period_for_viewer(viewer, period_id)
     runs = list(selectors_periods.period_runs(state).order_by("-id")[:DETAIL_RUNS])
     current = _current_ids(runs)
@@ -148,7 +142,7 @@ def periods_get(request: HttpRequest, period_id: int) -> Any:
     "/comp/periods/{period_id}/close", response={201: CloseOut, **ERRORS}, summary="申请结账"
 )
 def periods_close(request: HttpRequest, period_id: int) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     _finance_only(viewer)
     state = selectors_periods.period_for_viewer(viewer, period_id)
     approval = period_close_submit(actor=viewer.user, period=state)

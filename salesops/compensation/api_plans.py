@@ -4,10 +4,9 @@ file, key and reason) and submit for activation. Finance and admins only (403 ot
 from __future__ import annotations
 
 import datetime
-import math
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
@@ -21,17 +20,16 @@ from salesops.compensation.services.plans import (
     plan_kind_of,
     plan_version_create,
 )
+from salesops.core.api_common import (
+    ERRORS,
+    MAX_PAGE,
+    ErrorOut,
+    PageOut,
+    paginate,
+)
 from salesops.core.models import User
 
 router = Router(tags=["compensation"])
-PAGE_SIZE = 20
-MAX_PAGE = 100_000
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: list[dict[str, str]] = []
 
 
 class IssueOut(Schema):
@@ -42,9 +40,6 @@ class IssueOut(Schema):
 
 class PlanErrorOut(ErrorOut):
     issues: list[IssueOut] = []
-
-
-ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 
 
 class PlanOut(Schema):
@@ -69,11 +64,7 @@ class PlanDetailOut(PlanOut):
     approval_status: str
 
 
-class PlanPage(Schema):
-    count: int
-    page: int
-    pages: int
-    page_size: int
+class PlanPage(PageOut):
     results: list[PlanOut]
 
 
@@ -119,14 +110,6 @@ def _out(v: CompPlanVersion) -> dict[str, Any]:
     }
 
 
-def _page(qs: QuerySet[CompPlanVersion], page: int) -> tuple[list[Any], dict[str, int]]:
-    count = qs.count()
-    pages = max(1, math.ceil(count / PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    rows = list(qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE])
-    return rows, {"count": count, "page": page, "pages": pages, "page_size": PAGE_SIZE}
-
-
 @router.get("/comp/plans", response={200: PlanPage, **ERRORS}, summary="奖金方案版本列表")
 def plans_list(request: HttpRequest, params: Query[PlanListIn]) -> Any:
     qs = sel.plans_for(_user(request))
@@ -134,7 +117,7 @@ def plans_list(request: HttpRequest, params: Query[PlanListIn]) -> Any:
         qs = qs.filter(Q(code__icontains=params.q) | Q(name__icontains=params.q))
     if params.status in PlanStatus.values:
         qs = qs.filter(status=params.status)
-    rows, meta = _page(qs.order_by("code", "-version"), params.page)
+    rows, meta = paginate(qs.order_by("code", "-version"), params.page)
     return {**meta, "results": [_out(v) for v in rows]}
 
 

@@ -6,7 +6,6 @@ Money is a string with two decimals; shares are fractions as strings (0.3000 = 3
 from __future__ import annotations
 
 import datetime
-import math
 from decimal import Decimal
 from typing import Any
 
@@ -17,48 +16,24 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from salesops.compensation.services import reports as rep
-from salesops.core.access import Viewer, viewer_for
+from salesops.compensation.services.periods import month_from_text
+from salesops.core.api_common import (
+    ERRORS,
+    MAX_PAGE,
+    PageOut,
+    api_viewer,
+    money_str,
+    paginate,
+)
 from salesops.core.errors import ServiceError
-from salesops.core.money import round_money
 from salesops.org.models import Member
 
 router = Router(tags=["compensation"])
 PAGE_SIZE = 50
-MAX_PAGE = 100_000
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: list[dict[str, str]] = []
-
-
-ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-
-
-def _viewer(request: HttpRequest) -> Viewer:
-    return viewer_for(request.auth)  # type: ignore[attr-defined]
-
-
-def _money(value: Decimal | None) -> str:
-    return f"{round_money(Decimal(value or 0)):.2f}"
-
-
-def _page(qs: QuerySet[Any], page: int) -> tuple[list[Any], dict[str, int]]:
-    count = qs.count()
-    pages = max(1, math.ceil(count / PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    rows = list(qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE])
-    return rows, {"count": count, "page": page, "pages": pages, "page_size": PAGE_SIZE}
 
 
 def _month(text: str, field: str) -> datetime.date | None:
-    if not text:
-        return None
-    month = rep.parse_month(text)
-    if month is None:
-        raise ServiceError(code="invalid_month", message=_("月份格式应为 YYYY-MM"), field=field)
-    return month
+    return month_from_text(text, field=field, code="invalid_month") if text else None
 
 
 # =========================================================================== compliance
@@ -103,12 +78,8 @@ class ComplianceSummaryOut(Schema):
     ratio: str | None
 
 
-class CompliancePage(Schema):
+class CompliancePage(PageOut):
     summary: ComplianceSummaryOut
-    count: int
-    page: int
-    pages: int
-    page_size: int
     results: list[ComplianceRowOut]
 
 
@@ -120,7 +91,7 @@ def _share(value: Decimal | None) -> str | None:
 def compliance(request: HttpRequest, params: Query[ComplianceIn]) -> Any:
     """Pay as a share of own sales per member over a month range (default: the last 3
     months with a current run), sorted by share, highest first."""
-    rep.require_report_viewer(_viewer(request))
+    rep.require_report_viewer(api_viewer(request))
     scope = rep.compliance_scope(
         version_id=params.plan_id,
         month_from=_month(params.month_from, "from"),
@@ -131,7 +102,7 @@ def compliance(request: HttpRequest, params: Query[ComplianceIn]) -> Any:
         qs = qs.filter(member__member_no__icontains=params.q)
     if params.flagged:
         qs = qs.filter(flagged=True)
-    rows, meta = _page(qs.order_by("-share_sort", "member__member_no"), params.page)
+    rows, meta = paginate(qs.order_by("-share_sort", "member__member_no"), params.page, PAGE_SIZE)
     s = rep.compliance_summary(scope)
     summary = {
         "plan_version_id": scope.version.pk if scope.version else None,
@@ -142,9 +113,9 @@ def compliance(request: HttpRequest, params: Query[ComplianceIn]) -> Any:
         "members_paid": s.members_paid,
         "members_flagged": s.members_flagged,
         "members_over_limit": s.members_over_limit,
-        "own_sales": _money(s.own_sales),
-        "pay": _money(s.pay),
-        "on_others": _money(s.on_others),
+        "own_sales": money_str(s.own_sales),
+        "pay": money_str(s.pay),
+        "on_others": money_str(s.on_others),
         "ratio": _share(s.ratio),
     }
     results = [
@@ -153,9 +124,9 @@ def compliance(request: HttpRequest, params: Query[ComplianceIn]) -> Any:
             "member_no": r["member__member_no"],
             "name": r["member__name"],
             "months": r["months"],
-            "own_sales": _money(r["own_sales"]),
-            "pay": _money(r["pay"]),
-            "on_others": _money(r["on_others"]),
+            "own_sales": money_str(r["own_sales"]),
+            "pay": money_str(r["pay"]),
+            "on_others": money_str(r["on_others"]),
             "share": _share(rep.compliance_share(r)),
             "over_limit": r["over_limit"],
             "no_own_sales": r["no_own_sales"],
@@ -204,12 +175,8 @@ class TripRowOut(Schema):
     status_label: str
 
 
-class TripsOut(Schema):
+class TripsOut(PageOut):
     trips: list[TripOut]
-    count: int
-    page: int
-    pages: int
-    page_size: int
     results: list[TripRowOut]
 
 
@@ -249,7 +216,7 @@ def _row(trip: str, member: Member, qualified: int, open_q: int, needed: int, st
 def trips(request: HttpRequest, params: Query[TripsIn]) -> Any:
     """Trip qualification progress. Finance/directors: every member for one trip
     (``trip``, default the plan's first), paginated; a member: their own, every trip."""
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     as_of = _month(params.month, "month") or timezone.localdate().replace(day=1)
     plan = rep.trip_plan(as_of)
     if not rep.can_view_all_trips(viewer):
@@ -271,7 +238,7 @@ def trips(request: HttpRequest, params: Query[TripsIn]) -> Any:
     qs: QuerySet[Any] = rep.trip_progress_rows(window, Member.objects.all())
     if params.q:
         qs = qs.filter(member_no__icontains=params.q)
-    members, meta = _page(qs.order_by("-qualified", "member_no"), params.page)
+    members, meta = paginate(qs.order_by("-qualified", "member_no"), params.page, PAGE_SIZE)
     rows = [
         _row(
             trip.code, m, m.qualified, m.open_q, max(0, trip.min_months - m.qualified),
@@ -320,7 +287,7 @@ class ProjectionOut(Schema):
 def projection(request: HttpRequest, params: Query[ProjectionIn]) -> Any:
     """The seed's duplication series and the one compounded from observed conversion and
     attrition, always together."""
-    rep.require_report_viewer(_viewer(request))
+    rep.require_report_viewer(api_viewer(request))
     if params.step_months not in rep.STEP_MONTH_CHOICES:
         raise ServiceError(
             code="invalid_step",
@@ -340,9 +307,9 @@ def projection(request: HttpRequest, params: Query[ProjectionIn]) -> Any:
             {
                 "step": s.step,
                 "seed_people": s.seed_people,
-                "seed_monthly": _money(s.seed_monthly),
+                "seed_monthly": money_str(s.seed_monthly),
                 "observed_people": f"{s.observed_people:.2f}",
-                "observed_monthly": _money(s.observed_monthly),
+                "observed_monthly": money_str(s.observed_monthly),
             }
             for s in p.steps
         ],

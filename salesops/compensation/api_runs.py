@@ -5,11 +5,8 @@ a run by id 404."""
 from __future__ import annotations
 
 import datetime as dt
-import math
-from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
@@ -17,58 +14,29 @@ from ninja.responses import Status
 
 from salesops.compensation import selectors
 from salesops.compensation.models import CommissionPeriod, CommissionResult, CommissionRun
+from salesops.compensation.services.periods import month_from_text
 from salesops.compensation.services.runs import (
     commission_run_reset,
     commission_run_start,
     run_is_stale,
 )
-from salesops.core.access import Viewer, viewer_for
-from salesops.core.errors import PermissionDeniedError, ServiceError
-from salesops.core.money import round_money
+from salesops.core.access import Viewer
+from salesops.core.api_common import (
+    ERRORS,
+    MAX_PAGE,
+    PageOut,
+    api_viewer,
+    money_str,
+    paginate,
+)
+from salesops.core.errors import PermissionDeniedError
 
 router = Router(tags=["compensation"])
-PAGE_SIZE = 20
-MAX_PAGE = 100_000
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: list[dict[str, str]] = []
-
-
-ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
-
-
-def _viewer(request: HttpRequest) -> Viewer:
-    return viewer_for(request.auth)  # type: ignore[attr-defined]
-
-
-def _money(value: Decimal | None) -> str:
-    return f"{round_money(value or Decimal(0)):.2f}"
 
 
 def _finance_only(viewer: Viewer) -> None:
     if not selectors.can_manage_runs(viewer):
         raise PermissionDeniedError(_("只有财务或管理员可以查看结算"))
-
-
-def _page(qs: QuerySet[Any], page: int) -> tuple[list[Any], dict[str, int]]:
-    count = qs.count()
-    pages = max(1, math.ceil(count / PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    rows = list(qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE])
-    return rows, {"count": count, "page": page, "pages": pages, "page_size": PAGE_SIZE}
-
-
-def parse_month(text: str) -> dt.date:
-    try:
-        year, month = text.strip().split("-")
-        return dt.date(int(year), int(month), 1)
-    except ValueError:
-        raise ServiceError(
-            code="invalid_period", message=_("请输入月份,格式 YYYY-MM"), field="period"
-        ) from None
 
 
 class RunOut(Schema):
@@ -91,11 +59,7 @@ class RunOut(Schema):
     finished_at: dt.datetime | None
 
 
-class RunPage(Schema):
-    count: int
-    page: int
-    pages: int
-    page_size: int
+class RunPage(PageOut):
     results: list[RunOut]
 
 
@@ -127,11 +91,7 @@ class ResultOut(Schema):
     adjustment: str
 
 
-class ResultPage(Schema):
-    count: int
-    page: int
-    pages: int
-    page_size: int
+class ResultPage(PageOut):
     results: list[ResultOut]
 
 
@@ -150,7 +110,7 @@ def run_out(run: CommissionRun, current: set[int]) -> dict[str, Any]:
         "status_display": str(run.get_status_display()),
         "progress": run.progress,
         "members_count": run.members_count,
-        "total": _money(run.total),
+        "total": money_str(run.total),
         "ignored_orders": run.ignored_orders,
         "error": run.error,
         "is_current": run.pk in current,
@@ -177,56 +137,56 @@ def _result_out(r: CommissionResult) -> dict[str, Any]:
         "name": r.member.name,
         "paid_as": r.paid_as,
         "title": r.title,
-        "pv": _money(r.pv),
-        "pv_by_cutoff": _money(r.pv_by_cutoff),
+        "pv": money_str(r.pv),
+        "pv_by_cutoff": money_str(r.pv_by_cutoff),
         "sr_count": r.sr_count,
-        "sr_volume": _money(r.sr_volume),
-        "sales_bonus": _money(r.sales_bonus),
-        "morning_star": _money(r.morning_star),
-        "open_star": _money(r.open_star),
-        "override": _money(r.override),
-        "total": _money(r.total),
-        "adjustment": _money(r.adjustment),
+        "sr_volume": money_str(r.sr_volume),
+        "sales_bonus": money_str(r.sales_bonus),
+        "morning_star": money_str(r.morning_star),
+        "open_star": money_str(r.open_star),
+        "override": money_str(r.override),
+        "total": money_str(r.total),
+        "adjustment": money_str(r.adjustment),
     }
 
 
 @router.get("/comp/runs", response={200: RunPage, **ERRORS}, summary="结算批次列表")
 def runs_list(request: HttpRequest, params: Query[RunListIn]) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     _finance_only(viewer)
     qs = selectors.runs_for(viewer)
     if params.period:
-        qs = qs.filter(period=parse_month(params.period))
+        qs = qs.filter(period=month_from_text(params.period))
     if params.status:
         qs = qs.filter(status=params.status)
-    rows, meta = _page(qs.order_by("-id"), params.page)
+    rows, meta = paginate(qs.order_by("-id"), params.page)
     current = _current_ids(rows)
     return {**meta, "results": [run_out(r, current) for r in rows]}
 
 
 @router.post("/comp/runs", response={201: RunOut, **ERRORS}, summary="发起结算")
 def runs_start(request: HttpRequest, payload: RunIn) -> Any:
-    viewer = _viewer(request)
-    run = commission_run_start(actor=viewer.user, period=parse_month(payload.period))
+    viewer = api_viewer(request)
+    run = commission_run_start(actor=viewer.user, period=month_from_text(payload.period))
     run = selectors.run_for_viewer(viewer, run.pk)
     return Status(201, run_out(run, _current_ids([run])))
 
 
 @router.get("/comp/runs/{run_id}", response={200: RunOut, **ERRORS}, summary="结算批次详情与进度")
 def runs_get(request: HttpRequest, run_id: int) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     run = selectors.run_for_viewer(viewer, run_id)
     return run_out(run, _current_ids([run]))
 
 
 @router.get("/comp/runs/{run_id}/results", response={200: ResultPage, **ERRORS}, summary="结算结果")
 def runs_results(request: HttpRequest, run_id: int, params: Query[ResultListIn]) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     run = selectors.run_for_viewer(viewer, run_id)
     qs = selectors.results_for(viewer, run)
     if params.q:
         qs = qs.filter(member__member_no__icontains=params.q)
-    rows, meta = _page(qs.order_by("member__member_no"), params.page)
+    rows, meta = paginate(qs.order_by("member__member_no"), params.page)
     return {**meta, "results": [_result_out(r) for r in rows]}
 
 
@@ -234,7 +194,7 @@ def runs_results(request: HttpRequest, run_id: int, params: Query[ResultListIn])
     "/comp/runs/{run_id}/reset", response={200: RunOut, **ERRORS}, summary="重置卡住的结算"
 )
 def runs_reset(request: HttpRequest, run_id: int) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     run = selectors.run_for_viewer(viewer, run_id)
     run = commission_run_reset(actor=viewer.user, run=run)
     return run_out(run, _current_ids([run]))

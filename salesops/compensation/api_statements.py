@@ -5,11 +5,8 @@ with two decimals."""
 from __future__ import annotations
 
 import datetime
-import math
-from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
@@ -29,30 +26,18 @@ from salesops.compensation.services.statements import (
     progress_text,
     statement_build,
 )
-from salesops.core.access import Viewer, viewer_for
+from salesops.core.access import Viewer
+from salesops.core.api_common import (
+    ERRORS,
+    MAX_PAGE,
+    PageOut,
+    api_viewer,
+    money_str,
+    paginate,
+)
 from salesops.core.errors import NotFoundError
-from salesops.core.money import round_money
 
 router = Router(tags=["compensation"])
-PAGE_SIZE = 20
-MAX_PAGE = 100_000
-
-
-def _viewer(request: HttpRequest) -> Viewer:
-    return viewer_for(request.auth)  # type: ignore[attr-defined]
-
-
-def _money(value: Decimal | None) -> str:
-    return f"{round_money(value or Decimal(0)):.2f}"
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: list[dict[str, str]] = []
-
-
-ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 
 
 # --------------------------------------------------------------------------- statements
@@ -132,7 +117,7 @@ def _line_out(sl: StatementLine, *, disputes: bool) -> dict[str, Any]:
         "id": ln.pk,
         "rule": ln.rule,
         "name": ln.name,
-        "amount": _money(ln.amount),
+        "amount": money_str(ln.amount),
         "formula": ln.formula,
         "source_member": ln.source_member.member_no if ln.source_member is not None else None,
         "generation": ln.generation,
@@ -157,24 +142,24 @@ def _statement_out(st: Statement) -> dict[str, Any]:
         "member_name": r.member.name,
         "view": st.view,
         "paid_as": r.paid_as,
-        "pv": _money(r.pv),
-        "total": _money(r.total),
+        "pv": money_str(r.pv),
+        "total": money_str(r.total),
     }
     if not st.show_lines:
         return out
     d = st.show_disputes
     out.update(
         title=r.title,
-        pv_by_cutoff=_money(r.pv_by_cutoff),
+        pv_by_cutoff=money_str(r.pv_by_cutoff),
         sr_count=r.sr_count,
-        sr_volume=_money(r.sr_volume),
-        adjustment=_money(st.adjustment),
-        payable=_money(st.payable),
+        sr_volume=money_str(r.sr_volume),
+        adjustment=money_str(st.adjustment),
+        payable=money_str(st.payable),
         lines=[_line_out(sl, disputes=d) for sl in st.lines],
         overrides=[
             {
                 "generation": g.generation,
-                "subtotal": _money(g.subtotal),
+                "subtotal": money_str(g.subtotal),
                 "source_members": [
                     sl.line.source_member.member_no
                     for sl in g.lines
@@ -202,7 +187,7 @@ class MineOut(Schema):
 @router.get("/comp/statements/mine", response={200: MineOut, **ERRORS}, summary="我的结算单")
 def statements_mine(request: HttpRequest) -> Any:
     """The viewer's own statements (current run of each period), newest first, at most 36."""
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     if viewer.member is None:
         raise NotFoundError(_("您不是直销会员"))
     out = []
@@ -219,7 +204,7 @@ def statements_mine(request: HttpRequest) -> Any:
     summary="结算单",
 )
 def statement_get(request: HttpRequest, run_id: int, member_no: str) -> Any:
-    access = selectors.statement_for_viewer(_viewer(request), run_id, member_no)
+    access = selectors.statement_for_viewer(api_viewer(request), run_id, member_no)
     return _statement_out(statement_build(run=access.run, result=access.result, view=access.view))
 
 
@@ -243,11 +228,7 @@ class DisputeDetailOut(DisputeOut):
     messages: list[MessageOut]
 
 
-class DisputePage(Schema):
-    count: int
-    page: int
-    pages: int
-    page_size: int
+class DisputePage(PageOut):
     results: list[DisputeOut]
 
 
@@ -274,7 +255,7 @@ def _dispute_out(d: Dispute, *, messages: bool = False) -> dict[str, Any]:
         "period": f"{d.line.run.period:%Y-%m}",
         "line_id": d.line_id,
         "line_name": d.line.name,
-        "line_amount": _money(d.line.amount),
+        "line_amount": money_str(d.line.amount),
         "line_formula": d.line.formula,
         "messages_count": getattr(d, "messages_count", 0),
         "updated_at": d.updated_at,
@@ -284,24 +265,16 @@ def _dispute_out(d: Dispute, *, messages: bool = False) -> dict[str, Any]:
     return out
 
 
-def _page(qs: QuerySet[Any], page: int) -> tuple[list[Any], dict[str, int]]:
-    count = qs.count()
-    pages = max(1, math.ceil(count / PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    rows = list(qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE])
-    return rows, {"count": count, "page": page, "pages": pages, "page_size": PAGE_SIZE}
-
-
 @router.get("/comp/disputes", response={200: DisputePage, **ERRORS}, summary="奖金疑问列表")
 def disputes_list(request: HttpRequest, params: Query[DisputeListIn]) -> Any:
     """Finance: every dispute (filter by status, search by member no); a member: their own."""
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     qs = selectors.disputes_for(viewer)
     if params.status:
         qs = qs.filter(status=params.status)
     if params.q.strip():
         qs = qs.filter(member__member_no__icontains=params.q.strip())
-    rows, meta = _page(qs.order_by("-updated_at", "-id"), params.page)
+    rows, meta = paginate(qs.order_by("-updated_at", "-id"), params.page)
     return {**meta, "results": [_dispute_out(d) for d in rows]}
 
 
@@ -312,7 +285,7 @@ def _reload(viewer: Viewer, pk: int) -> dict[str, Any]:
 @router.post("/comp/disputes", response={201: DisputeDetailOut, **ERRORS}, summary="提出疑问")
 def disputes_create(request: HttpRequest, payload: DisputeIn) -> Any:
     """Ask about one line of one's own statement; a second question on it adds a message."""
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     line = selectors.line_for_dispute(viewer, payload.line_id)
     dispute = dispute_open(actor=request.auth, line=line, body=payload.body)  # type: ignore[attr-defined]
     return Status(201, _reload(viewer, dispute.pk))
@@ -320,7 +293,7 @@ def disputes_create(request: HttpRequest, payload: DisputeIn) -> Any:
 
 @router.get("/comp/disputes/{dispute_id}", response={200: DisputeDetailOut, **ERRORS})
 def disputes_get(request: HttpRequest, dispute_id: int) -> Any:
-    return _reload(_viewer(request), dispute_id)
+    return _reload(api_viewer(request), dispute_id)
 
 
 @router.post(
@@ -329,7 +302,7 @@ def disputes_get(request: HttpRequest, dispute_id: int) -> Any:
     summary="回复疑问",
 )
 def disputes_reply(request: HttpRequest, dispute_id: int, payload: MessageIn) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     dispute = selectors.dispute_for_viewer(viewer, dispute_id)
     dispute_reply(actor=request.auth, dispute=dispute, body=payload.body)  # type: ignore[attr-defined]
     return Status(201, _reload(viewer, dispute_id))
@@ -341,7 +314,7 @@ def disputes_reply(request: HttpRequest, dispute_id: int, payload: MessageIn) ->
     summary="关闭疑问",
 )
 def disputes_close(request: HttpRequest, dispute_id: int) -> Any:
-    viewer = _viewer(request)
+    viewer = api_viewer(request)
     dispute = selectors.dispute_for_viewer(viewer, dispute_id)
     dispute_close(actor=request.auth, dispute=dispute)  # type: ignore[attr-defined]
     return _reload(viewer, dispute_id)

@@ -130,9 +130,23 @@ class CommissionPeriod(models.Model):
         return f"{self.period:%Y-%m}"
 
 
+# Results and lines are written only by a run's store, in bulk, from the members the run
+# has just read, and members are never deleted (they are terminated): so their foreign
+# keys have no database constraint (a check per reference was most of the store's time at
+# a million members); Django still cascades a run's deletion and protects a member. Only
+# the indexes that queries use are kept: (run, member) covers ``run``.
 class CommissionResult(models.Model):
-    run = models.ForeignKey(CommissionRun, on_delete=models.CASCADE, related_name="results")
-    member = models.ForeignKey(Member, verbose_name=_("会员"), on_delete=models.PROTECT)
+    run = models.ForeignKey(
+        CommissionRun,
+        on_delete=models.CASCADE,
+        related_name="results",
+        db_constraint=False,
+        db_index=False,  # comp_result_run_member covers it
+    )
+    # Indexed: a member's own results (selectors.my_results).
+    member = models.ForeignKey(
+        Member, verbose_name=_("会员"), on_delete=models.PROTECT, db_constraint=False
+    )
     paid_as = models.CharField(_("当月职级"), max_length=8, blank=True)
     title = models.CharField(_("荣衔"), max_length=8, blank=True)
     pv = models.DecimalField(_("个人业绩"), max_digits=18, decimal_places=2)
@@ -162,9 +176,22 @@ class CommissionResult(models.Model):
 
 
 class CommissionLine(models.Model):
-    run = models.ForeignKey(CommissionRun, on_delete=models.CASCADE, related_name="lines")
+    # No constraints (see CommissionResult). Lines are looked up by (run, member[, seq]),
+    # by run and rule, or by primary key: the (run, member, seq) index is the only one.
+    run = models.ForeignKey(
+        CommissionRun,
+        on_delete=models.CASCADE,
+        related_name="lines",
+        db_constraint=False,
+        db_index=False,
+    )
     member = models.ForeignKey(
-        Member, verbose_name=_("会员"), on_delete=models.PROTECT, related_name="+"
+        Member,
+        verbose_name=_("会员"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     seq = models.PositiveIntegerField(_("序号"))
     rule = models.CharField(_("规则"), max_length=32)
@@ -179,6 +206,8 @@ class CommissionLine(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     generation = models.PositiveSmallIntegerField(_("代数"), null=True, blank=True)
     # Adjustment lines: the closed month they correct.

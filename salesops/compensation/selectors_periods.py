@@ -40,7 +40,7 @@ def month_search_q(text: str) -> Q:
     if m.group(2) is None:
         return Q(period__year=year)
     month = int(m.group(2))
-    if not 1 <= month <= 12:
+    if not 1 <= month <= 12 or year < dt.MINYEAR:  # "0000-01" is no date
         return Q(pk__in=[])
     return Q(period=dt.date(year, month, 1))
 

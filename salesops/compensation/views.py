@@ -4,8 +4,6 @@ selector and respond."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -24,6 +22,7 @@ from salesops.compensation.models import (
     CommissionRun,
     RunStatus,
 )
+from salesops.compensation.services.periods import month_from_text
 from salesops.compensation.services.runs import commission_run_start, run_is_stale, stale_minutes
 from salesops.core.access import Viewer, viewer_for
 from salesops.core.errors import NotFoundError, ServiceError
@@ -81,16 +80,6 @@ def runs(request: HttpRequest) -> HttpResponseBase:
     )
 
 
-def _parse_period(text: str) -> dt.date:
-    try:
-        year, month = text.strip().split("-")
-        return dt.date(int(year), int(month), 1)
-    except ValueError:
-        raise ServiceError(
-            code="invalid_period", message=_("请输入月份,格式 YYYY-MM"), field="period"
-        ) from None
-
-
 @login_required
 @require_POST
 def run_start(request: HttpRequest) -> HttpResponseBase:
@@ -99,7 +88,7 @@ def run_start(request: HttpRequest) -> HttpResponseBase:
     try:
         run = commission_run_start(
             actor=request.user,  # type: ignore[arg-type]
-            period=_parse_period(request.POST.get("period", "")),
+            period=month_from_text(request.POST.get("period", "")),
         )
     except ServiceError as exc:
         if getattr(request, "htmx", False):

@@ -5,20 +5,19 @@ money is a string with two decimals."""
 from __future__ import annotations
 
 import datetime
-import math
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from salesops.core.access import Viewer, viewer_for
+from salesops.core import api_common
+from salesops.core.access import Viewer
 from salesops.core.errors import ServiceError
-from salesops.core.money import round_money
 from salesops.org.selectors import employee_for_viewer, member_for_viewer
 from salesops.sales import selectors
 from salesops.sales.models import Customer, Order, OrderLine, Product, Return
@@ -27,38 +26,19 @@ from salesops.sales.services.orders import order_create
 from salesops.sales.services.returns import return_create
 
 router = Router(tags=["sales"])
-PAGE_SIZE = 20
-# Beyond any real list; a bigger number is an input error, not a SQL OFFSET overflow.
-MAX_PAGE = 100_000
 
-
-def _viewer(request: HttpRequest) -> Viewer:
-    return viewer_for(request.auth)  # type: ignore[attr-defined]
-
-
-def _money(value: Decimal | None) -> str:
-    return f"{round_money(value or Decimal(0)):.2f}"
+# The shared API helpers, under the names this module (and its importers) always used.
+PAGE_SIZE = api_common.PAGE_SIZE
+MAX_PAGE = api_common.MAX_PAGE
+ErrorOut = api_common.ErrorOut
+ERRORS = api_common.ERRORS
+_viewer = api_common.api_viewer
+_money = api_common.money_str
+_page = api_common.paginate
 
 
 def _qty(value: Decimal) -> str:
     return f"{value:.2f}"
-
-
-def _page(qs: QuerySet[Any], page: int) -> tuple[list[Any], dict[str, int]]:
-    count = qs.count()
-    pages = max(1, math.ceil(count / PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    rows = list(qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE])
-    return rows, {"count": count, "page": page, "pages": pages, "page_size": PAGE_SIZE}
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: list[dict[str, str]] = []
-
-
-ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 
 
 class PageIn(Schema):

@@ -46,6 +46,7 @@ from salesops.compensation.models import (
     PlanStatus,
 )
 from salesops.compensation.services.flows import ensure_flow
+from salesops.compensation.services.periods import INPUT_YEARS
 from salesops.compensation.services.runs import plan_version_ensure_seed, rank_plan_of
 from salesops.core.access import Viewer, mask_bank_account, viewer_for
 from salesops.core.approvals import approval_resubmit, approval_submit
@@ -244,6 +245,8 @@ def payout_batch_build(*, actor: User, pay_date: dt.date) -> PayoutBatch:
     months' current runs. Refused, naming the months, while any month whose money belongs
     to ``pay_date`` is not closed."""
     _require_finance(actor)
+    if pay_date.year not in INPUT_YEARS:
+        raise ServiceError(code="invalid_date", message=_("发放日期无效"), field="pay_date")
     schedule = pay_schedule(pay_date)
     if not schedule.months:
         raise ServiceError(

@@ -9,6 +9,8 @@ transaction, so a refusal here rolls the decision back.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -33,6 +35,30 @@ from salesops.org.models import Member, RankHistory
 
 CLOSE_ROLES = (RoleCode.FINANCE,)  # admins always may
 AUDIT_BATCH = 2000
+
+
+# The years a month or pay date typed by a user may name: the schedules and trip windows
+# reach years before and after it, which must still be dates.
+INPUT_YEARS = range(1900, 3000)
+
+
+def parse_month(text: str) -> dt.date | None:
+    """``YYYY-MM`` → first day of that month; None for anything else."""
+    try:
+        year, month = text.strip().split("-")
+        if len(year) != 4 or len(month) != 2 or int(year) not in INPUT_YEARS:
+            return None
+        return dt.date(int(year), int(month), 1)
+    except (ValueError, AttributeError):
+        return None
+
+
+def month_from_text(text: str, *, field: str = "period", code: str = "invalid_period") -> dt.date:
+    """A month typed by the user (form or API): ``YYYY-MM``, or a field error."""
+    month = parse_month(text)
+    if month is None:
+        raise ServiceError(code=code, message=_("请输入月份,格式 YYYY-MM"), field=field)
+    return month
 
 
 def _locked(period_pk: int | str) -> CommissionPeriod:
@@ -170,6 +196,14 @@ def period_close_approved(request: ApprovalRequest, *, actor: User | None = None
     if state.status == PeriodStatus.CLOSED:
         return
     run = _check_closable(state)
+    # A request sent back (退回) and resubmitted as is leaves the month open meanwhile: a
+    # rerun may have changed the result the approvers were asked about.
+    if request.amount != run.total:
+        raise ServiceError(
+            code="period_changed",
+            message=_("该月份的结算结果已变更(金额与审批单不符),请重新申请结账"),
+            status=409,
+        )
     before = snapshot(state, ["status", "closed_at"])
     state.status = PeriodStatus.CLOSED
     state.closed_at = timezone.now()

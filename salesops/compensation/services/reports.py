@@ -44,6 +44,7 @@ from salesops.compensation.models import (
     CompPlanVersion,
     PeriodStatus,
 )
+from salesops.compensation.services.periods import parse_month as parse_month
 from salesops.compensation.services.runs import plan_version_for, rank_plan_of
 from salesops.core.access import Viewer
 from salesops.core.errors import PermissionDeniedError
@@ -74,17 +75,6 @@ def _add_months(month: dt.date, n: int) -> dt.date:
 
 def _month_end(month: dt.date) -> dt.date:
     return _add_months(month, 1) - dt.timedelta(days=1)
-
-
-def parse_month(text: str) -> dt.date | None:
-    """``YYYY-MM`` → first day of that month; None for anything else."""
-    try:
-        year, month = text.strip().split("-")
-        if len(year) != 4 or len(month) != 2:
-            return None
-        return dt.date(int(year), int(month), 1)
-    except (ValueError, AttributeError):
-        return None
 
 
 # =========================================================================== compliance

@@ -46,6 +46,7 @@ from salesops.compensation.services.runio import (
     build_rows,
     bulk_insert,
     read_period_input,
+    store_settings,
 )
 from salesops.core.access import viewer_for
 from salesops.core.audit import audit_create, audit_record
@@ -235,6 +236,7 @@ def _store(
             progress=90
         ):
             raise RunInputError(_("该结算已被重置,结果未保存"))
+        store_settings()
         previous = state.current_run_id
         bulk_insert(CommissionResult, RESULT_COLUMNS, results)
         bulk_insert(CommissionLine, LINE_COLUMNS, lines)

@@ -509,6 +509,19 @@ def test_pages_list_detail_and_query_counts(
     assert url in searched
 
 
+def test_pay_date_beyond_the_calendar_is_an_input_error(
+    closed: Any, finance: Any, client: Client, api: Any
+) -> None:
+    # The schedule of 9999-12-31 would reach year 10000: refused, never a 500.
+    for day in ("9999-12-31", "0001-01-01"):
+        resp = api("post", "/api/comp/payouts", "fin", {"pay_date": day})
+        assert (resp.status_code, resp.json()["code"]) == (400, "invalid_date"), day
+    client.force_login(finance)
+    resp = client.post(reverse("compensation:payout_build"), {"pay_date": "9999-12-31"})
+    assert resp.status_code == 302
+    assert not PayoutBatch.objects.exists()
+
+
 # --------------------------------------------------------------------------- bank details
 
 

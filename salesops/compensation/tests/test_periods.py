@@ -34,7 +34,7 @@ from salesops.compensation.tests.periods_world import (
     pending_task,
     run_month,
 )
-from salesops.core.approvals import approval_act, approval_cancel
+from salesops.core.approvals import approval_act, approval_cancel, approval_resubmit
 from salesops.core.errors import PermissionDeniedError, ServiceError
 from salesops.core.models import ApprovalStatus, AuditLog
 from salesops.factories import MemberFactory
@@ -118,6 +118,30 @@ def test_close_rejected_returns_to_open_and_can_run_again(
     )
     state.refresh_from_db()
     assert state.status == PeriodStatus.OPEN
+
+
+def test_close_resubmitted_after_a_rerun_with_another_total_is_refused(
+    w: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    # Given a close request sent back (退回): the month is open again and is rerun with a
+    # late order, so its total is no longer the one on the request.
+    run_month(w.fin1, django_capture_on_commit_callbacks, SEP)
+    state = CommissionPeriod.objects.get(period=SEP)
+    request = period_close_submit(actor=w.fin1, period=state)
+    approval_act(
+        actor=w.fin2, task_id=pending_task(request, w.fin2).pk, action="return", comment="补充"
+    )
+    order(w.lone, "1000", dt.date(2026, 9, 12))
+    rerun = run_month(w.fin1, django_capture_on_commit_callbacks, SEP)
+    assert rerun.total != request.amount
+    approval_resubmit(actor=w.fin1, request_id=request.pk)
+    # When fin2 approves the stale request, then the close is refused and nothing changes.
+    with pytest.raises(ServiceError) as exc:
+        approval_act(actor=w.fin2, task_id=pending_task(request, w.fin2).pk, action="approve")
+    assert (exc.value.code, exc.value.status) == ("period_changed", 409)
+    state.refresh_from_db()
+    assert state.status == PeriodStatus.OPEN
+    assert not RankHistory.objects.exists()
 
 
 def test_closing_and_closed_months_refuse_runs(
@@ -323,6 +347,19 @@ def _login(user: Any) -> Client:
     c = Client()
     c.force_login(user)
     return c
+
+
+def test_month_search_and_run_start_refuse_years_that_are_no_date(w: World, api: Any) -> None:
+    # "0000-01" looks like a month but is no date: the list finds nothing (no 500).
+    c = _login(w.fin1)
+    page = c.get(reverse("compensation:periods"), {"q": "0000-01"})
+    assert (page.status_code, page.context["paginator"].count) == (200, 0)
+    listed = api("get", "/api/comp/periods?q=0000-01", w.fin1)
+    assert (listed.status_code, listed.json()["count"]) == (200, 0)
+    # A run of year 1 is an input error, and no month row is created for it.
+    started = api("post", "/api/comp/runs", w.fin1, {"period": "0001-01"})
+    assert (started.status_code, started.json()["code"]) == (400, "invalid_period")
+    assert not CommissionPeriod.objects.exists()
 
 
 def test_periods_list_paginates_searches_and_bounds_queries(

@@ -494,6 +494,18 @@ def test_api_trips_member_gets_only_own(trips_world: World, client: Client) -> N
     assert unknown.status_code == 400
 
 
+def test_trips_month_beyond_the_calendar_is_an_input_error(
+    trips_world: World, client: Client
+) -> None:
+    # The trip window of 9999-12 would end in year 10000: refused, never a 500.
+    bad = client.get("/api/comp/reports/trips?month=9999-12", **bearer(trips_world.finance))
+    assert (bad.status_code, bad.json()["code"]) == (400, "invalid_month")
+    assert bad.json()["fields"] == [{"field": "month", "message": "请输入月份,格式 YYYY-MM"}]
+    # The page ignores the month it cannot use and shows the current one.
+    client.force_login(trips_world.finance)
+    assert client.get("/comp/reports/trips/", {"month": "0001-01"}).status_code == 200
+
+
 def test_api_projection(observed_world: None, client: Client) -> None:
     finance = UserFactory(username="fin9", role=role(RoleCode.FINANCE))
     body = client.get("/api/comp/reports/projection?step_months=1", **bearer(finance)).json()

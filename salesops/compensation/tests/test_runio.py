@@ -37,6 +37,7 @@ from salesops.compensation.services.runio import (
     build_rows,
     bulk_insert,
     read_period_input,
+    store_settings,
 )
 from salesops.compensation.services.runs import SEED_PLAN_PATH, plan_version_ensure_seed
 from salesops.compensation.tests import test_runs
@@ -369,3 +370,40 @@ def test_bulk_insert_round_trip() -> None:
          b.pk, 3),
     ]  # fmt: skip
     assert CommissionResult.objects.get(run=run, member=a).adjustment == Decimal("0.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_store_settings_last_only_for_the_store_transaction() -> None:
+    def sync() -> str:
+        with connection.cursor() as cur:
+            cur.execute("SHOW synchronous_commit")
+            return str(cur.fetchone()[0])
+
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            store_settings()  # nothing to set: must not fail
+        return
+    before = sync()
+    with transaction.atomic():
+        store_settings()
+        assert sync() == "off"
+    assert sync() == before
+
+
+@pytest.mark.django_db
+def test_deleting_a_run_still_deletes_its_results_and_lines() -> None:
+    # Results and lines have no database constraints: Django cascades the deletion.
+    version = plan_version_ensure_seed()
+    run = CommissionRun.objects.create(period=OCT.first, plan_version=version)
+    other = CommissionRun.objects.create(period=OCT.first, plan_version=version, status="failed")
+    a, b = MemberFactory(member_no="A1"), MemberFactory(member_no="B2")
+    for r in (run, other):
+        bulk_insert(CommissionResult, RESULT_COLUMNS, [
+            (r.pk, a.pk, "", "", *["0.00"] * 2, 0, *["0.00"] * 6)])  # fmt: skip
+        bulk_insert(CommissionLine, LINE_COLUMNS, [
+            (r.pk, a.pk, 1, "override", "n", "1.00", "f", "{}", b.pk, 1)])  # fmt: skip
+    run.delete()
+    assert not CommissionResult.objects.filter(run_id=run.pk).exists()
+    assert not CommissionLine.objects.filter(run_id=run.pk).exists()
+    assert CommissionResult.objects.filter(run=other).count() == 1
+    assert CommissionLine.objects.filter(run=other, source_member=b).count() == 1
