@@ -25,6 +25,7 @@ from salesops.core.errors import NotFoundError
 from salesops.core.models import RoleCode
 from salesops.org.paths import subtree_bounds
 
+# Who manages runs, closes, plans and payouts (admins always may).
 FINANCE_ROLES = (RoleCode.FINANCE,)
 
 

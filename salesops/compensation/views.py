@@ -29,11 +29,11 @@ from salesops.core.errors import NotFoundError, ServiceError
 from salesops.core.listing import Column, Filter, ListSpec, list_page
 
 
-def _viewer(request: HttpRequest) -> Viewer:
+def request_viewer(request: HttpRequest) -> Viewer:
     return viewer_for(request.user)  # type: ignore[arg-type]
 
 
-def _finance_only(viewer: Viewer) -> None:
+def finance_only(viewer: Viewer) -> None:
     if not selectors.can_manage_runs(viewer):
         raise PermissionDenied(_("只有财务或管理员可以查看结算"))
 
@@ -64,8 +64,8 @@ def _run_spec() -> ListSpec:
 
 @login_required
 def runs(request: HttpRequest) -> HttpResponseBase:
-    viewer = _viewer(request)
-    _finance_only(viewer)
+    viewer = request_viewer(request)
+    finance_only(viewer)
     today = timezone.localdate()
     return list_page(
         request,
@@ -83,8 +83,8 @@ def runs(request: HttpRequest) -> HttpResponseBase:
 @login_required
 @require_POST
 def run_start(request: HttpRequest) -> HttpResponseBase:
-    viewer = _viewer(request)
-    _finance_only(viewer)
+    viewer = request_viewer(request)
+    finance_only(viewer)
     try:
         run = commission_run_start(
             actor=request.user,  # type: ignore[arg-type]
@@ -117,7 +117,7 @@ def _run_or_404(viewer: Viewer, pk: int) -> CommissionRun:
 
 @login_required
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    run = _run_or_404(_viewer(request), pk)
+    run = _run_or_404(request_viewer(request), pk)
     return render(
         request,
         "compensation/run_detail.html",
@@ -133,7 +133,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    run = _run_or_404(_viewer(request), pk)
+    run = _run_or_404(request_viewer(request), pk)
     response = render(request, "compensation/_run_progress.html", {"run": run})
     if not run.is_active and request.GET.get("was_active"):
         response["HX-Refresh"] = "true"  # reload once to show the finished run's links
@@ -175,7 +175,7 @@ def _result_spec(run: CommissionRun) -> ListSpec:
 
 @login_required
 def run_results(request: HttpRequest, pk: int) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     run = _run_or_404(viewer, pk)
     crumbs = [
         *_crumbs(),

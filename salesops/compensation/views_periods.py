@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -19,21 +18,13 @@ from salesops.compensation import selectors, selectors_periods
 from salesops.compensation.models import CommissionPeriod, PeriodStatus
 from salesops.compensation.services.periods import period_close_submit
 from salesops.compensation.services.runs import commission_run_reset
-from salesops.core.access import Viewer, viewer_for
+from salesops.compensation.views import finance_only, request_viewer
+from salesops.core.access import Viewer
 from salesops.core.errors import NotFoundError, ServiceError
 from salesops.core.listing import Column, Filter, ListSpec, list_page
 from salesops.core.selectors import audit_for_object
 
 DETAIL_PAGE_SIZE = 20
-
-
-def _viewer(request: HttpRequest) -> Viewer:
-    return viewer_for(request.user)  # type: ignore[arg-type]
-
-
-def _finance_only(viewer: Viewer) -> None:
-    if not selectors.can_manage_runs(viewer):
-        raise PermissionDenied(_("只有财务或管理员可以查看结算"))
 
 
 def _period_or_404(viewer: Viewer, pk: int) -> CommissionPeriod:
@@ -94,8 +85,8 @@ def _period_spec() -> ListSpec:
 
 @login_required
 def periods(request: HttpRequest) -> HttpResponseBase:
-    viewer = _viewer(request)
-    _finance_only(viewer)
+    viewer = request_viewer(request)
+    finance_only(viewer)
     return list_page(
         request,
         queryset=selectors_periods.periods_list(viewer),
@@ -106,7 +97,7 @@ def periods(request: HttpRequest) -> HttpResponseBase:
 
 @login_required
 def period_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     state = _period_or_404(viewer, pk)
     runs = Paginator(selectors_periods.period_runs(state).order_by("-id"), DETAIL_PAGE_SIZE)
     posted_in = Paginator(selectors_periods.adjustments_posted_in(state), DETAIL_PAGE_SIZE)
@@ -134,8 +125,8 @@ def period_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def period_close(request: HttpRequest, pk: int) -> HttpResponseBase:
-    viewer = _viewer(request)
-    _finance_only(viewer)
+    viewer = request_viewer(request)
+    finance_only(viewer)
     state = _period_or_404(viewer, pk)
     try:
         period_close_submit(actor=request.user, period=state)  # type: ignore[arg-type]
@@ -149,8 +140,8 @@ def period_close(request: HttpRequest, pk: int) -> HttpResponseBase:
 @login_required
 @require_POST
 def run_reset(request: HttpRequest, pk: int) -> HttpResponseBase:
-    viewer = _viewer(request)
-    _finance_only(viewer)
+    viewer = request_viewer(request)
+    finance_only(viewer)
     try:
         run = selectors.run_for_viewer(viewer, pk)
     except NotFoundError as exc:

@@ -45,6 +45,7 @@ from salesops.compensation.models import (
     PeriodStatus,
     PlanStatus,
 )
+from salesops.compensation.selectors import FINANCE_ROLES
 from salesops.compensation.services.flows import ensure_flow
 from salesops.compensation.services.periods import INPUT_YEARS
 from salesops.compensation.services.runs import plan_version_ensure_seed, rank_plan_of
@@ -55,7 +56,6 @@ from salesops.core.errors import NotFoundError, PermissionDeniedError, ServiceEr
 from salesops.core.models import ApprovalRequest, ApprovalStatus, AuditAction, RoleCode, User
 from salesops.core.xlsx import neutralise
 
-PAYOUT_ROLES = (RoleCode.FINANCE,)  # admins always may
 # How far back a payout date may reach for the months it pays (covers any plan with
 # ``months_after`` up to two years plus a year of override accrual).
 LOOKBACK_MONTHS = 36
@@ -65,7 +65,7 @@ FEN = Decimal("0.01")
 
 
 def can_manage_payouts(viewer: Viewer) -> bool:
-    return viewer.has_role(*PAYOUT_ROLES)
+    return viewer.has_role(*FINANCE_ROLES)
 
 
 def _require_finance(actor: User) -> Viewer:

@@ -25,15 +25,15 @@ from salesops.compensation.models import (
     PeriodStatus,
     RunStatus,
 )
+from salesops.compensation.selectors import FINANCE_ROLES
 from salesops.compensation.services.flows import ensure_flow
 from salesops.core.access import viewer_for
 from salesops.core.approvals import approval_submit
 from salesops.core.audit import audit_record, snapshot
 from salesops.core.errors import NotFoundError, PermissionDeniedError, ServiceError
-from salesops.core.models import ApprovalRequest, AuditAction, AuditLog, RoleCode, User
+from salesops.core.models import ApprovalRequest, AuditAction, AuditLog, User
 from salesops.org.models import Member, RankHistory
 
-CLOSE_ROLES = (RoleCode.FINANCE,)  # admins always may
 AUDIT_BATCH = 2000
 
 
@@ -94,7 +94,7 @@ def period_close_submit(*, actor: User, period: CommissionPeriod) -> ApprovalReq
     """Ask to close ``period`` (申请结账): OPEN → CLOSING and an approval request whose amount
     is the current run's total. Refused unless the month has ended, has a finished current
     run and nothing running."""
-    if not viewer_for(actor).has_role(*CLOSE_ROLES):
+    if not viewer_for(actor).has_role(*FINANCE_ROLES):
         raise PermissionDeniedError(_("只有财务或管理员可以申请结账"))
     state = _locked(period.pk)
     if state.status == PeriodStatus.CLOSING:

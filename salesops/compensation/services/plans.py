@@ -36,16 +36,16 @@ from salesops.compensation.models import (
     PeriodStatus,
     PlanStatus,
 )
+from salesops.compensation.selectors import FINANCE_ROLES
 from salesops.compensation.services.flows import ensure_flow
 from salesops.core.access import viewer_for
 from salesops.core.approvals import approval_resubmit, approval_submit
 from salesops.core.audit import audit_create, audit_record, snapshot
 from salesops.core.errors import FieldError, NotFoundError, PermissionDeniedError, ServiceError
-from salesops.core.models import ApprovalRequest, ApprovalStatus, AuditAction, RoleCode, User
+from salesops.core.models import ApprovalRequest, ApprovalStatus, AuditAction, User
 
 logger = logging.getLogger(__name__)
 
-PLAN_ROLES = (RoleCode.FINANCE,)  # admins always may
 MAX_PLAN_BYTES = 1_000_000
 MAX_SOURCE_NAME = 300
 MAX_NOTE = 200
@@ -88,7 +88,7 @@ def issue_line(issue: PlanIssue) -> str:
 
 
 def can_manage_plans(user: User) -> bool:
-    return viewer_for(user).has_role(*PLAN_ROLES)
+    return viewer_for(user).has_role(*FINANCE_ROLES)
 
 
 def _require_manager(actor: User) -> None:

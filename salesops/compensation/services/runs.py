@@ -34,6 +34,7 @@ from salesops.compensation.models import (
     PlanStatus,
     RunStatus,
 )
+from salesops.compensation.selectors import FINANCE_ROLES
 from salesops.compensation.services.adjustments import (
     Adjustments,
     adjustments_for_run,
@@ -51,12 +52,11 @@ from salesops.compensation.services.runio import (
 from salesops.core.access import viewer_for
 from salesops.core.audit import audit_create, audit_record
 from salesops.core.errors import PermissionDeniedError, ServiceError
-from salesops.core.models import AuditAction, RoleCode, User
+from salesops.core.models import AuditAction, User
 
 logger = logging.getLogger(__name__)
 
 SEED_PLAN_PATH = settings.PROJECT_DIR / "plans" / "seed-rank-plan.toml"
-RUN_ROLES = (RoleCode.FINANCE,)  # admins always may
 
 
 # --------------------------------------------------------------------------- plan versions
@@ -124,7 +124,7 @@ def month_start(day: dt.date) -> dt.date:
 def commission_run_start(*, actor: User, period: dt.date) -> CommissionRun:
     """Queue a run of ``period``; refused when the period is closed or already running."""
     viewer = viewer_for(actor)
-    if not viewer.has_role(*RUN_ROLES):
+    if not viewer.has_role(*FINANCE_ROLES):
         raise PermissionDeniedError(_("只有财务或管理员可以发起结算"))
     first = month_start(period)
     if first > month_start(timezone.localdate()):
@@ -284,7 +284,7 @@ def run_is_stale(run: CommissionRun, *, now: dt.datetime | None = None) -> bool:
 def commission_run_reset(*, actor: User, run: CommissionRun) -> CommissionRun:
     """重置: mark a stuck run failed so the month can be run again. Only runs queued or
     running for longer than COMP_RUN_STALE_MINUTES; a fresh run may still be working."""
-    if not viewer_for(actor).has_role(*RUN_ROLES):
+    if not viewer_for(actor).has_role(*FINANCE_ROLES):
         raise PermissionDeniedError(_("只有财务或管理员可以重置结算"))
     locked = CommissionRun.objects.select_for_update().get(pk=run.pk)
     if not locked.is_active:
