@@ -19,7 +19,12 @@ from django.views.decorators.http import require_POST
 
 from salesops.compensation import selectors
 from salesops.compensation.models import Dispute, DisputeStatus
-from salesops.compensation.services.disputes import dispute_close, dispute_open, dispute_reply
+from salesops.compensation.services.disputes import (
+    dispute_close,
+    dispute_open,
+    dispute_reply,
+    is_line_owner,
+)
 from salesops.compensation.services.statements import (
     Statement,
     StatementLine,
@@ -49,8 +54,7 @@ def _can_ask(request: HttpRequest, st: Statement) -> bool:
     viewer = _viewer(request)
     return (
         st.show_disputes
-        and viewer.member is not None
-        and viewer.member.pk == st.result.member_id
+        and is_line_owner(viewer, st.result.member_id)
         and not selectors.can_manage_runs(viewer)
     )
 

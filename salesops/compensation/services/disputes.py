@@ -53,8 +53,13 @@ def _clean_body(body: str) -> str:
     return text
 
 
+def is_line_owner(viewer: Viewer, member_id: int) -> bool:
+    """Only the member whose statement it is asks about a line."""
+    return viewer.member is not None and viewer.member.pk == member_id
+
+
 def _is_owner(viewer: Viewer, dispute: Dispute) -> bool:
-    return viewer.member is not None and viewer.member.pk == dispute.member_id
+    return is_line_owner(viewer, dispute.member_id)
 
 
 def _transition(*, actor: User, dispute: Dispute, to: str, note: str) -> None:
@@ -118,8 +123,9 @@ def dispute_open(*, actor: User, line: CommissionLine, body: str) -> Dispute:
     reopens it if it was answered or closed).
     """
     viewer = viewer_for(actor)
-    if viewer.member is None or viewer.member.pk != line.member_id:
+    if not is_line_owner(viewer, line.member_id):
         raise PermissionDeniedError(_("只能对自己的结算明细提出疑问"))
+    assert viewer.member is not None  # is_line_owner holds only for a member
     text = _clean_body(body)
     # Lock the line: two questions at once must still make a single thread.
     line = (
