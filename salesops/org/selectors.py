@@ -257,6 +257,25 @@ def sponsor_change_request_for_viewer(viewer: Viewer, pk: int | str) -> SponsorC
 # --- the tree as of a date ------------------------------------------------------------
 
 
+EDGE_COLUMNS = "member_id, COALESCE(sponsor_id, -1)"
+
+
+def sponsor_edges_query(
+    on: datetime.date, select: str = EDGE_COLUMNS
+) -> tuple[str, list[datetime.date]]:
+    """SQL and parameters answering ``select`` — by default (member_id, sponsor_id or -1)
+    — over every sponsor edge valid on ``on`` (valid_from ≤ on < valid_to, or still
+    open), in no order."""
+    table = connection.ops.quote_name(SponsorHistory._meta.db_table)
+    # SQLite: most rows match on any recent date, so a plain scan beats the date index.
+    scan = " NOT INDEXED" if connection.vendor == "sqlite" else ""
+    return (
+        f"SELECT {select} FROM {table}{scan} "  # noqa: S608
+        "WHERE valid_from <= %s AND (valid_to IS NULL OR valid_to > %s)",
+        [on, on],
+    )
+
+
 def sponsor_edges_as_of(on: datetime.date) -> tuple[np.ndarray, np.ndarray]:
     """(member_ids, sponsor_ids) of the network valid on ``on``: rows with
     valid_from ≤ on < valid_to (or still open). Roots have sponsor id -1. Members who
@@ -266,14 +285,11 @@ def sponsor_edges_as_of(on: datetime.date) -> tuple[np.ndarray, np.ndarray]:
     one CSV text (group_concat, parsed by polars) and PostgreSQL as a CSV COPY stream; the
     sort happens in NumPy rather than in the database.
     """
-    table = connection.ops.quote_name(SponsorHistory._meta.db_table)
-    pairs = f"SELECT member_id, COALESCE(sponsor_id, -1) FROM {table}"  # noqa: S608
-    where = " WHERE valid_from <= %s AND (valid_to IS NULL OR valid_to > %s)"
+    pairs, params = sponsor_edges_query(on)
     with connection.cursor() as cur:
         if connection.vendor == "sqlite":
-            # Most rows match on any recent date: a plain scan beats the date index.
             concat = "group_concat(member_id || ',' || COALESCE(sponsor_id, -1), char(10))"
-            text_sql = f"SELECT {concat} FROM {table} NOT INDEXED{where}"  # noqa: S608
+            text_sql, _params = sponsor_edges_query(on, concat)
             day = connection.ops.adapt_datefield_value(on)
             cur.execute(text_sql, [day, day])
             (text,) = cur.fetchone()
@@ -281,14 +297,12 @@ def sponsor_edges_as_of(on: datetime.date) -> tuple[np.ndarray, np.ndarray]:
         elif connection.vendor == "postgresql":
             from psycopg import sql as pgsql
 
-            query = pgsql.SQL(pairs + where.replace("%s", "{}")).format(
-                pgsql.Literal(on), pgsql.Literal(on)
-            )
+            query = pgsql.SQL(pairs.replace("%s", "{}")).format(*(pgsql.Literal(p) for p in params))
             copy_sql = pgsql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(query)
             with cur.cursor.copy(copy_sql) as copy:
                 data = b"".join(bytes(block) for block in copy)
         else:
-            cur.execute(pairs + where, [on, on])
+            cur.execute(pairs, params)
             data = "\n".join(f"{m},{s}" for m, s in cur.fetchall()).encode("ascii")
     if not data.strip():
         empty = np.array([], dtype=np.int64)
@@ -299,8 +313,11 @@ def sponsor_edges_as_of(on: datetime.date) -> tuple[np.ndarray, np.ndarray]:
         new_columns=["member", "sponsor"],
         schema_overrides={"member": pl.Int64, "sponsor": pl.Int64},
     )
-    members = frame["member"].to_numpy()
-    sponsors = frame["sponsor"].to_numpy()
+    return sorted_edges(frame["member"].to_numpy(), frame["sponsor"].to_numpy())
+
+
+def sorted_edges(members: np.ndarray, sponsors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The edges (member ids, sponsor ids) sorted by member id, as int64 arrays."""
     if members.size > 1 and not bool(np.all(members[1:] > members[:-1])):
         order = np.argsort(members, kind="stable")
         members, sponsors = members[order], sponsors[order]

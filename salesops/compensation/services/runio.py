@@ -18,13 +18,22 @@ Built for a million members and ten million orders (bench/bench_comp_run.py):
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import functools
 import io
+import itertools
 import json
 import logging
+import queue
 import re
-from collections.abc import Iterator, Sequence
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
@@ -40,8 +49,9 @@ from salesops.compensation.engine.plan import RankPlan
 from salesops.compensation.engine.schedule import Period
 from salesops.compensation.engine.vectorised import PeriodResult
 from salesops.compensation.models import CommissionRun
+from salesops.core.pgcopy import Kind, binary_copy_chunks
 from salesops.org.models import Member, MemberStatus, RankHistory
-from salesops.org.selectors import sponsor_edges_as_of
+from salesops.org.selectors import sorted_edges, sponsor_edges_as_of, sponsor_edges_query
 from salesops.sales.models import Order, OrderKind, OrderStatus, Return
 
 logger = logging.getLogger(__name__)
@@ -60,14 +70,26 @@ class RunInputError(Exception):
 
 # --------------------------------------------------------------------------- reading
 
+# Queries of one read that run at once, each on its own ADBC connection (two cores).
+READ_CONNECTIONS = 2
+
 
 def _adbc_connect() -> Any | None:
     """A DB-API connection (ADBC) to the database Django uses, or None when it could not
     see what Django's connection sees (inside a transaction, an in-memory SQLite
     database) or no driver is installed."""
+    factory = _adbc_factory()
+    return factory() if factory is not None else None
+
+
+def _adbc_factory() -> Callable[[], Any] | None:
+    """A function opening ADBC connections to the database Django uses (see
+    ``_adbc_connect``), built on the calling thread from its Django connection — worker
+    threads have connections of their own — and tried once; None when unusable."""
     if connection.in_atomic_block:
         return None
     conf = connection.settings_dict
+    factory: Callable[[], Any]
     try:
         if connection.vendor == "sqlite":
             name = str(conf["NAME"])
@@ -75,8 +97,8 @@ def _adbc_connect() -> Any | None:
                 return None
             import adbc_driver_sqlite.dbapi as sqlite_dbapi
 
-            return sqlite_dbapi.connect(name)
-        if connection.vendor == "postgresql":
+            factory = functools.partial(sqlite_dbapi.connect, name)
+        elif connection.vendor == "postgresql":
             import adbc_driver_postgresql.dbapi as pg_dbapi
             from psycopg.conninfo import make_conninfo
 
@@ -90,57 +112,138 @@ def _adbc_connect() -> Any | None:
             # Connection options that are libpq's own (TLS and the like) apply here too.
             extra = conf.get("OPTIONS") or {}
             params.update({k: str(v) for k, v in extra.items() if k in _LIBPQ_OPTIONS})
-            return pg_dbapi.connect(make_conninfo(**{k: v for k, v in params.items() if v}))
+            conninfo = make_conninfo(**{k: v for k, v in params.items() if v})
+            factory = functools.partial(_pg_connect, pg_dbapi.connect, conninfo)
+        else:
+            return None
+        factory().close()
     except ImportError:
         return None
     except Exception:  # e.g. connection options ADBC does not take: the cursor path works
         logger.warning("ADBC connection failed; reading through Django's cursor", exc_info=True)
         return None
-    return None
+    return factory
 
 
-@dataclass
+def _pg_connect(connect: Callable[[str], Any], conninfo: str) -> Any:
+    conn = connect(conninfo)
+    with conn.cursor() as cur:
+        # These scans are costed high enough for JIT to optimise their expressions, which
+        # takes longer than it saves (a second on the returns' lookups).
+        cur.execute("SET jit = off")
+    return conn
+
+
 class _Reader:
-    """Runs the period's queries through ADBC when possible, else through Django's
-    cursor; each answers a polars frame with the given column names and dtypes."""
+    """Runs the period's queries through ADBC connections when given, several at once
+    (``submit``), else one after another through Django's cursor; each query answers a
+    polars frame with the given column names and dtypes."""
 
-    adbc: Any | None
+    def __init__(self, connections: Sequence[Any] = (), *, postgresql: bool = False) -> None:
+        self.connections = list(connections)
+        self.postgresql = postgresql
+        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        for conn in self.connections:
+            self._idle.put(conn)
+        self._pool = (
+            ThreadPoolExecutor(len(self.connections), thread_name_prefix="comp-read")
+            if self.connections
+            else None
+        )
+
+    def submit(self, sql: str, params: list[Any], schema: dict[str, Any]) -> Future[pl.DataFrame]:
+        """The frame of ``sql``, computed on an idle ADBC connection in a worker thread
+        (already computed when reading through Django's cursor)."""
+        if self._pool is not None:
+            return self._pool.submit(self._adbc_frame, sql, params, schema)
+        done: Future[pl.DataFrame] = Future()
+        done.set_result(self._cursor_frame(sql, params, schema))
+        return done
 
     def frame(self, sql: str, params: list[Any], schema: dict[str, Any]) -> pl.DataFrame:
-        names = list(schema)
-        if self.adbc is not None:
-            marks = iter(range(1, len(params) + 1))
-            if connection.vendor == "postgresql":
-                native = re.sub("%s", lambda _m: f"${next(marks)}", sql)
-                args = list(params)
-            else:
-                native = sql.replace("%s", "?")
-                args = [connection.ops.adapt_datefield_value(p) if hasattr(p, "isoformat")
-                        else p for p in params]  # fmt: skip
-            native = native.replace("%%", "%")
-            with self.adbc.cursor() as cur:
+        return self.submit(sql, params, schema).result()
+
+    def _adbc_frame(self, sql: str, params: list[Any], schema: dict[str, Any]) -> pl.DataFrame:
+        marks = iter(range(1, len(params) + 1))
+        if self.postgresql:
+            native = re.sub("%s", lambda _m: f"${next(marks)}", sql)
+            args = list(params)
+        else:
+            native = sql.replace("%s", "?")
+            args = [p.isoformat() if isinstance(p, dt.date) else p for p in params]
+        native = native.replace("%%", "%")
+        conn = self._idle.get()
+        try:
+            with conn.cursor() as cur:
                 cur.execute(native, args or None)
                 table = cur.fetch_arrow_table()
-            got = pl.from_arrow(table)
-            assert isinstance(got, pl.DataFrame)
-            got.columns = names
-        else:
-            with connection.cursor() as cur:
-                cur.execute(sql, params)
-                rows = cur.fetchall()
-            got = pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+        finally:
+            self._idle.put(conn)
+        got = pl.from_arrow(table)
+        assert isinstance(got, pl.DataFrame)
+        got.columns = list(schema)
+        return got.cast(schema)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _cursor_frame(sql: str, params: list[Any], schema: dict[str, Any]) -> pl.DataFrame:
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            rows = cur.fetchall()
+        got = pl.DataFrame(rows, schema=list(schema), orient="row", infer_schema_length=None)
         return got.cast(schema)  # type: ignore[arg-type]
 
     def close(self) -> None:
-        if self.adbc is not None:
-            self.adbc.close()
+        if self._pool is not None:
+            self._pool.shutdown()
+        for conn in self.connections:
+            conn.close()
 
 
-def _day_of_month(column: str) -> str:
+def _reader(fast: bool) -> _Reader:
+    factory = _adbc_factory() if fast else None
+    if factory is None:
+        return _Reader()
+    connections = [factory() for _ in range(READ_CONNECTIONS)]
+    return _Reader(connections, postgresql=connection.vendor == "postgresql")
+
+
+def _day_of_month(column: str, first: dt.date) -> tuple[str, list[Any]]:
+    """SQL, with its parameters, for the day of the month of ``column``, a date in the
+    month starting on ``first``."""
     if connection.vendor == "sqlite":
         # Django stores dates as ISO text: the day is characters 9-10.
-        return f"CAST(substr({column}, 9, 2) AS INTEGER)"
-    return f"CAST(EXTRACT(DAY FROM {column}) AS INTEGER)"
+        return f"CAST(substr({column}, 9, 2) AS INTEGER)", []
+    # Date minus date is whole days: far cheaper than EXTRACT, which computes a numeric.
+    return f"({column} - CAST(%s AS date) + 1)", [first]
+
+
+def _fen(column: str) -> str:
+    """SQL for ``column`` (a decimal amount) in whole fen."""
+    if connection.vendor == "sqlite":
+        return f"CAST(ROUND({column} * 100) AS BIGINT)"  # stored as REAL: round, not truncate
+    return f"CAST({column} * 100 AS BIGINT)"  # exact: numeric with two decimals
+
+
+def _index_of(keys: npt.NDArray[np.int64], values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Position of each of ``values`` in the sorted, distinct ``keys``; -1 where absent.
+    Keys are primary keys, about as many as the largest: a table indexed by key answers
+    ten million lookups in a fraction of the time a binary search takes."""
+    if not keys.size or not values.size:
+        return np.full(values.size, -1, dtype=np.int64)
+    top = int(keys[-1])
+    if int(keys[0]) >= 0 and top <= 4 * keys.size + 1_000_000:
+        # int32 positions: half the table, more of it in the cache.
+        table = np.full(top + 2, -1, dtype=np.int32 if keys.size < 2**31 else np.int64)
+        table[keys] = np.arange(keys.size)
+        # Values outside 0..top look up the table's last slot, which holds -1.
+        clipped = (
+            values
+            if int(values.min()) >= 0 and int(values.max()) <= top
+            else (np.where((values >= 0) & (values <= top), values, top + 1))
+        )
+        return table[clipped].astype(np.int64)
+    pos = np.minimum(np.searchsorted(keys, values), keys.size - 1)
+    return np.where(keys[pos] == values, pos, -1)
 
 
 def read_period_input(
@@ -150,43 +253,138 @@ def read_period_input(
     engine's arrays. Also returns the member primary keys and numbers in engine order.
 
     ``fast=False`` forces Django's cursor (the tests compare both paths)."""
-    reader = _Reader(_adbc_connect() if fast else None)
+    reader = _reader(fast)
     try:
         return _read(reader, plan, period)
     finally:
         reader.close()
 
 
+_SPAN = {"lo": pl.Int64, "hi": pl.Int64}
+
+
+def _order_span(reader: _Reader, period: Period) -> Future[pl.DataFrame] | None:
+    """The (lowest, highest) order id to scan for the period, queued; None to scan the
+    period through the database's own plan in one query."""
+    orders = connection.ops.quote_name(Order._meta.db_table)
+    if connection.vendor == "sqlite":
+        # SQLite keeps no histogram: it would look up every order of the month through
+        # the date index, one random row read each (minutes at ten million). Scan the id
+        # range that holds the month's orders instead: the date index gives the range
+        # without touching the table, and ids follow entry order, so the range is about
+        # the month's size.
+        return reader.submit(
+            f"SELECT MIN(id), MAX(id) FROM {orders} "  # noqa: S608
+            "WHERE order_date >= %s AND order_date <= %s",
+            [period.first, period.last],
+            _SPAN,
+        )
+    if reader.connections:  # the whole table's ids, cut in parts read side by side
+        return reader.submit(f"SELECT MIN(id), MAX(id) FROM {orders}", [], _SPAN)  # noqa: S608
+    return None
+
+
+def _order_parts(
+    reader: _Reader, period: Period, span: Future[pl.DataFrame] | None
+) -> list[tuple[str, list[Any]]]:
+    """The WHERE clause (with its parameters) of each part of the period's order scan:
+    id ranges of ``span`` read at once on the reader's connections, or one part."""
+    month = (
+        "status = %s AND credited_member_id IS NOT NULL AND order_date >= %s AND order_date <= %s"
+    )
+    params: list[Any] = [str(OrderStatus.CONFIRMED), period.first, period.last]
+    lo, hi = span.result().row(0) if span is not None else (None, None)
+    if lo is None or hi is None:
+        return [(month, params)]
+    # Twice as many parts as connections: a connection done early takes another.
+    count = max(1, 2 * len(reader.connections))
+    bounds = np.linspace(lo, hi + 1, count + 1).astype(np.int64)
+    return [
+        (f"id >= %s AND id < %s AND {month}", [int(a), int(b), *params])
+        for a, b in itertools.pairwise(bounds.tolist())
+        if b > a
+    ]
+
+
 def _read(
     reader: _Reader, plan: RankPlan, period: Period
 ) -> tuple[PeriodInput, npt.NDArray[np.int64], list[str]]:
-    pks, sponsors = sponsor_edges_as_of(period.last)
-    n = int(pks.size)
     q = connection.ops.quote_name
-    members = reader.frame(
+    orders = q(Order._meta.db_table)
+    returns = q(Return._meta.db_table)
+    scan = " NOT INDEXED" if connection.vendor == "sqlite" else ""
+    schema = {"member": pl.Int64, "day": pl.Int32, "fen": pl.Int64, "aro": pl.Int32}
+    aro = str(OrderKind.ARO)
+    # Every query is queued at once: on ADBC connections they run side by side.
+    span = _order_span(reader, period)
+    edges_job = (
+        reader.submit(*sponsor_edges_query(period.last), {"member": pl.Int64, "sponsor": pl.Int64})
+        if reader.connections
+        else None
+    )
+    members_job = reader.submit(
         f"SELECT id, member_no, status, title FROM {q(Member._meta.db_table)} "  # noqa: S608
         "ORDER BY id",
         [],
         {"id": pl.Int64, "member_no": pl.String, "status": pl.String, "title": pl.String},
     )
-    all_ids = members["id"].to_numpy()
-    pos = np.searchsorted(all_ids, pks)
-    if n and (pos >= all_ids.size).any():
-        raise RunInputError(_("推荐关系引用了不存在的会员"))
-    net = members[pos]
-    member_nos: list[str] = net["member_no"].to_list()
-    terminated = (net["status"] == str(MemberStatus.TERMINATED)).to_numpy()
-
     # The title held before the period: the latest rank history row before it, else the
     # member's title.
-    history = reader.frame(
+    history_job = reader.submit(
         f"SELECT member_id, period, title FROM {q(RankHistory._meta.db_table)} "  # noqa: S608
         "WHERE period < %s",
         [period.first],
         {"member_id": pl.Int64, "period": pl.String, "title": pl.String},
     )
+    parts = _order_parts(reader, period, span)
+    day, day_params = _day_of_month("order_date", period.first)
+    sales_jobs = [
+        reader.submit(
+            f"SELECT credited_member_id AS member, {day} AS day, "  # noqa: S608
+            f"{_fen('total_amount')} AS fen, CASE WHEN kind = %s THEN 1 ELSE 0 END AS aro "
+            f"FROM {orders}{scan} WHERE {where}",
+            [*day_params, aro, *params],
+            schema,
+        )
+        for where, params in parts
+    ]
+    # Each return's order by its primary key. PostgreSQL would rather hash the whole
+    # orders table for a hundred thousand returns: LATERAL … LIMIT 1 keeps the lookups.
+    day, day_params = _day_of_month("r.return_date", period.first)
+    if connection.vendor == "postgresql":
+        join = (
+            f"CROSS JOIN LATERAL (SELECT credited_member_id, kind FROM {orders} "  # noqa: S608
+            "WHERE id = r.original_order_id LIMIT 1) o"
+        )
+    else:
+        join = f"JOIN {orders} o ON o.id = r.original_order_id"
+    back_job = reader.submit(
+        f"SELECT o.credited_member_id AS member, {day} AS day, "  # noqa: S608
+        f"-{_fen('r.total_amount')} AS fen, CASE WHEN o.kind = %s THEN 1 ELSE 0 END AS aro "
+        f"FROM {returns} r {join} "
+        "WHERE o.credited_member_id IS NOT NULL "
+        "AND r.return_date >= %s AND r.return_date <= %s",
+        [*day_params, aro, period.first, period.last],
+        schema,
+    )
+    if edges_job is not None:
+        edges = edges_job.result()
+        pks, sponsors = sorted_edges(edges["member"].to_numpy(), edges["sponsor"].to_numpy())
+    else:
+        pks, sponsors = sponsor_edges_as_of(period.last)
+    n = int(pks.size)
+
+    members = members_job.result()
+    pos = _index_of(members["id"].to_numpy(), pks)
+    if (pos < 0).any():
+        raise RunInputError(_("推荐关系引用了不存在的会员"))
+    net = members[pos]
+    member_nos: list[str] = net["member_no"].to_list()
+    terminated = (net["status"] == str(MemberStatus.TERMINATED)).to_numpy()
+
     latest = (
-        history.sort("member_id", "period")
+        history_job.result()
+        .sort("member_id", "period")
         .unique("member_id", keep="last", maintain_order=True)
         .select(pl.col("member_id").alias("id"), pl.col("title").alias("before"))
     )
@@ -210,73 +408,29 @@ def _read(
 
     sponsor_idx = np.full(n, -1, dtype=np.int64)
     has = sponsors >= 0
-    spos = np.searchsorted(pks, sponsors[has])
-    spos_c = np.minimum(spos, max(n - 1, 0))
-    if has.any() and not np.all(pks[spos_c] == sponsors[has]):
+    spos = _index_of(pks, sponsors[has])
+    if (spos < 0).any():
         raise RunInputError(_("推荐人不在该月份的网络中"))
-    sponsor_idx[has] = spos_c
+    sponsor_idx[has] = spos
     tree = tree_levels(sponsor_idx)
     if tree.unreached.size:
         cycles = find_cycles(sponsor_idx, tree.unreached)
         shown = "; ".join(" → ".join(member_nos[i] for i in c) for c in cycles[:5])
         raise RunInputError(_("推荐关系存在循环:%(cycles)s") % {"cycles": shown})
 
-    orders = q(Order._meta.db_table)
-    returns = q(Return._meta.db_table)
-    schema = {"member": pl.Int64, "day": pl.Int32, "fen": pl.Int64, "aro": pl.Int32}
-    dates = [period.first, period.last]
-    scan, span = "", []
-    if connection.vendor == "sqlite":
-        # SQLite keeps no histogram: it would look up every order of the month through
-        # the date index, one random row read each (minutes at ten million). Scan the id
-        # range that holds the month's orders instead: the date index gives the range
-        # without touching the table, and ids follow entry order, so the range is about
-        # the month's size.
-        lo, hi = reader.frame(
-            f"SELECT MIN(id), MAX(id) FROM {orders} "  # noqa: S608
-            "WHERE order_date >= %s AND order_date <= %s",
-            dates,
-            {"lo": pl.Int64, "hi": pl.Int64},
-        ).row(0)
-        scan, span = " NOT INDEXED", [lo or 0, hi or 0]
-    id_range = "id >= %s AND id <= %s AND " if span else ""
-    sales = reader.frame(
-        f"SELECT credited_member_id, {_day_of_month('order_date')}, "  # noqa: S608
-        f"CAST(ROUND(total_amount * 100) AS BIGINT), "
-        f"CASE WHEN kind = %s THEN 1 ELSE 0 END FROM {orders}{scan} "
-        f"WHERE {id_range}status = %s AND credited_member_id IS NOT NULL "
-        "AND order_date >= %s AND order_date <= %s",
-        [str(OrderKind.ARO), *span, str(OrderStatus.CONFIRMED), *dates],
-        schema,
-    )
-    back = reader.frame(
-        f"SELECT o.credited_member_id, {_day_of_month('r.return_date')}, "  # noqa: S608
-        f"-CAST(ROUND(r.total_amount * 100) AS BIGINT), "
-        f"CASE WHEN o.kind = %s THEN 1 ELSE 0 END FROM {returns} r "
-        f"JOIN {orders} o ON o.id = r.original_order_id "
-        "WHERE o.credited_member_id IS NOT NULL "
-        "AND r.return_date >= %s AND r.return_date <= %s",
-        [str(OrderKind.ARO), period.first, period.last],
-        schema,
-    )
-    o_member = np.concatenate([sales["member"].to_numpy(), back["member"].to_numpy()])
-    o_day = np.concatenate([sales["day"].to_numpy(), back["day"].to_numpy()])
-    o_fen = np.concatenate([sales["fen"].to_numpy(), back["fen"].to_numpy()])
-    o_aro = np.concatenate([sales["aro"].to_numpy(), back["aro"].to_numpy()]).astype(np.bool_)
-    del sales, back
-    k = int(o_member.size)
-    opos = np.minimum(np.searchsorted(pks, o_member), max(n - 1, 0))
-    if k and (n == 0 or not np.all(pks[opos] == o_member)):
+    moves = pl.concat([job.result() for job in [*sales_jobs, back_job]], how="vertical")
+    opos = _index_of(pks, moves["member"].to_numpy())
+    if (opos < 0).any():
         raise RunInputError(_("有订单归属的会员不在该月份的网络中"))
     inp = PeriodInput(
         member_ids=member_nos,
         sponsor=sponsor_idx,
         terminated=terminated,
         prev_title=prev_title,
-        order_member=opos.astype(np.int64),
-        order_fen=o_fen.astype(np.int64),
-        order_day=(o_day + period.day_number(period.first) - 1).astype(np.int32),
-        order_aro=o_aro,
+        order_member=opos,
+        order_fen=moves["fen"].to_numpy().astype(np.int64),
+        order_day=(moves["day"].to_numpy() + period.day_number(period.first) - 1).astype(np.int32),
+        order_aro=moves["aro"].to_numpy().astype(np.bool_),
     )
     return inp, pks, member_nos
 
@@ -305,6 +459,8 @@ class Rows(Sequence[tuple[Any, ...]]):
 
     def __init__(self, frame: pl.DataFrame) -> None:
         self.frame = frame
+        # The attached scratch database holding a copy of the frame (see ``staged``).
+        self.staged_as: str | None = None
 
     def __len__(self) -> int:
         return self.frame.height
@@ -594,8 +750,19 @@ def bulk_insert(
     cols = ", ".join(q(c) for c in columns)
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            with cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
-                for chunk in _csv_chunks(rows, columns):
+            from psycopg.copy import QueuedLibpqWriter
+
+            kinds = _binary_kinds(model, columns) if isinstance(rows, Rows) else None
+            if isinstance(rows, Rows) and kinds is not None:
+                # Binary: the server parses no numbers or quoted text. A queued writer
+                # sends on its own thread while the next chunk is encoded here.
+                statement = f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT binary)"
+                chunks = binary_copy_chunks(rows.frame.select(columns), kinds)
+            else:
+                statement = f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)"
+                chunks = _csv_chunks(rows, columns)
+            with cur.cursor.copy(statement, writer=QueuedLibpqWriter(cur.cursor)) as copy:
+                for chunk in chunks:
                     copy.write(chunk)
             return
         if connection.vendor == "sqlite":
@@ -605,6 +772,12 @@ def bulk_insert(
             (cache_size,) = cur.fetchone()
             cur.execute("PRAGMA cache_size = -1048576")
             try:
+                if isinstance(rows, Rows) and rows.staged_as:
+                    cur.execute(
+                        f"INSERT INTO {table} ({cols}) "  # noqa: S608
+                        f"SELECT {cols} FROM {rows.staged_as}.{_STAGE_TABLE}"
+                    )
+                    return
                 # The sqlite3 cursor itself: Django's wrapper adds nothing to plain
                 # values but a pass over each batch.
                 marks = ", ".join(["?"] * len(columns))
@@ -618,6 +791,93 @@ def bulk_insert(
         sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608
         for batch in _batches(rows):
             cur.executemany(sql, batch)
+
+
+_STAGE_TABLE = "staged_rows"
+
+
+@contextlib.contextmanager
+def staged(*tables: Sequence[tuple[Any, ...]]) -> Iterator[None]:
+    """Inserts of ``tables`` (the ones that are :class:`Rows`) made cheap on SQLite.
+
+    The sqlite3 module binds every value from Python, one row after another: thirty
+    million values of a million-member run take most of half a minute. So, outside any
+    transaction, each frame is first written by ADBC (Arrow arrays bound in C, the frames
+    side by side on their own threads) into a scratch SQLite file, with no journal, and
+    the files are attached to Django's connection; ``bulk_insert`` inside the store's
+    transaction then copies each with one ``INSERT … SELECT``. The run's rows still land
+    in the database in that one transaction. On leaving, the files are detached and
+    deleted. Elsewhere (PostgreSQL, inside a transaction, no driver, a write failing) this
+    does nothing and ``bulk_insert`` binds rows itself."""
+    todo = [t for t in tables if isinstance(t, Rows) and len(t)]
+    if connection.vendor != "sqlite" or connection.in_atomic_block or not todo:
+        yield
+        return
+    folder = Path(tempfile.mkdtemp(prefix="salesops-stage-"))
+    attached: list[Rows] = []
+    try:
+        try:
+            files = [folder / f"{k}.sqlite3" for k in range(len(todo))]
+            with ThreadPoolExecutor(len(todo), thread_name_prefix="comp-stage") as pool:
+                list(pool.map(_stage_write, files, [t.frame for t in todo]))
+            with connection.cursor() as cur:
+                for k, (rows, path) in enumerate(zip(todo, files, strict=True)):
+                    name = f"salesops_stage_{k}"
+                    cur.execute(f"ATTACH DATABASE %s AS {name}", [str(path)])
+                    rows.staged_as = name
+                    attached.append(rows)
+        except Exception:
+            logger.warning("staging rows failed; inserting them from Python", exc_info=True)
+            _detach(attached)
+        yield
+    finally:
+        _detach(attached)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _stage_write(path: Path, frame: pl.DataFrame) -> None:
+    import adbc_driver_sqlite.dbapi as sqlite_dbapi
+
+    with sqlite_dbapi.connect(str(path), autocommit=True) as conn, conn.cursor() as cur:
+        # A scratch file, deleted after the store: no journal, no syncing.
+        cur.execute("PRAGMA journal_mode = OFF")
+        cur.execute("PRAGMA synchronous = OFF")
+        cur.adbc_ingest(_STAGE_TABLE, frame.to_arrow(), mode="create")
+
+
+def _detach(attached: list[Rows]) -> None:
+    while attached:
+        rows = attached.pop()
+        name, rows.staged_as = rows.staged_as, None
+        try:
+            with connection.cursor() as cur:
+                cur.execute(f"DETACH DATABASE {name}")
+        except Exception:  # still attached: the next store stages nothing and binds rows
+            logger.warning("could not detach %s", name, exc_info=True)
+
+
+def _binary_kinds(model: type[models.Model], columns: tuple[str, ...]) -> list[Kind] | None:
+    """The binary COPY encoding of each column, from its PostgreSQL type; None when one
+    has no encoding here (the CSV path takes any)."""
+    fields = {f.column: f for f in model._meta.concrete_fields}
+    kinds: list[Kind] = []
+    for name in columns:
+        db_type = str(fields[name].db_type(connection))
+        if db_type == "bigint":
+            kinds.append("int8")
+        elif db_type == "integer":
+            kinds.append("int4")
+        elif db_type == "smallint":
+            kinds.append("int2")
+        elif db_type == "text" or db_type.startswith("varchar("):
+            kinds.append("text")
+        elif db_type == "jsonb":
+            kinds.append("jsonb")
+        elif re.fullmatch(r"numeric\(\d+, ?2\)", db_type):
+            kinds.append("money")
+        else:
+            return None
+    return kinds
 
 
 def store_settings() -> None:

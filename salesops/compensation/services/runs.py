@@ -47,6 +47,7 @@ from salesops.compensation.services.runio import (
     build_rows,
     bulk_insert,
     read_period_input,
+    staged,
     store_settings,
 )
 from salesops.core.access import viewer_for
@@ -224,7 +225,7 @@ def _store(
     adjustments: Adjustments | None = None,
 ) -> None:
     adjustments = adjustments or Adjustments()
-    with transaction.atomic():
+    with staged(results, lines), transaction.atomic():
         state = CommissionPeriod.objects.select_for_update().get(period=run.period)
         if state.status == PeriodStatus.CLOSED:
             raise RunInputError(_("该月份已结账,结果未保存"))
