@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from salesops.core.fields import JSONTextField
 from salesops.org.models import Member
 
 
@@ -143,9 +144,15 @@ class CommissionResult(models.Model):
         db_constraint=False,
         db_index=False,  # comp_result_run_member covers it
     )
-    # Indexed: a member's own results (selectors.my_results).
+    # Not indexed alone: a member's own results are looked up in the current runs
+    # (selectors.my_results), which comp_result_run_member serves; one index fewer to
+    # maintain for each of a million rows a run stores.
     member = models.ForeignKey(
-        Member, verbose_name=_("会员"), on_delete=models.PROTECT, db_constraint=False
+        Member,
+        verbose_name=_("会员"),
+        on_delete=models.PROTECT,
+        db_constraint=False,
+        db_index=False,
     )
     paid_as = models.CharField(_("当月职级"), max_length=8, blank=True)
     title = models.CharField(_("荣衔"), max_length=8, blank=True)
@@ -198,7 +205,8 @@ class CommissionLine(models.Model):
     name = models.CharField(_("奖项"), max_length=64)
     amount = models.DecimalField(_("金额"), max_digits=18, decimal_places=2)
     formula = models.TextField(_("计算公式"))
-    inputs = models.JSONField(_("输入"), default=dict)
+    # Text, not jsonb: see JSONTextField.
+    inputs = JSONTextField(_("输入"), default=dict)
     source_member = models.ForeignKey(
         Member,
         verbose_name=_("来源会员"),

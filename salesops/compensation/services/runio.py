@@ -25,12 +25,15 @@ import io
 import itertools
 import json
 import logging
+import multiprocessing
 import queue
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -49,6 +52,7 @@ from salesops.compensation.engine.plan import RankPlan
 from salesops.compensation.engine.schedule import Period
 from salesops.compensation.engine.vectorised import PeriodResult
 from salesops.compensation.models import CommissionRun
+from salesops.core import sqlite_arrow
 from salesops.core.pgcopy import Kind, binary_copy_chunks
 from salesops.org.models import Member, MemberStatus, RankHistory
 from salesops.org.selectors import sorted_edges, sponsor_edges_as_of, sponsor_edges_query
@@ -75,30 +79,23 @@ READ_CONNECTIONS = 2
 
 
 def _adbc_connect() -> Any | None:
-    """A DB-API connection (ADBC) to the database Django uses, or None when it could not
-    see what Django's connection sees (inside a transaction, an in-memory SQLite
-    database) or no driver is installed."""
-    factory = _adbc_factory()
-    return factory() if factory is not None else None
+    """A DB-API connection (ADBC) to the PostgreSQL database Django uses, or None when it
+    could not see what Django's connection sees (inside a transaction), no driver is
+    installed, or the database is SQLite (read in child processes: ``_sqlite_file``)."""
+    opened = _adbc_open(1)
+    return opened[0] if opened else None
 
 
-def _adbc_factory() -> Callable[[], Any] | None:
-    """A function opening ADBC connections to the database Django uses (see
-    ``_adbc_connect``), built on the calling thread from its Django connection — worker
-    threads have connections of their own — and tried once; None when unusable."""
+def _adbc_open(count: int) -> list[Any]:
+    """``count`` ADBC connections to the PostgreSQL database Django uses (see
+    ``_adbc_connect``), made from this thread's Django connection settings; none when
+    unusable."""
     if connection.in_atomic_block:
-        return None
+        return []
     conf = connection.settings_dict
     factory: Callable[[], Any]
     try:
-        if connection.vendor == "sqlite":
-            name = str(conf["NAME"])
-            if not name or name == ":memory:" or "mode=memory" in name:
-                return None
-            import adbc_driver_sqlite.dbapi as sqlite_dbapi
-
-            factory = functools.partial(sqlite_dbapi.connect, name)
-        elif connection.vendor == "postgresql":
+        if connection.vendor == "postgresql":
             import adbc_driver_postgresql.dbapi as pg_dbapi
             from psycopg.conninfo import make_conninfo
 
@@ -115,14 +112,21 @@ def _adbc_factory() -> Callable[[], Any] | None:
             conninfo = make_conninfo(**{k: v for k, v in params.items() if v})
             factory = functools.partial(_pg_connect, pg_dbapi.connect, conninfo)
         else:
-            return None
-        factory().close()
+            return []
+        opened: list[Any] = []
+        try:
+            for _k in range(count):
+                opened.append(factory())
+        except BaseException:
+            for conn in opened:
+                conn.close()
+            raise
     except ImportError:
-        return None
+        return []
     except Exception:  # e.g. connection options ADBC does not take: the cursor path works
         logger.warning("ADBC connection failed; reading through Django's cursor", exc_info=True)
-        return None
-    return factory
+        return []
+    return opened
 
 
 def _pg_connect(connect: Callable[[str], Any], conninfo: str) -> Any:
@@ -139,16 +143,24 @@ class _Reader:
     (``submit``), else one after another through Django's cursor; each query answers a
     polars frame with the given column names and dtypes."""
 
-    def __init__(self, connections: Sequence[Any] = (), *, postgresql: bool = False) -> None:
+    def __init__(
+        self,
+        connections: Sequence[Any] = (),
+        *,
+        postgresql: bool = False,
+        sqlite_path: str | None = None,
+    ) -> None:
         self.connections = list(connections)
         self.postgresql = postgresql
+        # SQLite: each query runs through ADBC in a child process (see sqlite_arrow).
+        self.sqlite_path = sqlite_path
+        # How many queries run at once (0: one after another on Django's cursor).
+        self.width = len(self.connections) or (READ_CONNECTIONS if sqlite_path else 0)
         self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
         for conn in self.connections:
             self._idle.put(conn)
         self._pool = (
-            ThreadPoolExecutor(len(self.connections), thread_name_prefix="comp-read")
-            if self.connections
-            else None
+            ThreadPoolExecutor(self.width, thread_name_prefix="comp-read") if self.width else None
         )
 
     def submit(self, sql: str, params: list[Any], schema: dict[str, Any]) -> Future[pl.DataFrame]:
@@ -172,13 +184,16 @@ class _Reader:
             native = sql.replace("%s", "?")
             args = [p.isoformat() if isinstance(p, dt.date) else p for p in params]
         native = native.replace("%%", "%")
-        conn = self._idle.get()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(native, args or None)
-                table = cur.fetch_arrow_table()
-        finally:
-            self._idle.put(conn)
+        if self.sqlite_path is not None:
+            table = _in_child(self.sqlite_path, native, args)
+        else:
+            conn = self._idle.get()
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(native, args or None)
+                    table = cur.fetch_arrow_table()
+            finally:
+                self._idle.put(conn)
         got = pl.from_arrow(table)
         assert isinstance(got, pl.DataFrame)
         got.columns = list(schema)
@@ -200,11 +215,50 @@ class _Reader:
 
 
 def _reader(fast: bool) -> _Reader:
-    factory = _adbc_factory() if fast else None
-    if factory is None:
+    if not fast:
         return _Reader()
-    connections = [factory() for _ in range(READ_CONNECTIONS)]
-    return _Reader(connections, postgresql=connection.vendor == "postgresql")
+    if connection.vendor == "sqlite":
+        path = _sqlite_file()
+        return _Reader(sqlite_path=path) if path else _Reader()
+    return _Reader(_adbc_open(READ_CONNECTIONS), postgresql=connection.vendor == "postgresql")
+
+
+def _sqlite_file() -> str | None:
+    """The SQLite database file Django uses, when child processes can read what its
+    connection sees (not inside a transaction, not in memory) and the driver is there."""
+    if connection.in_atomic_block:
+        return None
+    name = str(connection.settings_dict["NAME"])
+    if not name or name == ":memory:" or "mode=memory" in name:
+        return None
+    try:
+        import adbc_driver_sqlite  # noqa: F401
+    except ImportError:
+        return None
+    return name
+
+
+_children: ProcessPoolExecutor | None = None
+_children_lock = threading.Lock()
+
+
+def _in_child(path: str, sql: str, params: list[Any]) -> Any:
+    """``sqlite_arrow.query`` in the pool of child processes (started on first use with
+    "spawn", kept for the next runs; a broken pool is dropped and the run fails)."""
+    global _children
+    with _children_lock:
+        if _children is None:
+            _children = ProcessPoolExecutor(
+                READ_CONNECTIONS, mp_context=multiprocessing.get_context("spawn")
+            )
+        pool = _children
+    try:
+        return pool.submit(sqlite_arrow.query, path, sql, params).result()
+    except BrokenProcessPool:
+        with _children_lock:
+            if _children is pool:
+                _children = None
+        raise
 
 
 def _day_of_month(column: str, first: dt.date) -> tuple[str, list[Any]]:
@@ -279,7 +333,7 @@ def _order_span(reader: _Reader, period: Period) -> Future[pl.DataFrame] | None:
             [period.first, period.last],
             _SPAN,
         )
-    if reader.connections:  # the whole table's ids, cut in parts read side by side
+    if reader.width:  # the whole table's ids, cut in parts read side by side
         return reader.submit(f"SELECT MIN(id), MAX(id) FROM {orders}", [], _SPAN)  # noqa: S608
     return None
 
@@ -297,7 +351,7 @@ def _order_parts(
     if lo is None or hi is None:
         return [(month, params)]
     # Twice as many parts as connections: a connection done early takes another.
-    count = max(1, 2 * len(reader.connections))
+    count = max(1, 2 * reader.width)
     bounds = np.linspace(lo, hi + 1, count + 1).astype(np.int64)
     return [
         (f"id >= %s AND id < %s AND {month}", [int(a), int(b), *params])
@@ -319,7 +373,7 @@ def _read(
     span = _order_span(reader, period)
     edges_job = (
         reader.submit(*sponsor_edges_query(period.last), {"member": pl.Int64, "sponsor": pl.Int64})
-        if reader.connections
+        if reader.width
         else None
     )
     members_job = reader.submit(
@@ -455,12 +509,21 @@ MONEY_RESULT_COLUMNS = (
 class Rows(Sequence[tuple[Any, ...]]):
     """Rows held column-wise in a polars frame (columns in insert order). Reads as a
     sequence of tuples for callers that look at single rows; ``bulk_insert`` streams the
-    columns without building a tuple per row on PostgreSQL."""
+    columns without building a tuple per row on PostgreSQL.
 
-    def __init__(self, frame: pl.DataFrame) -> None:
-        self.frame = frame
+    The frame may still be in the making on another thread (a future): the first use
+    waits for it."""
+
+    def __init__(self, frame: pl.DataFrame | Future[pl.DataFrame]) -> None:
+        self._frame = frame
         # The attached scratch database holding a copy of the frame (see ``staged``).
         self.staged_as: str | None = None
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        if isinstance(self._frame, Future):
+            self._frame = self._frame.result()
+        return self._frame
 
     def __len__(self) -> int:
         return self.frame.height
@@ -710,8 +773,24 @@ def build_rows(
         "title",
         *(c if c == "sr_count" else money_text(pl.col(c)).alias(c) for c in RESULT_COLUMNS[4:]),
     )
-    lines = _lines(res, keep & (res.total != 0), member_nos)
-    line_rows = lines.select(
+    # The lines take most of the build: they are made on a worker thread (polars and
+    # NumPy release the GIL) while the caller goes on, e.g. to COPY the results.
+    worker = ThreadPoolExecutor(1, thread_name_prefix="comp-lines")
+    lines = worker.submit(_line_rows, res, keep & (res.total != 0), pks, member_nos, run_id)
+    worker.shutdown(wait=False)
+    total_fen = int(res.total[idx].sum())
+    return Rows(results), Rows(lines), from_fen(total_fen)
+
+
+def _line_rows(
+    res: PeriodResult,
+    has_lines: npt.NDArray[np.bool_],
+    pks: npt.NDArray[np.int64],
+    member_nos: list[str],
+    run_id: int,
+) -> pl.DataFrame:
+    lines = _lines(res, has_lines, member_nos)
+    return lines.select(
         pl.lit(run_id, dtype=pl.Int64).alias("run_id"),
         pl.Series("member_id", pks[lines["member"].to_numpy()], dtype=pl.Int64),
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("member").alias("seq"),
@@ -723,8 +802,6 @@ def build_rows(
         _gather_nullable(pks, lines["source"]).alias("source_member_id"),
         "generation",
     )
-    total_fen = int(res.total[idx].sum())
-    return Rows(results), Rows(line_rows), from_fen(total_fen)
 
 
 def _gather_nullable(values: npt.NDArray[np.int64], index: pl.Series) -> pl.Series:
@@ -809,8 +886,11 @@ def staged(*tables: Sequence[tuple[Any, ...]]) -> Iterator[None]:
     in the database in that one transaction. On leaving, the files are detached and
     deleted. Elsewhere (PostgreSQL, inside a transaction, no driver, a write failing) this
     does nothing and ``bulk_insert`` binds rows itself."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        yield  # (before looking at the rows: a frame still in the making stays so)
+        return
     todo = [t for t in tables if isinstance(t, Rows) and len(t)]
-    if connection.vendor != "sqlite" or connection.in_atomic_block or not todo:
+    if not todo:
         yield
         return
     folder = Path(tempfile.mkdtemp(prefix="salesops-stage-"))

@@ -290,15 +290,14 @@ def test_adbc_read_equals_the_cursor_read_on_a_file_sqlite_db(
 ) -> None:
     if connection.vendor != "sqlite":
         pytest.skip("the SQLite lane")
-    import adbc_driver_sqlite.dbapi as sqlite_dbapi
-
     _moves_and_history(world)
     copy = tmp_path / "copy.sqlite3"
     connection.ensure_connection()
     with sqlite3.connect(copy) as dest:
         connection.connection.backup(dest)
-    # Two connections: the month's orders are read in id ranges side by side.
-    reader = _Reader([sqlite_dbapi.connect(str(copy)) for _ in range(2)])
+    # Child processes read the file through ADBC, the month's orders in id ranges side
+    # by side.
+    reader = _Reader(sqlite_path=str(copy))
     try:
         fast = _read(reader, PLAN, OCT)
     finally:
