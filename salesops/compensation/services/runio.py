@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import io
 import itertools
 import json
@@ -31,7 +30,7 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -55,7 +54,7 @@ from salesops.compensation.models import CommissionRun
 from salesops.core import sqlite_arrow
 from salesops.core.pgcopy import Kind, binary_copy_chunks
 from salesops.org.models import Member, MemberStatus, RankHistory
-from salesops.org.selectors import sorted_edges, sponsor_edges_as_of, sponsor_edges_query
+from salesops.org.selectors import sorted_edges, sponsor_edges_query
 from salesops.sales.models import Order, OrderKind, OrderStatus, Return
 
 logger = logging.getLogger(__name__)
@@ -90,68 +89,50 @@ def _adbc_open(count: int) -> list[Any]:
     """``count`` ADBC connections to the PostgreSQL database Django uses (see
     ``_adbc_connect``), made from this thread's Django connection settings; none when
     unusable."""
-    if connection.in_atomic_block:
+    if connection.in_atomic_block or connection.vendor != "postgresql":
         return []
     conf = connection.settings_dict
-    factory: Callable[[], Any]
+    params = {
+        "dbname": conf["NAME"],
+        "user": conf.get("USER") or None,
+        "password": conf.get("PASSWORD") or None,
+        "host": conf.get("HOST") or None,
+        "port": conf.get("PORT") or None,
+    }
+    # Connection options that are libpq's own (TLS and the like) apply here too.
+    extra = conf.get("OPTIONS") or {}
+    params.update({k: str(v) for k, v in extra.items() if k in _LIBPQ_OPTIONS})
+    opened: list[Any] = []
     try:
-        if connection.vendor == "postgresql":
-            import adbc_driver_postgresql.dbapi as pg_dbapi
-            from psycopg.conninfo import make_conninfo
+        import adbc_driver_postgresql.dbapi as pg_dbapi
+        from psycopg.conninfo import make_conninfo
 
-            params = {
-                "dbname": conf["NAME"],
-                "user": conf.get("USER") or None,
-                "password": conf.get("PASSWORD") or None,
-                "host": conf.get("HOST") or None,
-                "port": conf.get("PORT") or None,
-            }
-            # Connection options that are libpq's own (TLS and the like) apply here too.
-            extra = conf.get("OPTIONS") or {}
-            params.update({k: str(v) for k, v in extra.items() if k in _LIBPQ_OPTIONS})
-            conninfo = make_conninfo(**{k: v for k, v in params.items() if v})
-            factory = functools.partial(_pg_connect, pg_dbapi.connect, conninfo)
-        else:
-            return []
-        opened: list[Any] = []
-        try:
-            for _k in range(count):
-                opened.append(factory())
-        except BaseException:
-            for conn in opened:
-                conn.close()
-            raise
+        conninfo = make_conninfo(**{k: v for k, v in params.items() if v})
+        for _k in range(count):
+            opened.append(pg_dbapi.connect(conninfo))
+            with opened[-1].cursor() as cur:
+                # These scans are costed high enough for JIT to optimise their
+                # expressions, which takes longer than it saves (a second on the
+                # returns' lookups).
+                cur.execute("SET jit = off")
     except ImportError:
         return []
     except Exception:  # e.g. connection options ADBC does not take: the cursor path works
         logger.warning("ADBC connection failed; reading through Django's cursor", exc_info=True)
+        for conn in opened:
+            conn.close()
         return []
     return opened
 
 
-def _pg_connect(connect: Callable[[str], Any], conninfo: str) -> Any:
-    conn = connect(conninfo)
-    with conn.cursor() as cur:
-        # These scans are costed high enough for JIT to optimise their expressions, which
-        # takes longer than it saves (a second on the returns' lookups).
-        cur.execute("SET jit = off")
-    return conn
-
-
 class _Reader:
-    """Runs the period's queries through ADBC connections when given, several at once
-    (``submit``), else one after another through Django's cursor; each query answers a
-    polars frame with the given column names and dtypes."""
+    """Runs the period's queries several at once (``submit``) through ADBC — on the
+    given PostgreSQL connections, or in child processes on the SQLite file — else one
+    after another through Django's cursor; each query answers a polars frame with the
+    given column names and dtypes."""
 
-    def __init__(
-        self,
-        connections: Sequence[Any] = (),
-        *,
-        postgresql: bool = False,
-        sqlite_path: str | None = None,
-    ) -> None:
+    def __init__(self, connections: Sequence[Any] = (), *, sqlite_path: str | None = None) -> None:
         self.connections = list(connections)
-        self.postgresql = postgresql
         # SQLite: each query runs through ADBC in a child process (see sqlite_arrow).
         self.sqlite_path = sqlite_path
         # How many queries run at once (0: one after another on Django's cursor).
@@ -176,17 +157,14 @@ class _Reader:
         return self.submit(sql, params, schema).result()
 
     def _adbc_frame(self, sql: str, params: list[Any], schema: dict[str, Any]) -> pl.DataFrame:
-        marks = iter(range(1, len(params) + 1))
-        if self.postgresql:
-            native = re.sub("%s", lambda _m: f"${next(marks)}", sql)
-            args = list(params)
-        else:
-            native = sql.replace("%s", "?")
-            args = [p.isoformat() if isinstance(p, dt.date) else p for p in params]
-        native = native.replace("%%", "%")
         if self.sqlite_path is not None:
+            native = sql.replace("%s", "?").replace("%%", "%")
+            args = [p.isoformat() if isinstance(p, dt.date) else p for p in params]
             table = _in_child(self.sqlite_path, native, args)
-        else:
+        else:  # PostgreSQL: numbered placeholders
+            marks = iter(range(1, len(params) + 1))
+            native = re.sub("%s", lambda _m: f"${next(marks)}", sql).replace("%%", "%")
+            args = list(params)
             conn = self._idle.get()
             try:
                 with conn.cursor() as cur:
@@ -220,7 +198,7 @@ def _reader(fast: bool) -> _Reader:
     if connection.vendor == "sqlite":
         path = _sqlite_file()
         return _Reader(sqlite_path=path) if path else _Reader()
-    return _Reader(_adbc_open(READ_CONNECTIONS), postgresql=connection.vendor == "postgresql")
+    return _Reader(_adbc_open(READ_CONNECTIONS))
 
 
 def _sqlite_file() -> str | None:
@@ -371,10 +349,8 @@ def _read(
     aro = str(OrderKind.ARO)
     # Every query is queued at once: on ADBC connections they run side by side.
     span = _order_span(reader, period)
-    edges_job = (
-        reader.submit(*sponsor_edges_query(period.last), {"member": pl.Int64, "sponsor": pl.Int64})
-        if reader.width
-        else None
+    edges_job = reader.submit(
+        *sponsor_edges_query(period.last), {"member": pl.Int64, "sponsor": pl.Int64}
     )
     members_job = reader.submit(
         f"SELECT id, member_no, status, title FROM {q(Member._meta.db_table)} "  # noqa: S608
@@ -421,11 +397,8 @@ def _read(
         [*day_params, aro, period.first, period.last],
         schema,
     )
-    if edges_job is not None:
-        edges = edges_job.result()
-        pks, sponsors = sorted_edges(edges["member"].to_numpy(), edges["sponsor"].to_numpy())
-    else:
-        pks, sponsors = sponsor_edges_as_of(period.last)
+    edges = edges_job.result()
+    pks, sponsors = sorted_edges(edges["member"].to_numpy(), edges["sponsor"].to_numpy())
     n = int(pks.size)
 
     members = members_job.result()
@@ -885,11 +858,14 @@ def staged(*tables: Sequence[tuple[Any, ...]]) -> Iterator[None]:
     transaction then copies each with one ``INSERT … SELECT``. The run's rows still land
     in the database in that one transaction. On leaving, the files are detached and
     deleted. Elsewhere (PostgreSQL, inside a transaction, no driver, a write failing) this
-    does nothing and ``bulk_insert`` binds rows itself."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
-        yield  # (before looking at the rows: a frame still in the making stays so)
-        return
-    todo = [t for t in tables if isinstance(t, Rows) and len(t)]
+    does nothing and ``bulk_insert`` binds rows itself.
+
+    ADBC's SQLite is a second copy of the library (see ``core/sqlite_arrow.py``): the
+    scratch files are closed by it before Django's connection opens them, never shared.
+    """
+    # Only SQLite looks at the rows: elsewhere a frame still in the making stays so.
+    sqlite = connection.vendor == "sqlite" and not connection.in_atomic_block
+    todo = [t for t in tables if isinstance(t, Rows) and len(t)] if sqlite else []
     if not todo:
         yield
         return
