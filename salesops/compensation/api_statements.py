@@ -21,6 +21,7 @@ from salesops.compensation.services.disputes import (
     dispute_reply,
 )
 from salesops.compensation.services.statements import (
+    VIEW_FULL,
     Statement,
     StatementLine,
     progress_text,
@@ -190,12 +191,14 @@ def statements_mine(request: HttpRequest) -> Any:
     viewer = api_viewer(request)
     if viewer.member is None:
         raise NotFoundError(_("您不是直销会员"))
-    out = []
-    for r in selectors.my_results(viewer)[:36]:
-        access = selectors.statement_for_viewer(viewer, r.run_id, r.member.member_no)
-        st = statement_build(run=access.run, result=access.result, view=access.view)
-        out.append(_statement_out(st))
-    return {"results": out}
+    # my_results holds only the viewer's own results in current (hence finished) runs:
+    # what statement_for_viewer would look up again for each, answering the full view.
+    return {
+        "results": [
+            _statement_out(statement_build(run=r.run, result=r, view=VIEW_FULL))
+            for r in selectors.my_results(viewer)[:36]
+        ]
+    }
 
 
 @router.get(

@@ -133,7 +133,7 @@ def my_results(viewer: Viewer) -> QuerySet[CommissionResult]:
     current = CommissionPeriod.objects.exclude(current_run=None).values("current_run")
     return (
         CommissionResult.objects.filter(member=viewer.member, run__in=current)
-        .select_related("run", "member")
+        .select_related("run__plan_version", "member")
         .order_by("-run__period")
     )
 

@@ -475,3 +475,26 @@ def test_terminated_member_statement_says_no_rank_evaluation(
         .content.decode()
     )
     assert "会员已终止,不参与职级评定" in body
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("immediate_tasks")
+def test_api_my_statements_query_count_is_bounded(
+    world: World, client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # Each statement costs its lines and their dispute threads only: the run, the result
+    # and the current-run check come with my_results (was five queries a statement).
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    run_period(world.finance, django_capture_on_commit_callbacks)
+    with CaptureQueriesContext(connection) as seen:
+        resp = client.get("/api/comp/statements/mine", **bearer(world.sm_user))
+    assert resp.status_code == 200 and len(resp.json()["results"]) == 1
+    per_statement = [
+        q["sql"]
+        for q in seen.captured_queries
+        if "compensation_commissionline" in q["sql"] or "compensation_dispute" in q["sql"]
+    ]
+    assert len(per_statement) <= 3, per_statement
+    assert not [q for q in seen.captured_queries if 'FROM "compensation_commissionrun"' in q["sql"]]
