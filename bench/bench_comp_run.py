@@ -132,6 +132,7 @@ def build(n: int, m: int, period: dt.date) -> None:
     from django.db import connection, transaction
 
     from salesops.org.models import Member, MemberStatus
+    from salesops.org.services import members
     from salesops.org.services.members import MemberSeed
 
     rng = np.random.default_rng(SEED)
@@ -163,7 +164,7 @@ def build(n: int, m: int, period: dt.date) -> None:
             zip(sponsor.tolist(), terminated.tolist(), titles.tolist(), strict=True)
         )
     ]
-    _members_bulk_create_with_bank_columns(seeds)
+    members.members_bulk_create(actor=None, seeds=seeds, batch_size=20000)
     del seeds
     t1 = time.perf_counter()
     ids = np.array(Member.objects.order_by("id").values_list("id", flat=True), dtype=np.int64)
@@ -231,28 +232,6 @@ def build(n: int, m: int, period: dt.date) -> None:
         f"built in {t3 - t0:.0f} s: members {t1 - t0:.0f} s, generate {t2 - t1:.0f} s, "
         f"insert {t3 - t2:.0f} s"
     )
-
-
-def _members_bulk_create_with_bank_columns(seeds: list[Any]) -> None:
-    """``members_bulk_create`` as it is, except that its raw insert lacks the bank columns
-    added to Member later (NOT NULL without a database default); the bench adds them as ""
-    rather than editing org here. Reported to the lead."""
-    from salesops.org.models import Member
-    from salesops.org.services import members
-
-    insert = members._insert_rows
-
-    def with_bank(model: Any, columns: Any, rows: Any, batch_size: int) -> None:
-        if model is Member and "bank_account" not in columns:
-            columns = (*columns, "bank_name", "bank_account")
-            rows = ((*row, "", "") for row in rows)
-        insert(model, columns, rows, batch_size)
-
-    members._insert_rows = with_bank  # type: ignore[assignment]
-    try:
-        members.members_bulk_create(actor=None, seeds=seeds, batch_size=20000)
-    finally:
-        members._insert_rows = insert  # type: ignore[assignment]
 
 
 def timezone_now() -> str:

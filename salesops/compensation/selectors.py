@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from salesops.compensation.models import (
@@ -144,7 +144,7 @@ def my_results(viewer: Viewer) -> QuerySet[CommissionResult]:
 def disputes_for(viewer: Viewer) -> QuerySet[Dispute]:
     """Finance/admin: every dispute; a member: the ones on their own lines; else none."""
     qs = Dispute.objects.select_related("member", "line", "line__run").annotate(
-        messages_count=Count("messages"), last_message_at=Max("messages__created_at")
+        messages_count=Count("messages")
     )
     if can_manage_runs(viewer):
         return qs

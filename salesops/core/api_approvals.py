@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
+from salesops.core.api_common import ERRORS, MAX_PAGE, PAGE_SIZE, ErrorOut
 from salesops.core.approvals import selectors
 from salesops.core.approvals.registry import doc_type_label
 from salesops.core.approvals.services import (
@@ -29,19 +30,7 @@ from salesops.core.notifications import (
 
 router = Router(tags=["approvals"])
 
-PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-# Beyond any real list; bounds the SQL OFFSET (a 64-bit overflow was a 500).
-MAX_PAGE = 100_000
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: list[dict[str, str]] = []
-
-
-ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 
 
 class InboxIn(Schema):

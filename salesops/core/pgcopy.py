@@ -39,7 +39,6 @@ ROWS_PER_CHUNK = 200_000
 _NULL = b"\xff\xff\xff\xff"
 _BIN = pa.large_binary()
 _INT_WIDTH = {"int8": 8, "int4": 4, "int2": 2}
-MAX_MONEY_FEN = 10**18 - 1  # 16 integer digits and two decimals
 
 
 class EncodeError(ValueError):

@@ -12,7 +12,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from salesops.core.access import Viewer, can_see_personal_info, mask_phone, viewer_for
+from salesops.core.access import Viewer, can_see_personal_info, mask_phone
+from salesops.core.api_common import MAX_PAGE, PAGE_SIZE
+from salesops.core.api_common import api_viewer as _viewer
 from salesops.core.errors import ServiceError
 from salesops.org import selectors as sel
 from salesops.org.models import Department, Employee, Member
@@ -20,9 +22,6 @@ from salesops.org.services.sponsor_changes import sponsor_change_request_submit
 
 router = Router(tags=["org"])
 
-PAGE_SIZE = 20
-# Beyond any real list; bounds the SQL OFFSET (a 64-bit overflow was a 500).
-MAX_PAGE = 100_000
 MAX_DEPTH = 10_000
 
 
@@ -99,10 +98,6 @@ class SponsorChangeOut(Schema):
     new_sponsor_id: int
     effective_on: datetime.date
     status: str
-
-
-def _viewer(request: HttpRequest) -> Viewer:
-    return viewer_for(request.auth)  # type: ignore[attr-defined]
 
 
 def _bounds(page: int, page_size: int) -> tuple[int, int, int, int]:

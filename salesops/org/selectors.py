@@ -285,24 +285,23 @@ def sponsor_edges_as_of(on: datetime.date) -> tuple[np.ndarray, np.ndarray]:
     one CSV text (group_concat, parsed by polars) and PostgreSQL as a CSV COPY stream; the
     sort happens in NumPy rather than in the database.
     """
-    pairs, params = sponsor_edges_query(on)
     with connection.cursor() as cur:
         if connection.vendor == "sqlite":
             concat = "group_concat(member_id || ',' || COALESCE(sponsor_id, -1), char(10))"
-            text_sql, _params = sponsor_edges_query(on, concat)
-            day = connection.ops.adapt_datefield_value(on)
-            cur.execute(text_sql, [day, day])
+            text_sql, params = sponsor_edges_query(on, concat)
+            cur.execute(text_sql, params)
             (text,) = cur.fetchone()
             data = (text or "").encode("ascii")
         elif connection.vendor == "postgresql":
             from psycopg import sql as pgsql
 
+            pairs, params = sponsor_edges_query(on)
             query = pgsql.SQL(pairs.replace("%s", "{}")).format(*(pgsql.Literal(p) for p in params))
             copy_sql = pgsql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(query)
             with cur.cursor.copy(copy_sql) as copy:
                 data = b"".join(bytes(block) for block in copy)
         else:
-            cur.execute(pairs, params)
+            cur.execute(*sponsor_edges_query(on))
             data = "\n".join(f"{m},{s}" for m, s in cur.fetchall()).encode("ascii")
     if not data.strip():
         empty = np.array([], dtype=np.int64)
