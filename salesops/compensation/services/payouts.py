@@ -43,12 +43,12 @@ from salesops.compensation.models import (
     PayoutKind,
     PayoutStatus,
     PeriodStatus,
-    PlanStatus,
 )
 from salesops.compensation.selectors import FINANCE_ROLES
 from salesops.compensation.services.flows import ensure_flow
 from salesops.compensation.services.periods import INPUT_YEARS
-from salesops.compensation.services.runs import plan_version_ensure_seed, rank_plan_of
+from salesops.compensation.services.plans import PlanVersionsInForce
+from salesops.compensation.services.runs import rank_plan_of
 from salesops.core.access import Viewer, mask_bank_account, viewer_for
 from salesops.core.approvals import approval_resubmit, approval_submit
 from salesops.core.audit import audit_create, audit_record, snapshot
@@ -102,24 +102,15 @@ class PaySchedule:
 
 
 class _Plans:
-    """Plan versions by month, parsed once each: the current run's version where the month
-    has one, else the active version in force (as ``plan_version_for``)."""
+    """Plan versions by month, looked up and parsed once each: the current run's version
+    where the month has one, else the version in force (``plan_version_in_force``)."""
 
     def __init__(self) -> None:
-        self.active = list(
-            CompPlanVersion.objects.filter(status=PlanStatus.ACTIVE).order_by(
-                "-effective_from", "-version"
-            )
-        )
+        self.in_force = PlanVersionsInForce()
         self.parsed: dict[int, RankPlan] = {}
 
     def version_for(self, month: dt.date) -> CompPlanVersion:
-        for v in self.active:
-            if v.effective_from <= month:
-                return v
-        seed = plan_version_ensure_seed()
-        self.active.append(seed)
-        return seed
+        return self.in_force.for_month(month)
 
     def plan(self, version: CompPlanVersion) -> RankPlan:
         if version.pk not in self.parsed:

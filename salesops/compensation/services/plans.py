@@ -290,16 +290,37 @@ def plan_version_in_force(period: dt.date) -> CompPlanVersion:
     its successor's effective month, which is what re-runs and adjustments need.
     ``services.runs.plan_version_for`` delegates here.
     """
-    from salesops.compensation.services.runs import plan_version_ensure_seed
+    return PlanVersionsInForce(until=period).for_month(period)
 
-    first = period.replace(day=1)
-    candidates = CompPlanVersion.objects.filter(
-        status__in=(PlanStatus.ACTIVE, PlanStatus.SUPERSEDED), effective_from__lte=first
-    ).order_by("-effective_from", "-version")
-    for version in candidates.iterator(chunk_size=20):
-        if plan_kind_of(version) == "rank":
-            return version
-    return plan_version_ensure_seed()
+
+class PlanVersionsInForce:
+    """``plan_version_in_force`` for any number of months with one query (a payout batch
+    spans many): the candidate versions are read once, each kind worked out once."""
+
+    def __init__(self, *, until: dt.date | None = None) -> None:
+        candidates = CompPlanVersion.objects.filter(
+            status__in=(PlanStatus.ACTIVE, PlanStatus.SUPERSEDED)
+        ).order_by("-effective_from", "-version")
+        if until is not None:
+            candidates = candidates.filter(effective_from__lte=until.replace(day=1))
+        self._candidates = list(candidates)
+        self._rank: dict[int, bool] = {}
+        self._seed: CompPlanVersion | None = None
+
+    def for_month(self, period: dt.date) -> CompPlanVersion:
+        from salesops.compensation.services.runs import plan_version_ensure_seed
+
+        first = period.replace(day=1)
+        for version in self._candidates:
+            if version.effective_from > first:
+                continue
+            if version.pk not in self._rank:
+                self._rank[version.pk] = plan_kind_of(version) == "rank"
+            if self._rank[version.pk]:
+                return version
+        if self._seed is None:
+            self._seed = plan_version_ensure_seed()
+        return self._seed
 
 
 # --------------------------------------------------------------------------- drafts

@@ -595,3 +595,26 @@ def test_finance_builds_a_batch_in_the_browser(
     page.click("#payout-submit")
     page.wait_for_selector(".alert-success")
     assert PayoutBatch.objects.get(pay_date=DEC10).status == PayoutStatus.PENDING
+
+
+@pytest.mark.django_db
+def test_payout_plans_take_the_rank_plan_in_force_not_any_active_version() -> None:
+    # An active employee-commission plan (another kind) must not stand in for the rank
+    # plan, and a superseded rank version still rules its months: the same rule as runs.
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from salesops.compensation.models import CompPlanVersion, PlanStatus
+    from salesops.compensation.services.payouts import _Plans
+    from salesops.compensation.services.plans import plan_version_in_force
+
+    text = (Path(settings.PROJECT_DIR) / "plans" / "sales-commission.toml").read_text("utf-8")
+    CompPlanVersion.objects.create(
+        code="sales-commission", version=1, name="提成", source_path="x.toml", text=text,
+        effective_from=dt.date(2026, 1, 1), status=PlanStatus.ACTIVE,
+    )  # fmt: skip
+    month = dt.date(2026, 10, 1)
+    got = _Plans().version_for(month)
+    assert got == plan_version_in_force(month) and got.code != "sales-commission"
+    assert _Plans().plan(got).rank_codes  # parses as a rank plan
