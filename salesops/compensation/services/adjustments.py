@@ -43,6 +43,7 @@ from salesops.compensation.services.runio import (
     LINE_COLUMNS,
     RESULT_COLUMNS,
     bulk_insert,
+    index_of,
     read_period_input,
 )
 from salesops.org.models import SponsorHistory
@@ -278,14 +279,9 @@ def adjustments_for_run(
     # Result rows: members already in the run get their adjustment total; the others get a
     # row of zero volumes carrying their current title.
     in_run = np.unique(_member_column(results))
-    pos_c = np.minimum(np.searchsorted(current_pks, members), max(current_pks.size - 1, 0))
-    if current_pks.size:
-        known = current_pks[pos_c] == members
-    else:
-        known = np.zeros(members.size, dtype=np.bool_)
     titles = [
-        current.rank_code(int(current.title[p])) if k else ""
-        for p, k in zip(pos_c.tolist(), known.tolist(), strict=True)
+        current.rank_code(int(current.title[p])) if p >= 0 else ""
+        for p in index_of(current_pks, members).tolist()
     ]
     has_row = np.isin(members, in_run)
     zero = "0.00"

@@ -200,8 +200,7 @@ def dispute_close(*, actor: User, dispute: Dispute) -> Dispute:
     owner = _is_owner(viewer, dispute)
     if not (owner or can_manage_runs(viewer)):
         raise PermissionDeniedError(_("无权关闭该疑问"))
-    if dispute.status == DisputeStatus.CLOSED:
-        raise ServiceError(code="dispute_closed", message=_("该疑问已关闭"), status=409)
+    # Closing a closed thread: _transition refuses it (dispute_closed, 409).
     _transition(actor=actor, dispute=dispute, to=DisputeStatus.CLOSED, note="close")
     title = _("奖金疑问 #%(id)s 已关闭") % {"id": dispute.pk}
     if owner:

@@ -256,7 +256,7 @@ def _fen(column: str) -> str:
     return f"CAST({column} * 100 AS BIGINT)"  # exact: numeric with two decimals
 
 
-def _index_of(keys: npt.NDArray[np.int64], values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+def index_of(keys: npt.NDArray[np.int64], values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Position of each of ``values`` in the sorted, distinct ``keys``; -1 where absent.
     Keys are primary keys, about as many as the largest: a table indexed by key answers
     ten million lookups in a fraction of the time a binary search takes."""
@@ -402,7 +402,7 @@ def _read(
     n = int(pks.size)
 
     members = members_job.result()
-    pos = _index_of(members["id"].to_numpy(), pks)
+    pos = index_of(members["id"].to_numpy(), pks)
     if (pos < 0).any():
         raise RunInputError(_("推荐关系引用了不存在的会员"))
     net = members[pos]
@@ -435,7 +435,7 @@ def _read(
 
     sponsor_idx = np.full(n, -1, dtype=np.int64)
     has = sponsors >= 0
-    spos = _index_of(pks, sponsors[has])
+    spos = index_of(pks, sponsors[has])
     if (spos < 0).any():
         raise RunInputError(_("推荐人不在该月份的网络中"))
     sponsor_idx[has] = spos
@@ -446,7 +446,7 @@ def _read(
         raise RunInputError(_("推荐关系存在循环:%(cycles)s") % {"cycles": shown})
 
     moves = pl.concat([job.result() for job in [*sales_jobs, back_job]], how="vertical")
-    opos = _index_of(pks, moves["member"].to_numpy())
+    opos = index_of(pks, moves["member"].to_numpy())
     if (opos < 0).any():
         raise RunInputError(_("有订单归属的会员不在该月份的网络中"))
     inp = PeriodInput(

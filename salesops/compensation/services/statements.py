@@ -24,10 +24,9 @@ from salesops.compensation.models import (
     Dispute,
     DisputeMessage,
 )
+from salesops.compensation.services.adjustments import RULE as RULE_ADJUSTMENT
 from salesops.compensation.services.runs import rank_plan_of
 from salesops.org.models import MemberStatus
-
-RULE_ADJUSTMENT = "adjustment"
 
 # What a viewer may see of a statement (decided in ``selectors.statement_for_viewer``).
 VIEW_FULL = "full"  # the member themselves, finance, admin: everything incl. disputes

@@ -33,11 +33,11 @@ from salesops.compensation.services.runio import (
     RESULT_COLUMNS,
     Rows,
     _adbc_connect,
-    _index_of,
     _read,
     _Reader,
     build_rows,
     bulk_insert,
+    index_of,
     read_period_input,
     staged,
     store_settings,
@@ -450,7 +450,7 @@ def test_index_of_finds_each_key_and_nothing_else(keys: set[int], extra: list[in
     values = np.array([*keys, *extra], dtype=np.int64)
     where = {k: i for i, k in enumerate(ordered.tolist())}
     want = [where.get(v, -1) for v in values.tolist()]
-    got = _index_of(ordered, values)
+    got = index_of(ordered, values)
     assert got.dtype == np.int64 and got.tolist() == want
 
 
