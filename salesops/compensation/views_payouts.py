@@ -29,14 +29,11 @@ from salesops.compensation.services.payouts import (
     payout_batch_export,
     payout_batch_submit,
 )
-from salesops.core.access import Viewer, mask_bank_account, viewer_for
+from salesops.compensation.views import request_viewer
+from salesops.core.access import Viewer, mask_bank_account
 from salesops.core.errors import NotFoundError, ServiceError
 from salesops.core.listing import Column, Filter, ListSpec, list_page
 from salesops.core.xlsx import XLSX_MIME
-
-
-def _viewer(request: HttpRequest) -> Viewer:
-    return viewer_for(request.user)  # type: ignore[arg-type]
 
 
 def _finance_only(viewer: Viewer) -> None:
@@ -76,7 +73,7 @@ def _batch_spec() -> ListSpec:
 
 @login_required
 def payouts(request: HttpRequest) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     _finance_only(viewer)
     return list_page(
         request,
@@ -99,7 +96,7 @@ def _parse_date(text: str) -> dt.date:
 @login_required
 @require_POST
 def payout_build(request: HttpRequest) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     _finance_only(viewer)
     try:
         batch = payout_batch_build(
@@ -148,7 +145,7 @@ def _item_spec(batch: PayoutBatch) -> ListSpec:
 
 @login_required
 def payout_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     batch = _batch_or_404(viewer, pk)
     recon = sel.payout_reconciliation(batch)
     no_account_count, no_account = sel.members_without_account(batch)
@@ -182,7 +179,7 @@ def payout_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
 @login_required
 @require_POST
 def payout_submit(request: HttpRequest, pk: int) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     batch = _batch_or_404(viewer, pk)
     try:
         payout_batch_submit(actor=request.user, batch=batch)  # type: ignore[arg-type]
@@ -196,7 +193,7 @@ def payout_submit(request: HttpRequest, pk: int) -> HttpResponseBase:
 @login_required
 @require_POST
 def payout_export(request: HttpRequest, pk: int) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     batch = _batch_or_404(viewer, pk)
     try:
         data = payout_batch_export(actor=request.user, batch=batch)  # type: ignore[arg-type]

@@ -19,14 +19,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from salesops.compensation.services import reports as rep
-from salesops.core.access import Viewer, viewer_for
+from salesops.compensation.views import request_viewer
 from salesops.core.errors import PermissionDeniedError
 from salesops.core.listing import Column, Filter, ListSpec, list_page
 from salesops.org.models import Member
-
-
-def _viewer(request: HttpRequest) -> Viewer:
-    return viewer_for(request.user)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -148,7 +144,7 @@ def _compliance_spec(scope: rep.ComplianceScope) -> ListSpec:
 
 @login_required
 def compliance(request: HttpRequest) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     if not rep.can_view_reports(viewer):
         raise PermissionDenied(_("只有财务、销售总监或管理员可以查看合规报告"))
     scope = compliance_scope_from(request.GET)
@@ -222,7 +218,7 @@ def _trips_spec(plan: Any, window: rep.TripWindow) -> ListSpec:
 
 @login_required
 def trips(request: HttpRequest) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     as_of = _as_of(request.GET)
     plan = rep.trip_plan(as_of)
     if not rep.can_view_all_trips(viewer):
@@ -274,7 +270,7 @@ def projection_chart(projection: rep.Projection) -> dict[str, Any]:
 
 @login_required
 def projection(request: HttpRequest) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     if not rep.can_view_reports(viewer):
         raise PermissionDenied(_("只有财务、销售总监或管理员可以查看倍增测算"))
     result = rep.projection_build(as_of=timezone.localdate(), step_months=_step_months(request.GET))

@@ -23,6 +23,7 @@ from salesops.compensation.services.disputes import (
     dispute_close,
     dispute_open,
     dispute_reply,
+    dispute_rights,
     is_line_owner,
 )
 from salesops.compensation.services.statements import (
@@ -31,17 +32,14 @@ from salesops.compensation.services.statements import (
     statement_build,
     statement_pdf,
 )
-from salesops.core.access import Viewer, viewer_for
+from salesops.compensation.views import request_viewer
+from salesops.core.access import Viewer
 from salesops.core.errors import NotFoundError, ServiceError
 from salesops.core.listing import Column, Filter, ListSpec, list_page
 
 
-def _viewer(request: HttpRequest) -> Viewer:
-    return viewer_for(request.user)  # type: ignore[arg-type]
-
-
 def _statement(request: HttpRequest, pk: int, member_no: str) -> Statement:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     try:
         access = selectors.statement_for_viewer(viewer, pk, member_no)
     except NotFoundError as exc:
@@ -51,7 +49,7 @@ def _statement(request: HttpRequest, pk: int, member_no: str) -> Statement:
 
 def _can_ask(request: HttpRequest, st: Statement) -> bool:
     """Only the member themselves asks, on the current run (finance answers elsewhere)."""
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     return (
         st.show_disputes
         and is_line_owner(viewer, st.result.member_id)
@@ -62,7 +60,7 @@ def _can_ask(request: HttpRequest, st: Statement) -> bool:
 @login_required
 def statement(request: HttpRequest, pk: int, member_no: str) -> HttpResponse:
     st = _statement(request, pk, member_no)
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     context: dict[str, Any] = {
         "st": st,
         "run": st.run,
@@ -85,7 +83,7 @@ def statement_pdf_view(request: HttpRequest, pk: int, member_no: str) -> HttpRes
 
 @login_required
 def my_statements(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     if viewer.member is None:
         raise Http404(_("您不是直销会员"))
     return render(
@@ -111,7 +109,7 @@ def _thread(
 @login_required
 @require_POST
 def dispute_open_view(request: HttpRequest, line_id: int) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     try:
         line = selectors.line_for_dispute(viewer, line_id)
     except NotFoundError as exc:
@@ -185,7 +183,7 @@ def _dispute_spec(viewer: Viewer) -> ListSpec:
 
 @login_required
 def disputes(request: HttpRequest) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     if viewer.member is None and not selectors.can_manage_runs(viewer):
         raise Http404(_("没有可查看的奖金疑问"))
     return list_page(
@@ -196,17 +194,15 @@ def disputes(request: HttpRequest) -> HttpResponseBase:
 
 
 def _dispute_context(request: HttpRequest, dispute: Dispute, error: str = "") -> dict[str, Any]:
-    viewer = _viewer(request)
-    owner = viewer.member is not None and viewer.member.pk == dispute.member_id
-    finance = selectors.can_manage_runs(viewer)
+    rights = dispute_rights(request_viewer(request), dispute)
     open_ = dispute.status != DisputeStatus.CLOSED
     return {
         "dispute": dispute,
         "line": dispute.line,
         "thread": list(selectors.dispute_messages(dispute)),
-        "can_reply": open_ and (owner or finance),
-        "can_close": open_ and (owner or finance),
-        "is_finance": finance and not owner,
+        "can_reply": open_ and rights.may_act,
+        "can_close": open_ and rights.may_act,
+        "is_finance": rights.finance,
         "statement_url": reverse(
             "compensation:statement", args=[dispute.line.run_id, dispute.member.member_no]
         ),
@@ -216,7 +212,7 @@ def _dispute_context(request: HttpRequest, dispute: Dispute, error: str = "") ->
 
 def _dispute(request: HttpRequest, pk: int) -> Dispute:
     try:
-        return selectors.dispute_for_viewer(_viewer(request), pk)
+        return selectors.dispute_for_viewer(request_viewer(request), pk)
     except NotFoundError as exc:
         raise Http404(str(exc.message)) from None
 

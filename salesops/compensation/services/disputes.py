@@ -9,6 +9,7 @@ notifies the other side.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.urls import reverse
@@ -58,8 +59,22 @@ def is_line_owner(viewer: Viewer, member_id: int) -> bool:
     return viewer.member is not None and viewer.member.pk == member_id
 
 
-def _is_owner(viewer: Viewer, dispute: Dispute) -> bool:
-    return is_line_owner(viewer, dispute.member_id)
+@dataclass(frozen=True)
+class DisputeRights:
+    """Who ``viewer`` is in a dispute's thread: its member, or finance answering it."""
+
+    owner: bool
+    finance: bool  # finance/admin who is not the member
+
+    @property
+    def may_act(self) -> bool:
+        """May reply to the thread and close it (while it is open)."""
+        return self.owner or self.finance
+
+
+def dispute_rights(viewer: Viewer, dispute: Dispute) -> DisputeRights:
+    owner = is_line_owner(viewer, dispute.member_id)
+    return DisputeRights(owner=owner, finance=can_manage_runs(viewer) and not owner)
 
 
 def _transition(*, actor: User, dispute: Dispute, to: str, note: str) -> None:
@@ -166,10 +181,10 @@ def dispute_reply(*, actor: User, dispute: Dispute, body: str) -> DisputeMessage
         .select_related("member__user")
         .get(pk=dispute.pk)
     )
-    owner = _is_owner(viewer, dispute)
-    finance = can_manage_runs(viewer) and not owner
-    if not (owner or finance):
+    rights = dispute_rights(viewer, dispute)
+    if not rights.may_act:
         raise PermissionDeniedError(_("无权回复该疑问"))
+    finance = rights.finance
     if dispute.status == DisputeStatus.CLOSED:
         raise ServiceError(code="dispute_closed", message=_("该疑问已关闭"), status=409)
     if finance:
@@ -197,9 +212,10 @@ def dispute_close(*, actor: User, dispute: Dispute) -> Dispute:
         .select_related("member__user")
         .get(pk=dispute.pk)
     )
-    owner = _is_owner(viewer, dispute)
-    if not (owner or can_manage_runs(viewer)):
+    rights = dispute_rights(viewer, dispute)
+    if not rights.may_act:
         raise PermissionDeniedError(_("无权关闭该疑问"))
+    owner = rights.owner
     # Closing a closed thread: _transition refuses it (dispute_closed, 409).
     _transition(actor=actor, dispute=dispute, to=DisputeStatus.CLOSED, note="close")
     title = _("奖金疑问 #%(id)s 已关闭") % {"id": dispute.pk}
