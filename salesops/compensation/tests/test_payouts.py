@@ -566,6 +566,11 @@ def test_bank_account_edit_refused_to_a_rep(network: Any, stock: Any, client: Cl
         {"bank_name": "x", "bank_account": "12345678"},
     )
     assert resp.status_code in (403, 404)
+    # The service itself refuses, whatever the caller (not only the page).
+    with pytest.raises(PermissionDeniedError):
+        member_bank_update(
+            actor=stock.rep_user, member=network["sm"], bank_name="x", bank_account="12345678"
+        )
     network["sm"].refresh_from_db()
     assert network["sm"].bank_account == "6222020000001234"
 

@@ -19,9 +19,10 @@ from django.db.models import F, Field, Max, Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from salesops.core.access import Viewer, mask_bank_account, viewer_for
 from salesops.core.audit import audit_create, audit_record, audit_update, snapshot
-from salesops.core.errors import ServiceError
-from salesops.core.models import AuditAction, User
+from salesops.core.errors import PermissionDeniedError, ServiceError
+from salesops.core.models import AuditAction, RoleCode, User
 from salesops.org.models import (
     PATH_ALPHABET,
     PATH_SEGMENT,
@@ -138,14 +139,20 @@ def member_update(
     return member
 
 
+def can_edit_bank(viewer: Viewer) -> bool:
+    """Where bonuses are paid is kept by finance (and admins)."""
+    return viewer.has_role(RoleCode.FINANCE)
+
+
 @transaction.atomic
 def member_bank_update(
     *, actor: User | None, member: Member, bank_name: str, bank_account: str
 ) -> Member:
-    """Set where a member's bonuses are paid. The account number is personal data: the
-    audit row keeps it masked (last four digits), so the log never holds a full number."""
-    from salesops.core.access import mask_bank_account
-
+    """Set where a member's bonuses are paid (finance and admins; ``actor=None`` for the
+    system). The account number is personal data: the audit row keeps it masked (last
+    four digits), so the log never holds a full number."""
+    if actor is not None and not can_edit_bank(viewer_for(actor)):
+        raise PermissionDeniedError(_("只有财务或管理员可以修改收款信息"))
     bank_name = bank_name.strip()
     bank_account = "".join(bank_account.split())
     if bank_account and not bank_account.isdigit():
