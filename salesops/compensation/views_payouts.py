@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -33,7 +32,7 @@ from salesops.compensation.views import request_viewer
 from salesops.core.access import Viewer, mask_bank_account
 from salesops.core.errors import NotFoundError, ServiceError
 from salesops.core.listing import Column, Filter, ListSpec, list_page
-from salesops.core.xlsx import XLSX_MIME
+from salesops.core.xlsx import XLSX_MIME, content_disposition
 
 
 def _finance_only(viewer: Viewer) -> None:
@@ -206,8 +205,7 @@ def payout_export(request: HttpRequest, pk: int) -> HttpResponseBase:
 def xlsx_download(data: bytes, batch: PayoutBatch) -> HttpResponse:
     filename = _("奖金发放_%(date)s.xlsx") % {"date": f"{batch.pay_date:%Y%m%d}"}
     response = HttpResponse(data, content_type=XLSX_MIME)
-    ascii_name = f"payout_{batch.pay_date:%Y%m%d}.xlsx"
-    response["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    response["Content-Disposition"] = content_disposition(
+        filename, f"payout_{batch.pay_date:%Y%m%d}.xlsx"
     )
     return response

@@ -187,9 +187,7 @@ def _trips_spec(plan: Any, window: rep.TripWindow) -> ListSpec:
             Column("elapsed", gettext_lazy("窗口内已过月数"), lambda m: window.elapsed),
             Column("qualified", gettext_lazy("达标月数"), lambda m: m.qualified, "qualified"),
             Column("open_q", gettext_lazy("其中未结账月份"), lambda m: m.open_q, "open_q"),
-            Column(
-                "needed", gettext_lazy("还需月数"), lambda m: max(0, trip.min_months - m.qualified)
-            ),
+            Column("needed", gettext_lazy("还需月数"), lambda m: rep.trip_needed(window, m)),
             Column("remaining", gettext_lazy("窗口剩余月数"), lambda m: window.remaining),
             Column(
                 "status",

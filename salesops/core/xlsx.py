@@ -73,8 +73,10 @@ def xlsx_bytes(
         return fh.read()
 
 
-def _disposition(filename: str) -> str:
-    ascii_name = filename.encode("ascii", "ignore").decode() or "export.xlsx"
+def content_disposition(filename: str, ascii_name: str = "") -> str:
+    """An attachment header naming the file in UTF-8 (RFC 6266), with ``ascii_name`` (by
+    default ``filename``'s ASCII characters) for clients that only read the plain one."""
+    ascii_name = ascii_name or filename.encode("ascii", "ignore").decode() or "export.xlsx"
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
@@ -87,7 +89,7 @@ def xlsx_response(
     _write(fh, headers, rows, "Sheet1")
     fh.seek(0)
     response = FileResponse(fh, content_type=XLSX_MIME)
-    response["Content-Disposition"] = _disposition(filename)
+    response["Content-Disposition"] = content_disposition(filename)
     return response
 
 
