@@ -20,9 +20,10 @@ from salesops.compensation.models import (
     PayoutKind,
 )
 from salesops.compensation.services.adjustments import RULE as RULE_ADJUSTMENT
-from salesops.compensation.services.payouts import FEN, can_manage_payouts, pay_schedule
+from salesops.compensation.services.payouts import can_manage_payouts, pay_schedule
 from salesops.core.access import Viewer
 from salesops.core.errors import NotFoundError
+from salesops.core.money import FEN
 
 WARNING_LIMIT = 50
 

@@ -48,12 +48,13 @@ from salesops.compensation.selectors import FINANCE_ROLES
 from salesops.compensation.services.flows import ensure_flow
 from salesops.compensation.services.periods import INPUT_YEARS
 from salesops.compensation.services.plans import PlanVersionsInForce
-from salesops.compensation.services.runs import rank_plan_of
+from salesops.compensation.services.runs import month_start, rank_plan_of
 from salesops.core.access import Viewer, mask_bank_account, viewer_for
 from salesops.core.approvals import approval_resubmit, approval_submit
 from salesops.core.audit import audit_create, audit_record, snapshot
 from salesops.core.errors import NotFoundError, PermissionDeniedError, ServiceError
 from salesops.core.models import ApprovalRequest, ApprovalStatus, AuditAction, RoleCode, User
+from salesops.core.money import from_fen
 from salesops.core.xlsx import neutralise
 
 # How far back a payout date may reach for the months it pays (covers any plan with
@@ -61,7 +62,6 @@ from salesops.core.xlsx import neutralise
 LOOKBACK_MONTHS = 36
 EDITABLE = (PayoutStatus.DRAFT, PayoutStatus.REJECTED)
 EXPORTABLE = (PayoutStatus.APPROVED, PayoutStatus.EXPORTED)
-FEN = Decimal("0.01")
 
 
 def can_manage_payouts(viewer: Viewer) -> bool:
@@ -73,10 +73,6 @@ def _require_finance(actor: User) -> Viewer:
     if not can_manage_payouts(viewer):
         raise PermissionDeniedError(_("只有财务或管理员可以管理奖金发放"))
     return viewer
-
-
-def _month(day: dt.date) -> dt.date:
-    return day.replace(day=1)
 
 
 def _period(day: dt.date) -> Period:
@@ -127,7 +123,7 @@ def _safe_payout_date(plan: RankPlan, period: Period) -> dt.date | None:
 
 def pay_schedule(pay_date: dt.date) -> PaySchedule:
     """The months whose money is paid on ``pay_date`` (see the module docstring)."""
-    last = _month(pay_date)
+    last = month_start(pay_date)
     first = _period(last).shift(-LOOKBACK_MONTHS).first
     states = {
         s.period: s
@@ -227,7 +223,7 @@ def _totals(batch: PayoutBatch) -> tuple[Decimal, int]:
             [batch.pk],
         )
         fen, count = cur.fetchone()
-    return (Decimal(int(fen)) * FEN).quantize(FEN), int(count)
+    return from_fen(int(fen)), int(count)
 
 
 @transaction.atomic

@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from salesops.compensation.engine.plan import RankPlan, Trip
+from salesops.compensation.engine.schedule import Period
 from salesops.compensation.models import (
     CommissionPeriod,
     CommissionResult,
@@ -49,6 +50,7 @@ from salesops.compensation.services.runs import plan_version_for, rank_plan_of
 from salesops.core.access import Viewer
 from salesops.core.errors import PermissionDeniedError
 from salesops.core.models import RoleCode
+from salesops.core.money import FEN, round_money
 from salesops.org.models import Member, MemberStatus, RankHistory
 from salesops.sales.models import Order, OrderStatus
 
@@ -69,12 +71,11 @@ def require_report_viewer(viewer: Viewer) -> None:
 
 
 def _add_months(month: dt.date, n: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)
+    return Period(month.year, month.month).shift(n).first
 
 
 def _month_end(month: dt.date) -> dt.date:
-    return _add_months(month, 1) - dt.timedelta(days=1)
+    return Period(month.year, month.month).last
 
 
 # =========================================================================== compliance
@@ -259,14 +260,13 @@ def compliance_summary(scope: ComplianceScope) -> ComplianceSummary:
             "flagged": rows.filter(flagged=True).count(),
             "over": rows.filter(over_limit=True).count(),
         }
-    cent = Decimal("0.01")
     return ComplianceSummary(
         members_paid=counts["paid"] or 0,
         members_flagged=counts["flagged"] or 0,
         members_over_limit=counts["over"] or 0,
-        own_sales=Decimal(totals["own"] or 0).quantize(cent, ROUND_HALF_UP),
-        pay=Decimal(totals["pay"] or 0).quantize(cent, ROUND_HALF_UP),
-        on_others=Decimal(totals["others"] or 0).quantize(cent, ROUND_HALF_UP),
+        own_sales=round_money(Decimal(totals["own"] or 0)),
+        pay=round_money(Decimal(totals["pay"] or 0)),
+        on_others=round_money(Decimal(totals["others"] or 0)),
         levels=scope.levels,
     )
 
@@ -461,7 +461,6 @@ OBSERVED_MONTHS = 12
 INACTIVE_MONTHS = 3  # zero volume for this many months = left (attrition)
 STEP_MONTH_CHOICES = (1, 3, 6, 12)
 RATE_Q = Decimal("0.0001")
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -599,11 +598,9 @@ def projection_build(
             ProjectionStep(
                 step=k,
                 seed_people=people,
-                seed_monthly=monthly.quantize(CENT),
-                observed_people=observed.quantize(CENT, ROUND_HALF_UP),
-                observed_monthly=(observed * SEED_MONTHLY_PER_MANAGER).quantize(
-                    CENT, ROUND_HALF_UP
-                ),
+                seed_monthly=monthly.quantize(FEN),
+                observed_people=round_money(observed),
+                observed_monthly=round_money(observed * SEED_MONTHLY_PER_MANAGER),
             )
         )
     return Projection(rates=rates, step_months=step_months, steps=tuple(steps))
