@@ -98,3 +98,12 @@ def audit_update(
     changes = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
     if changes:
         audit_record(actor=actor, action=AuditAction.UPDATE, obj=obj, changes=changes, note=note)
+
+
+def audit_save(obj: models.Model, *, actor: User | None, note: str = "", **values: Any) -> None:
+    """Set ``values`` on ``obj``, save those fields and log what changed (``audit_update``)."""
+    before = snapshot(obj, values.keys())
+    for name, value in values.items():
+        setattr(obj, name, value)
+    obj.save(update_fields=list(values))
+    audit_update(actor=actor, obj=obj, before=before, note=note)

@@ -51,7 +51,7 @@ from salesops.compensation.services.plans import PlanVersionsInForce
 from salesops.compensation.services.runs import month_start, rank_plan_of
 from salesops.core.access import Viewer, mask_bank_account, viewer_for
 from salesops.core.approvals import approval_resubmit, approval_submit
-from salesops.core.audit import audit_create, audit_record, snapshot
+from salesops.core.audit import audit_create, audit_record, audit_save, snapshot
 from salesops.core.errors import NotFoundError, PermissionDeniedError, ServiceError
 from salesops.core.models import ApprovalRequest, ApprovalStatus, AuditAction, RoleCode, User
 from salesops.core.money import from_fen
@@ -303,20 +303,7 @@ def payout_batch_build(*, actor: User, pay_date: dt.date) -> PayoutBatch:
 def _set_status(
     batch: PayoutBatch, status: str, actor: User | None, note: str, **extra: object
 ) -> None:
-    fields = ["status", *extra]
-    before = snapshot(batch, fields)
-    batch.status = status
-    for k, v in extra.items():
-        setattr(batch, k, v)
-    batch.save(update_fields=fields)
-    after = snapshot(batch, fields)
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        obj=batch,
-        changes={k: (before[k], after[k]) for k in fields},
-        note=note,
-    )
+    audit_save(batch, actor=actor, note=note, status=status, **extra)
 
 
 def _title(batch: PayoutBatch) -> str:

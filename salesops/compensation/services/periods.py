@@ -29,7 +29,7 @@ from salesops.compensation.selectors import FINANCE_ROLES
 from salesops.compensation.services.flows import ensure_flow
 from salesops.core.access import viewer_for
 from salesops.core.approvals import approval_submit
-from salesops.core.audit import audit_record, snapshot
+from salesops.core.audit import audit_record, audit_save, snapshot
 from salesops.core.errors import NotFoundError, PermissionDeniedError, ServiceError
 from salesops.core.models import ApprovalRequest, AuditAction, AuditLog, User
 from salesops.org.models import Member, RankHistory
@@ -106,19 +106,12 @@ def period_close_submit(*, actor: User, period: CommissionPeriod) -> ApprovalReq
             code="period_not_ended", message=_("该月份尚未结束,不能结账"), status=409
         )
     run = _check_closable(state)
-    before = snapshot(state, ["status", "close_requested_by"])
-    state.status = PeriodStatus.CLOSING
-    state.close_requested_by = actor
-    state.save(update_fields=["status", "close_requested_by"])
-    audit_record(
+    audit_save(
+        state,
         actor=actor,
-        action=AuditAction.UPDATE,
-        obj=state,
-        changes={
-            "status": (before["status"], state.status),
-            "close_requested_by": (before["close_requested_by"], actor.pk),
-        },
         note=_("申请结账,当前结果 #%(run)s") % {"run": run.pk},
+        status=PeriodStatus.CLOSING,
+        close_requested_by=actor,
     )
     ensure_flow(doctypes.PERIOD_CLOSE)
     return approval_submit(
@@ -227,15 +220,7 @@ def _reopen(request: ApprovalRequest, actor: User | None, why: str) -> None:
     state = _locked(request.object_id)
     if state.status != PeriodStatus.CLOSING:
         return
-    state.status = PeriodStatus.OPEN
-    state.save(update_fields=["status"])
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        obj=state,
-        changes={"status": (PeriodStatus.CLOSING, PeriodStatus.OPEN)},
-        note=f"{why} #{request.pk}",
-    )
+    audit_save(state, actor=actor, note=f"{why} #{request.pk}", status=PeriodStatus.OPEN)
 
 
 def period_close_rejected(request: ApprovalRequest, *, actor: User | None = None) -> None:

@@ -40,7 +40,7 @@ from salesops.compensation.selectors import FINANCE_ROLES
 from salesops.compensation.services.flows import ensure_flow
 from salesops.core.access import viewer_for
 from salesops.core.approvals import approval_resubmit, approval_submit
-from salesops.core.audit import audit_create, audit_record, snapshot
+from salesops.core.audit import audit_create, audit_record, audit_save, snapshot
 from salesops.core.errors import FieldError, NotFoundError, PermissionDeniedError, ServiceError
 from salesops.core.models import ApprovalRequest, ApprovalStatus, AuditAction, User
 
@@ -459,19 +459,7 @@ def plan_version_delete_draft(*, actor: User, version: CompPlanVersion) -> None:
 def _set_status(
     obj: CompPlanVersion, status: str, *, actor: User | None, note: str, **extra: Any
 ) -> None:
-    before = snapshot(obj, ("status", *extra.keys()))
-    obj.status = status
-    for key, value in extra.items():
-        setattr(obj, key, value)
-    obj.save(update_fields=["status", *extra.keys()])
-    after = snapshot(obj, before.keys())
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        obj=obj,
-        changes={k: (before[k], after[k]) for k in before},
-        note=note,
-    )
+    audit_save(obj, actor=actor, note=note, status=status, **extra)
 
 
 def activation_title(version: CompPlanVersion) -> str:
