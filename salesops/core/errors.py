@@ -6,6 +6,7 @@ it into the one error body every endpoint uses (see ``salesops.api``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
@@ -28,6 +29,14 @@ class ServiceError(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+    def renamed(self, fields: Mapping[str, str]) -> ServiceError:
+        """This error with its field names mapped (a service names the object, a form or
+        an API client its own input, e.g. ``new_sponsor`` → ``new_sponsor_no``)."""
+        self.field = fields.get(self.field, self.field)
+        for err in self.errors:
+            err.field = fields.get(err.field, err.field)
+        return self
 
     def as_dict(self) -> dict[str, object]:
         fields = [{"field": e.field, "message": str(e.message)} for e in self.errors]

@@ -270,11 +270,7 @@ def member_sponsor_change_request(
         )
     except ServiceError as exc:
         # The service names the object; the client sent ``new_sponsor_no``.
-        if exc.field == "new_sponsor":
-            exc.field = "new_sponsor_no"
-        for err in exc.errors:
-            if err.field == "new_sponsor":
-                err.field = "new_sponsor_no"
+        exc.renamed({"new_sponsor": "new_sponsor_no"})
         raise
     return Status(
         201,

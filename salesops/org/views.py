@@ -499,8 +499,8 @@ def sponsor_change_create(request: HttpRequest) -> HttpResponse:
                     reason=d["reason"],
                 )
             except ServiceError as exc:
-                mapping = {"new_sponsor": "new_sponsor_no", "member": "member_no"}
-                form.add_error(mapping.get(exc.field, exc.field) or None, str(exc.message))
+                renamed = exc.renamed({"new_sponsor": "new_sponsor_no", "member": "member_no"})
+                apply_service_error(form, renamed)
             else:
                 messages.success(request, _("申请已提交，等待审批"))
                 return redirect("org:sponsor_change_detail", pk=req.pk)
