@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from salesops.compensation import selectors, selectors_periods
 from salesops.compensation.models import CommissionPeriod, PeriodStatus
-from salesops.compensation.services.periods import period_close_submit
+from salesops.compensation.services.periods import period_close_refusal, period_close_submit
 from salesops.compensation.services.runs import commission_run_reset
 from salesops.compensation.views import finance_only, request_viewer
 from salesops.core.access import Viewer
@@ -108,8 +108,7 @@ def period_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "state": state,
             "close_request": selectors_periods.period_close_request(state),
-            "can_request_close": state.status == PeriodStatus.OPEN
-            and state.current_run is not None,
+            "can_request_close": period_close_refusal(state) is None,
             "runs_page": runs.get_page(request.GET.get("runs_page")),
             "posted_in_page": posted_in.get_page(request.GET.get("in_page")),
             "posted_for_page": posted_for.get_page(request.GET.get("for_page")),

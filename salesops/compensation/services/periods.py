@@ -89,6 +89,24 @@ def _check_closable(state: CommissionPeriod) -> CommissionRun:
     return run
 
 
+def period_close_refusal(state: CommissionPeriod) -> ServiceError | None:
+    """Why ``state`` cannot be put up for closing now (the error 申请结账 raises), or None:
+    the page offers the button by the same rule."""
+    if state.status == PeriodStatus.CLOSING:
+        return ServiceError(code="period_closing", message=_("该月份已在结账审批中"), status=409)
+    if state.status == PeriodStatus.CLOSED:
+        return ServiceError(code="period_closed", message=_("该月份已结账"), status=409)
+    if state.period >= timezone.localdate().replace(day=1):
+        return ServiceError(
+            code="period_not_ended", message=_("该月份尚未结束,不能结账"), status=409
+        )
+    try:
+        _check_closable(state)
+    except ServiceError as exc:
+        return exc
+    return None
+
+
 @transaction.atomic
 def period_close_submit(*, actor: User, period: CommissionPeriod) -> ApprovalRequest:
     """Ask to close ``period`` (申请结账): OPEN → CLOSING and an approval request whose amount
@@ -97,15 +115,11 @@ def period_close_submit(*, actor: User, period: CommissionPeriod) -> ApprovalReq
     if not viewer_for(actor).has_role(*FINANCE_ROLES):
         raise PermissionDeniedError(_("只有财务或管理员可以申请结账"))
     state = _locked(period.pk)
-    if state.status == PeriodStatus.CLOSING:
-        raise ServiceError(code="period_closing", message=_("该月份已在结账审批中"), status=409)
-    if state.status == PeriodStatus.CLOSED:
-        raise ServiceError(code="period_closed", message=_("该月份已结账"), status=409)
-    if state.period >= timezone.localdate().replace(day=1):
-        raise ServiceError(
-            code="period_not_ended", message=_("该月份尚未结束,不能结账"), status=409
-        )
-    run = _check_closable(state)
+    refusal = period_close_refusal(state)
+    if refusal is not None:
+        raise refusal
+    run = state.current_run
+    assert run is not None
     audit_save(
         state,
         actor=actor,

@@ -420,6 +420,14 @@ def test_period_page_requests_close_and_shows_adjustments(
     oct_state = CommissionPeriod.objects.get(period=OCT)
     oct_page = c.get(reverse("compensation:period_detail", args=[oct_state.pk])).content.decode()
     assert "本月调整 (2)" in oct_page and "4,500.00" in oct_page
+    # The button follows the service's rule: a month not yet ended offers no 申请结账,
+    # even with a finished run (the service would refuse it: period_not_ended).
+    this_month = timezone.localdate().replace(day=1)
+    run_month(w.fin1, django_capture_on_commit_callbacks, this_month)
+    now_state = CommissionPeriod.objects.get(period=this_month)
+    assert now_state.current_run is not None
+    now_page = c.get(reverse("compensation:period_detail", args=[now_state.pk])).content.decode()
+    assert 'id="btn-request-close"' not in now_page
     # Others: 403 on the list and the close, 404 on a month.
     rep = _login(stock.rep_user)
     assert rep.get(reverse("compensation:periods")).status_code == 403
