@@ -53,7 +53,8 @@ def database_from_url(url: str) -> dict[str, object]:
     if parsed.scheme not in {"postgres", "postgresql", "pgsql"}:
         raise ValueError(f"DATABASE_URL: unsupported scheme {parsed.scheme!r}")
     return {
-        "ENGINE": "django.db.backends.postgresql",
+        # Django's backend, aware of partitioned tables (salesops/core/db/postgresql).
+        "ENGINE": "salesops.core.db.postgresql",
         "NAME": unquote(parsed.path.lstrip("/")),
         "USER": unquote(parsed.username or ""),
         "PASSWORD": unquote(parsed.password or ""),

@@ -136,7 +136,14 @@ class CommissionPeriod(models.Model):
 # keys have no database constraint (a check per reference was most of the store's time at
 # a million members); Django still cascades a run's deletion and protects a member. Only
 # the indexes that queries use are kept: (run, member) covers ``run``.
+#
+# On PostgreSQL both tables are partitioned by run (migration 0005, core/pgpartition.py):
+# a run's rows are written into a table of their own, indexed, and attached in the store's
+# transaction. So the primary key there is (id, run_id), and nothing may hold a database
+# foreign key to them (Dispute.line and PayoutItem.result are plain columns, cascaded and
+# protected by Django).
 class CommissionResult(models.Model):
+    PARTITION_KEY = "run_id"  # see above; core/db/postgresql reads it
     run = models.ForeignKey(
         CommissionRun,
         on_delete=models.CASCADE,
@@ -183,6 +190,7 @@ class CommissionResult(models.Model):
 
 
 class CommissionLine(models.Model):
+    PARTITION_KEY = "run_id"
     # No constraints (see CommissionResult). Lines are looked up by (run, member[, seq]),
     # by run and rule, or by primary key: the (run, member, seq) index is the only one.
     run = models.ForeignKey(
@@ -243,11 +251,13 @@ class DisputeStatus(models.TextChoices):
 class Dispute(models.Model):
     """A member's query on one statement line; finance answers in the thread."""
 
+    # No database constraint: lines are partitioned on PostgreSQL (see CommissionLine).
     line = models.ForeignKey(
         CommissionLine,
         verbose_name=_("结算明细"),
         on_delete=models.CASCADE,
         related_name="disputes",
+        db_constraint=False,
     )
     member = models.ForeignKey(
         Member, verbose_name=_("会员"), on_delete=models.PROTECT, related_name="+"
@@ -338,8 +348,14 @@ class PayoutItem(models.Model):
     period = models.DateField(_("结算月份"))  # the month the amount was earned (accrued)
     kind = models.CharField(_("类别"), max_length=16, choices=PayoutKind.choices)
     amount = models.DecimalField(_("金额"), max_digits=18, decimal_places=2)
+    # No database constraint: results are partitioned on PostgreSQL (see CommissionResult).
     result = models.ForeignKey(
-        CommissionResult, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        CommissionResult,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
 
     class Meta:

@@ -50,8 +50,8 @@ from salesops.compensation.engine.network import PeriodInput, find_cycles, tree_
 from salesops.compensation.engine.plan import RankPlan
 from salesops.compensation.engine.schedule import Period
 from salesops.compensation.engine.vectorised import PeriodResult
-from salesops.compensation.models import CommissionRun
-from salesops.core import sqlite_arrow
+from salesops.compensation.models import ACTIVE_RUN_STATUSES, CommissionRun
+from salesops.core import pgpartition, sqlite_arrow
 from salesops.core.pgcopy import Kind, binary_copy_chunks
 from salesops.org.models import Member, MemberStatus, RankHistory
 from salesops.org.selectors import sorted_edges, sponsor_edges_query
@@ -366,6 +366,25 @@ def _read(
         [period.first],
         {"member_id": pl.Int64, "period": pl.String, "title": pl.String},
     )
+    # Each return's order by its primary key. PostgreSQL would rather hash the whole
+    # orders table for a hundred thousand returns: LATERAL … LIMIT 1 keeps the lookups.
+    rday, rday_params = _day_of_month("r.return_date", period.first)
+    if connection.vendor == "postgresql":
+        join = (
+            f"CROSS JOIN LATERAL (SELECT credited_member_id, kind FROM {orders} "  # noqa: S608
+            "WHERE id = r.original_order_id LIMIT 1) o"
+        )
+    else:
+        join = f"JOIN {orders} o ON o.id = r.original_order_id"
+    back_job = reader.submit(
+        f"SELECT o.credited_member_id AS member, {rday} AS day, "  # noqa: S608
+        f"-{_fen('r.total_amount')} AS fen, CASE WHEN o.kind = %s THEN 1 ELSE 0 END AS aro "
+        f"FROM {returns} r {join} "
+        "WHERE o.credited_member_id IS NOT NULL "
+        "AND r.return_date >= %s AND r.return_date <= %s",
+        [*rday_params, aro, period.first, period.last],
+        schema,
+    )
     parts = _order_parts(reader, period, span)
     day, day_params = _day_of_month("order_date", period.first)
     sales_jobs = [
@@ -378,25 +397,6 @@ def _read(
         )
         for where, params in parts
     ]
-    # Each return's order by its primary key. PostgreSQL would rather hash the whole
-    # orders table for a hundred thousand returns: LATERAL … LIMIT 1 keeps the lookups.
-    day, day_params = _day_of_month("r.return_date", period.first)
-    if connection.vendor == "postgresql":
-        join = (
-            f"CROSS JOIN LATERAL (SELECT credited_member_id, kind FROM {orders} "  # noqa: S608
-            "WHERE id = r.original_order_id LIMIT 1) o"
-        )
-    else:
-        join = f"JOIN {orders} o ON o.id = r.original_order_id"
-    back_job = reader.submit(
-        f"SELECT o.credited_member_id AS member, {day} AS day, "  # noqa: S608
-        f"-{_fen('r.total_amount')} AS fen, CASE WHEN o.kind = %s THEN 1 ELSE 0 END AS aro "
-        f"FROM {returns} r {join} "
-        "WHERE o.credited_member_id IS NOT NULL "
-        "AND r.return_date >= %s AND r.return_date <= %s",
-        [*day_params, aro, period.first, period.last],
-        schema,
-    )
     edges = edges_job.result()
     pks, sponsors = sorted_edges(edges["member"].to_numpy(), edges["sponsor"].to_numpy())
     n = int(pks.size)
@@ -489,8 +489,11 @@ class Rows(Sequence[tuple[Any, ...]]):
 
     def __init__(self, frame: pl.DataFrame | Future[pl.DataFrame]) -> None:
         self._frame = frame
-        # The attached scratch database holding a copy of the frame (see ``staged``).
+        # The attached scratch database holding a copy of the frame (SQLite), or the
+        # partition value of the finished partition table holding it (PostgreSQL); see
+        # ``staged``.
         self.staged_as: str | None = None
+        self.partition: int | None = None
 
     @property
     def frame(self) -> pl.DataFrame:
@@ -802,6 +805,9 @@ def bulk_insert(
         if connection.vendor == "postgresql":
             from psycopg.copy import QueuedLibpqWriter
 
+            if isinstance(rows, Rows) and rows.partition is not None:
+                pgpartition.attach(cur, model._meta.db_table, rows.partition)
+                return
             kinds = _binary_kinds(model, columns) if isinstance(rows, Rows) else None
             if isinstance(rows, Rows) and kinds is not None:
                 # Binary: the server parses no numbers or quoted text. A queued writer
@@ -846,38 +852,51 @@ def bulk_insert(
 _STAGE_TABLE = "staged_rows"
 
 
+Table = tuple[type[models.Model], tuple[str, ...], Sequence[tuple[Any, ...]]]
+
+
 @contextlib.contextmanager
-def staged(*tables: Sequence[tuple[Any, ...]]) -> Iterator[None]:
-    """Inserts of ``tables`` (the ones that are :class:`Rows`) made cheap on SQLite.
+def staged(run_id: int, *tables: Table) -> Iterator[None]:
+    """The store's inserts of ``tables`` — each (model, columns, rows) of run ``run_id`` —
+    prepared before its transaction, so that inside it ``bulk_insert`` has little left
+    to do. Only rows that are :class:`Rows`, outside any transaction.
 
-    The sqlite3 module binds every value from Python, one row after another: thirty
-    million values of a million-member run take most of half a minute. So, outside any
-    transaction, each frame is first written by ADBC (Arrow arrays bound in C, the frames
-    side by side on their own threads) into a scratch SQLite file, with no journal, and
-    the files are attached to Django's connection; ``bulk_insert`` inside the store's
-    transaction then copies each with one ``INSERT … SELECT``. The run's rows still land
-    in the database in that one transaction. On leaving, the files are detached and
-    deleted. Elsewhere (PostgreSQL, inside a transaction, no driver, a write failing) this
-    does nothing and ``bulk_insert`` binds rows itself.
+    * PostgreSQL, tables partitioned by run (migration 0005): each frame is copied into
+      the run's own partition table on a connection of its own, the tables side by side,
+      then indexed (see ``core/pgpartition.py``); ``bulk_insert`` attaches it.
+    * SQLite: the sqlite3 module binds every value from Python, one row after another:
+      thirty million values of a million-member run take most of half a minute. So each
+      frame is first written by ADBC (Arrow arrays bound in C, the frames side by side on
+      their own threads) into a scratch SQLite file, with no journal, and the files are
+      attached to Django's connection; ``bulk_insert`` copies each with one
+      ``INSERT … SELECT``. ADBC's SQLite is a second copy of the library (see
+      ``core/sqlite_arrow.py``): the scratch files are closed by it before Django's
+      connection opens them, never shared.
 
-    ADBC's SQLite is a second copy of the library (see ``core/sqlite_arrow.py``): the
-    scratch files are closed by it before Django's connection opens them, never shared.
+    Either way the run's rows become the table's in the store's one transaction, and on
+    leaving whatever was not used is removed. Elsewhere (inside a transaction, no driver,
+    a write failing) this does nothing and ``bulk_insert`` inserts the rows itself.
     """
+    todo = [t for t in tables if isinstance(t[2], Rows)] if not connection.in_atomic_block else []
+    if connection.vendor == "postgresql" and todo:
+        with _partitions(run_id, todo):
+            yield
+        return
     # Only SQLite looks at the rows: elsewhere a frame still in the making stays so.
-    sqlite = connection.vendor == "sqlite" and not connection.in_atomic_block
-    todo = [t for t in tables if isinstance(t, Rows) and len(t)] if sqlite else []
-    if not todo:
+    sqlite = connection.vendor == "sqlite"
+    frames = [t[2] for t in todo if isinstance(t[2], Rows) and len(t[2])] if sqlite else []
+    if not frames:
         yield
         return
     folder = Path(tempfile.mkdtemp(prefix="salesops-stage-"))
     attached: list[Rows] = []
     try:
         try:
-            files = [folder / f"{k}.sqlite3" for k in range(len(todo))]
-            with ThreadPoolExecutor(len(todo), thread_name_prefix="comp-stage") as pool:
-                list(pool.map(_stage_write, files, [t.frame for t in todo]))
+            files = [folder / f"{k}.sqlite3" for k in range(len(frames))]
+            with ThreadPoolExecutor(len(frames), thread_name_prefix="comp-stage") as pool:
+                list(pool.map(_stage_write, files, [t.frame for t in frames]))
             with connection.cursor() as cur:
-                for k, (rows, path) in enumerate(zip(todo, files, strict=True)):
+                for k, (rows, path) in enumerate(zip(frames, files, strict=True)):
                     name = f"salesops_stage_{k}"
                     cur.execute(f"ATTACH DATABASE %s AS {name}", [str(path)])
                     rows.staged_as = name
@@ -889,6 +908,103 @@ def staged(*tables: Sequence[tuple[Any, ...]]) -> Iterator[None]:
     finally:
         _detach(attached)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _partitions(run_id: int, tables: list[Table]) -> Iterator[None]:
+    """PostgreSQL part of ``staged``: run ``run_id``'s partition of each table, filled and
+    indexed on connections of its own, ready for ``bulk_insert`` to attach."""
+    todo: list[tuple[str, str, tuple[str, ...], Rows, list[Kind]]] = []
+    with connection.cursor() as cur:
+        for model, columns, rows in tables:
+            table = model._meta.db_table
+            key = getattr(model, "PARTITION_KEY", None)
+            kinds = _binary_kinds(model, columns)
+            assert isinstance(rows, Rows)
+            if not key or kinds is None or not pgpartition.is_partitioned(cur, table):
+                continue
+            _drop_abandoned(cur, table)
+            found = pgpartition.attached_partition(cur, table, run_id)
+            if found == (True, True):
+                continue  # rows of this run already there (ids reused): insert beside them
+            if found is not None:  # an empty partition of an earlier life of this id
+                pgpartition.drop(cur, table, run_id)
+            todo.append((table, key, columns, rows, kinds))
+    params = connection.get_connection_params()
+    conns = [connection.get_new_connection(params) for _t in todo]
+    try:
+        with ThreadPoolExecutor(max(1, len(todo)), thread_name_prefix="comp-part") as pool:
+            jobs = [
+                pool.submit(_fill_partition, conn, run_id, *job)
+                for conn, job in zip(conns, todo, strict=True)
+            ]
+            for job, (*_spec, rows, _kinds) in zip(jobs, todo, strict=True):
+                try:
+                    job.result()
+                    rows.partition = run_id
+                except Exception:
+                    logger.warning(
+                        "writing a run's partition failed; copying instead", exc_info=True
+                    )
+    finally:
+        for conn in conns:
+            conn.close()
+    try:
+        yield
+    finally:
+        for *_spec, rows, _kinds in todo:
+            rows.partition = None
+        try:
+            with connection.cursor() as cur:
+                for table, *_rest in todo:
+                    pgpartition.drop_unattached(cur, table, run_id)
+        except Exception:  # e.g. the connection is gone: the next store drops it
+            logger.warning("could not drop run %s's unattached partitions", run_id, exc_info=True)
+
+
+def _fill_partition(
+    conn: Any,
+    run_id: int,
+    table: str,
+    key: str,
+    columns: tuple[str, ...],
+    rows: Rows,
+    kinds: list[Kind],
+) -> None:
+    """Create run ``run_id``'s partition table of ``table``, copy ``rows`` into it and
+    index it, in one transaction on ``conn`` (a psycopg connection of its own)."""
+    from psycopg.copy import QueuedLibpqWriter
+
+    conn.autocommit = True
+    q = connection.ops.quote_name
+    with conn.transaction(), conn.cursor() as cur:
+        # Same reasoning as store_settings; the sorts of the index builds in memory.
+        cur.execute("SET LOCAL synchronous_commit = off")
+        cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        name = pgpartition.create_unattached(cur, table, run_id)
+        statement = (
+            f"COPY {name} ({', '.join(q(c) for c in columns)}) FROM STDIN WITH (FORMAT binary)"
+        )
+        with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+            for chunk in binary_copy_chunks(rows.frame.select(columns), kinds):
+                copy.write(chunk)
+        pgpartition.finish_unattached(cur, table, key, run_id)
+
+
+def _drop_abandoned(cur: Any, table: str) -> None:
+    """Drop the unattached partition tables of runs no longer queued or running (a
+    process that died between writing and attaching them)."""
+    values = pgpartition.unattached_values(cur, table)
+    if not values:
+        return
+    alive = set(
+        CommissionRun.objects.filter(pk__in=values, status__in=ACTIVE_RUN_STATUSES).values_list(
+            "pk", flat=True
+        )
+    )
+    for value in values:
+        if value not in alive:
+            pgpartition.drop_unattached(cur, table, value)
 
 
 def _stage_write(path: Path, frame: pl.DataFrame) -> None:

@@ -225,7 +225,14 @@ def _store(
     adjustments: Adjustments | None = None,
 ) -> None:
     adjustments = adjustments or Adjustments()
-    with staged(results, lines), transaction.atomic():
+    with (
+        staged(
+            run.pk,
+            (CommissionResult, RESULT_COLUMNS, results),
+            (CommissionLine, LINE_COLUMNS, lines),
+        ),
+        transaction.atomic(),
+    ):
         state = CommissionPeriod.objects.select_for_update().get(period=run.period)
         if state.status == PeriodStatus.CLOSED:
             raise RunInputError(_("该月份已结账,结果未保存"))

@@ -44,6 +44,7 @@ from salesops.compensation.services.runio import (
 )
 from salesops.compensation.services.runs import SEED_PLAN_PATH, plan_version_ensure_seed
 from salesops.compensation.tests import test_runs
+from salesops.core import pgpartition
 from salesops.factories import MemberFactory
 from salesops.org.models import Member, RankHistory, SponsorHistory
 
@@ -370,14 +371,25 @@ def _bulk_insert_round_trip(*, stage: bool) -> None:
     frame = pl.DataFrame(lines, schema=list(LINE_COLUMNS), orient="row", infer_schema_length=None)
     result_rows = Rows(pl.DataFrame(results, schema=list(RESULT_COLUMNS), orient="row"))
     line_rows = Rows(frame)
-    with staged(result_rows, line_rows) if stage else nullcontext(), transaction.atomic():
+    tables = (
+        (CommissionResult, RESULT_COLUMNS, result_rows),
+        (CommissionLine, LINE_COLUMNS, line_rows),
+    )
+    with staged(run.pk, *tables) if stage else nullcontext(), transaction.atomic():
         if stage and connection.vendor == "sqlite":
             assert result_rows.staged_as and line_rows.staged_as
+        if stage and connection.vendor == "postgresql":
+            assert result_rows.partition == line_rows.partition == run.pk
         bulk_insert(CommissionResult, RESULT_COLUMNS, result_rows)
         bulk_insert(CommissionLine, LINE_COLUMNS, line_rows)
         # Plain tuples (what adjustments pass) go the same way.
         bulk_insert(CommissionLine, LINE_COLUMNS, [(*lines[1][:2], 3, *lines[1][3:])])
     assert result_rows.staged_as is None and line_rows.staged_as is None  # detached
+    if stage and connection.vendor == "postgresql":
+        for model in (CommissionResult, CommissionLine):
+            table = model._meta.db_table
+            with connection.cursor() as cur:
+                assert pgpartition.attached_partition(cur, table, run.pk) == (True, True)
     got = list(
         CommissionResult.objects.filter(run=run).order_by("member_id").values_list(*(
             c.removesuffix("_id") + ("_id" if c.endswith("_id") else "") for c in RESULT_COLUMNS
@@ -473,7 +485,7 @@ def test_staging_that_cannot_attach_falls_back_to_binding_rows() -> None:
     with connection.cursor() as cur:  # the scratch name is taken
         cur.execute("ATTACH DATABASE ':memory:' AS salesops_stage_0")
     try:
-        with staged(rows), transaction.atomic():
+        with staged(run.pk, (CommissionLine, LINE_COLUMNS, rows)), transaction.atomic():
             assert rows.staged_as is None
             bulk_insert(CommissionLine, LINE_COLUMNS, rows)
     finally:
@@ -482,3 +494,141 @@ def test_staging_that_cannot_attach_falls_back_to_binding_rows() -> None:
     assert list(CommissionLine.objects.filter(run=run).values_list("amount", flat=True)) == [
         Decimal("1.00")
     ]
+
+
+# --------------------------------------------------------------------------- partitions
+
+
+def _line_rows(run: CommissionRun, member: Member, count: int) -> Any:
+    import polars as pl
+
+    return Rows(
+        pl.DataFrame(
+            [(run.pk, member.pk, k, "override", "n", "1.00", "f", "{}", None, 1)
+             for k in range(1, count + 1)],
+            schema=list(LINE_COLUMNS),
+            orient="row",
+        )
+    )  # fmt: skip
+
+
+@pytest.fixture
+def pg_run() -> tuple[CommissionRun, Member]:
+    """A queued run of October and a member, on PostgreSQL (where results and lines are
+    partitioned) only."""
+    if connection.vendor != "postgresql":
+        pytest.skip("results and lines are partitioned on PostgreSQL only")
+    version = plan_version_ensure_seed()
+    run = CommissionRun.objects.create(period=OCT.first, plan_version=version)
+    return run, MemberFactory(member_no="A1")
+
+
+def _partition_tables() -> set[str]:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' "
+            "AND relname ~ '^compensation_commission(line|result)_p[0-9]+$'"
+        )
+        return {r[0] for r in cur.fetchall()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_runs_partition_is_indexed_before_and_attached_in_the_store(
+    pg_run: tuple[CommissionRun, Member],
+) -> None:
+    run, a = pg_run
+    rows = _line_rows(run, a, 3)
+    table = CommissionLine._meta.db_table
+    with staged(run.pk, (CommissionLine, LINE_COLUMNS, rows)):
+        with connection.cursor() as cur:  # written, indexed, not yet part of the table
+            assert pgpartition.attached_partition(cur, table, run.pk) == (False, True)
+        assert not CommissionLine.objects.filter(run=run).exists()
+        with transaction.atomic():
+            bulk_insert(CommissionLine, LINE_COLUMNS, rows)
+            assert CommissionLine.objects.filter(run=run).count() == 3
+    name = pgpartition.partition_name(table, run.pk)
+    with connection.cursor() as cur:
+        assert pgpartition.attached_partition(cur, table, run.pk) == (True, True)
+        # Each index of the table has the partition's own index attached under it (the
+        # attach adopted them rather than building its own), and no other index.
+        cur.execute(
+            "SELECT count(*) FROM pg_index x JOIN pg_inherits i ON i.inhrelid = x.indexrelid "
+            "WHERE x.indrelid = to_regclass(%s)",
+            [name],
+        )
+        adopted = cur.fetchone()[0]
+        cur.execute("SELECT count(*) FROM pg_index WHERE indrelid = to_regclass(%s)", [name])
+        assert adopted == cur.fetchone()[0] == 2  # (id, run) and (run, member, seq)
+        cur.execute(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = to_regclass(%s) AND contype = 'c'",
+            [name],
+        )
+        assert cur.fetchone()[0] == 2  # the table's own checks; the bound check is gone
+    # Ids come from the table's sequence: the next line through the ORM follows on.
+    last = max(CommissionLine.objects.filter(run=run).values_list("id", flat=True))
+    more = CommissionLine.objects.create(
+        run=run, member=a, seq=9, rule="override", name="n", amount=1, formula="f"
+    )
+    assert more.pk > last and CommissionLine.objects.filter(run=run).count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_store_that_fails_leaves_no_partition_behind(
+    pg_run: tuple[CommissionRun, Member],
+) -> None:
+    run, a = pg_run
+    rows = _line_rows(run, a, 2)
+    with (
+        pytest.raises(RuntimeError),
+        staged(run.pk, (CommissionLine, LINE_COLUMNS, rows)),
+        transaction.atomic(),
+    ):
+        bulk_insert(CommissionLine, LINE_COLUMNS, rows)  # attached …
+        raise RuntimeError("crash before the commit")  # … and rolled back
+    assert rows.partition is None
+    assert not CommissionLine.objects.filter(run=run).exists()
+    table = CommissionLine._meta.db_table
+    assert pgpartition.partition_name(table, run.pk) not in _partition_tables()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_partitions_abandoned_by_a_dead_run_are_dropped_by_the_next_store(
+    pg_run: tuple[CommissionRun, Member],
+) -> None:
+    run, a = pg_run
+    version = run.plan_version
+    dead = CommissionRun.objects.create(period=OCT.first, plan_version=version, status="failed")
+    busy = CommissionRun.objects.create(
+        period=dt.date(2026, 9, 1), plan_version=version, status="running"
+    )
+    table = CommissionLine._meta.db_table
+    with connection.cursor() as cur:  # what a process killed before attaching leaves
+        for r in (dead, busy):
+            pgpartition.create_unattached(cur, table, r.pk)
+    rows = _line_rows(run, a, 1)
+    with staged(run.pk, (CommissionLine, LINE_COLUMNS, rows)), transaction.atomic():
+        bulk_insert(CommissionLine, LINE_COLUMNS, rows)
+    # The dead run's table is gone; a running run's (another period's) is its own.
+    names = _partition_tables()
+    assert pgpartition.partition_name(table, dead.pk) not in names
+    assert pgpartition.partition_name(table, busy.pk) in names
+    assert pgpartition.partition_name(table, run.pk) in names
+    with connection.cursor() as cur:
+        pgpartition.drop(cur, table, busy.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_rows_are_already_partitioned_inserts_beside_them(
+    pg_run: tuple[CommissionRun, Member],
+) -> None:
+    # Ids reused (a test database's sequences reset): this run's partition holds rows
+    # already, so the store copies into it instead of writing a new one.
+    run, a = pg_run
+    first = _line_rows(run, a, 2)
+    with staged(run.pk, (CommissionLine, LINE_COLUMNS, first)), transaction.atomic():
+        bulk_insert(CommissionLine, LINE_COLUMNS, first)
+    again = _line_rows(run, a, 1)
+    with staged(run.pk, (CommissionLine, LINE_COLUMNS, again)), transaction.atomic():
+        assert again.partition is None
+        bulk_insert(CommissionLine, LINE_COLUMNS, again)
+    assert CommissionLine.objects.filter(run=run).count() == 3
