@@ -402,7 +402,8 @@ def run_once(period: dt.date, k: int) -> None:
     }
     for name, fn in originals.items():
         setattr(runs, name, timed(labels[name], fn))
-    # SQLite writes the rows into scratch files before the store's transaction.
+    # Before the store's transaction, SQLite writes the rows into scratch files and
+    # PostgreSQL into the run's own partitions (then results/lines are only their attach).
     stage = runs.staged
 
     @contextlib.contextmanager

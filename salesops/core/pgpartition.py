@@ -27,15 +27,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.db import connection
+
 
 def _q(name: str) -> str:
-    """A quoted identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    """A quoted string literal."""
-    return "'" + text.replace("'", "''") + "'"
+    return str(connection.ops.quote_name(name))
 
 
 def partition_name(table: str, value: int) -> str:
@@ -68,15 +64,15 @@ def _plain_indexes(cursor: Any, table: str) -> list[tuple[str, str]]:
     """(name, definition after ``USING``, e.g. ``btree (run_id, member_id)``) of each
     index of ``table`` that no constraint owns."""
     cursor.execute(
-        "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
+        "SELECT i.relname, x.indisunique, pg_get_indexdef(x.indexrelid) FROM pg_index x "
         "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = to_regclass(%s) "
         "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid "
         "AND c.conrelid = x.indrelid) ORDER BY i.relname",
         [_q(table)],
     )
     out: list[tuple[str, str]] = []
-    for name, definition in cursor.fetchall():
-        if " UNIQUE " in definition.split(" ON ", 1)[0] + " ":
+    for name, unique, definition in cursor.fetchall():
+        if unique:  # would need the partition key, like the constraints
             raise ValueError(f"{table}: unique index {name} without a constraint")
         out.append((str(name), str(definition).split(" USING ", 1)[1]))
     return out
@@ -167,8 +163,9 @@ def _rebuild(cursor: Any, table: str, key: str, *, partitioned: bool) -> None:
     cursor.execute(f"INSERT INTO {_q(table)} SELECT * FROM {_q(old)}")  # noqa: S608
     for column, _sequence in sequences:
         cursor.execute(
-            f"SELECT setval(pg_get_serial_sequence({_lit(_q(table))}, {_lit(column)}), m) "  # noqa: S608
-            f"FROM (SELECT MAX({_q(column)}) AS m FROM {_q(table)}) t WHERE m IS NOT NULL"
+            "SELECT setval(pg_get_serial_sequence(%s, %s), m) "  # noqa: S608
+            f"FROM (SELECT MAX({_q(column)}) AS m FROM {_q(table)}) t WHERE m IS NOT NULL",
+            [_q(table), column],
         )
     cursor.execute(f"DROP TABLE {_q(old)} CASCADE")
 
@@ -244,7 +241,7 @@ def create_unattached(cursor: Any, table: str, value: int) -> str:
     )
     for column, sequence in _identity_sequences(cursor, table):
         cursor.execute(
-            f"ALTER TABLE {name} ALTER COLUMN {_q(column)} SET DEFAULT nextval({_lit(sequence)})"
+            f"ALTER TABLE {name} ALTER COLUMN {_q(column)} SET DEFAULT nextval(%s)", [sequence]
         )
     return name
 

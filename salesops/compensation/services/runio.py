@@ -810,15 +810,11 @@ def bulk_insert(
                 return
             kinds = _binary_kinds(model, columns) if isinstance(rows, Rows) else None
             if isinstance(rows, Rows) and kinds is not None:
-                # Binary: the server parses no numbers or quoted text. A queued writer
-                # sends on its own thread while the next chunk is encoded here.
-                statement = f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT binary)"
-                chunks = binary_copy_chunks(rows.frame.select(columns), kinds)
-            else:
-                statement = f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)"
-                chunks = _csv_chunks(rows, columns)
+                _copy_binary(cur.cursor, table, columns, rows, kinds)
+                return
+            statement = f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)"
             with cur.cursor.copy(statement, writer=QueuedLibpqWriter(cur.cursor)) as copy:
-                for chunk in chunks:
+                for chunk in _csv_chunks(rows, columns):
                     copy.write(chunk)
             return
         if connection.vendor == "sqlite":
@@ -847,6 +843,21 @@ def bulk_insert(
         sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608
         for batch in _batches(rows):
             cur.executemany(sql, batch)
+
+
+def _copy_binary(
+    cursor: Any, table: str, columns: tuple[str, ...], rows: Rows, kinds: list[Kind]
+) -> None:
+    """COPY ``rows`` into ``table`` (quoted) on the psycopg ``cursor``, binary: the server
+    parses no numbers or quoted text. A queued writer sends on its own thread while the
+    next chunk is encoded here."""
+    from psycopg.copy import QueuedLibpqWriter
+
+    cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+    statement = f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT binary)"
+    with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+        for chunk in binary_copy_chunks(rows.frame.select(columns), kinds):
+            copy.write(chunk)
 
 
 _STAGE_TABLE = "staged_rows"
@@ -973,21 +984,13 @@ def _fill_partition(
 ) -> None:
     """Create run ``run_id``'s partition table of ``table``, copy ``rows`` into it and
     index it, in one transaction on ``conn`` (a psycopg connection of its own)."""
-    from psycopg.copy import QueuedLibpqWriter
-
     conn.autocommit = True
-    q = connection.ops.quote_name
     with conn.transaction(), conn.cursor() as cur:
         # Same reasoning as store_settings; the sorts of the index builds in memory.
         cur.execute("SET LOCAL synchronous_commit = off")
         cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
         name = pgpartition.create_unattached(cur, table, run_id)
-        statement = (
-            f"COPY {name} ({', '.join(q(c) for c in columns)}) FROM STDIN WITH (FORMAT binary)"
-        )
-        with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
-            for chunk in binary_copy_chunks(rows.frame.select(columns), kinds):
-                copy.write(chunk)
+        _copy_binary(cur, name, columns, rows, kinds)
         pgpartition.finish_unattached(cur, table, key, run_id)
 
 
@@ -1004,7 +1007,7 @@ def _drop_abandoned(cur: Any, table: str) -> None:
     )
     for value in values:
         if value not in alive:
-            pgpartition.drop_unattached(cur, table, value)
+            pgpartition.drop(cur, table, value)
 
 
 def _stage_write(path: Path, frame: pl.DataFrame) -> None:
