@@ -41,6 +41,7 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 import polars as pl
+import pyarrow as pa
 from django.db import connection, models
 from django.utils.translation import gettext as _
 
@@ -239,14 +240,14 @@ def _in_child(path: str, sql: str, params: list[Any]) -> Any:
         raise
 
 
-def _day_of_month(column: str, first: dt.date) -> tuple[str, list[Any]]:
+def _day_index(column: str, first: dt.date) -> tuple[str, list[Any]]:
     """SQL, with its parameters, for the day of the month of ``column``, a date in the
-    month starting on ``first``."""
+    month starting on ``first``, counted from 0."""
     if connection.vendor == "sqlite":
         # Django stores dates as ISO text: the day is characters 9-10.
-        return f"CAST(substr({column}, 9, 2) AS INTEGER)", []
+        return f"(CAST(substr({column}, 9, 2) AS INTEGER) - 1)", []
     # Date minus date is whole days: far cheaper than EXTRACT, which computes a numeric.
-    return f"({column} - CAST(%s AS date) + 1)", [first]
+    return f"({column} - CAST(%s AS date))", [first]
 
 
 def _fen(column: str) -> str:
@@ -254,6 +255,22 @@ def _fen(column: str) -> str:
     if connection.vendor == "sqlite":
         return f"CAST(ROUND({column} * 100) AS BIGINT)"  # stored as REAL: round, not truncate
     return f"CAST({column} * 100 AS BIGINT)"  # exact: numeric with two decimals
+
+
+# An order or return as the engine needs it, in two integer columns: "key" packs the
+# member id, the day of the month and whether it is an ARO order (member * 64 + day
+# index * 2 + aro; a day index is 0..30), "fen" is its amount. Each column a query sends
+# costs the server and the reader about a second per ten million rows.
+_MOVES = {"key": pl.Int64, "fen": pl.Int64}
+
+
+def _move_key(member: str, date: str, kind: str, first: dt.date) -> tuple[str, list[Any]]:
+    """SQL, with its parameters, for the packed key (see ``_MOVES``) of a row."""
+    day, params = _day_index(date, first)
+    return (
+        f"({member} * 64 + {day} * 2 + CASE WHEN {kind} = %s THEN 1 ELSE 0 END)",
+        [*params, str(OrderKind.ARO)],
+    )
 
 
 def index_of(keys: npt.NDArray[np.int64], values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -345,8 +362,6 @@ def _read(
     orders = q(Order._meta.db_table)
     returns = q(Return._meta.db_table)
     scan = " NOT INDEXED" if connection.vendor == "sqlite" else ""
-    schema = {"member": pl.Int64, "day": pl.Int32, "fen": pl.Int64, "aro": pl.Int32}
-    aro = str(OrderKind.ARO)
     # Every query is queued at once: on ADBC connections they run side by side.
     span = _order_span(reader, period)
     edges_job = reader.submit(
@@ -368,7 +383,7 @@ def _read(
     )
     # Each return's order by its primary key. PostgreSQL would rather hash the whole
     # orders table for a hundred thousand returns: LATERAL … LIMIT 1 keeps the lookups.
-    rday, rday_params = _day_of_month("r.return_date", period.first)
+    rkey, rkey_params = _move_key("o.credited_member_id", "r.return_date", "o.kind", period.first)
     if connection.vendor == "postgresql":
         join = (
             f"CROSS JOIN LATERAL (SELECT credited_member_id, kind FROM {orders} "  # noqa: S608
@@ -377,23 +392,22 @@ def _read(
     else:
         join = f"JOIN {orders} o ON o.id = r.original_order_id"
     back_job = reader.submit(
-        f"SELECT o.credited_member_id AS member, {rday} AS day, "  # noqa: S608
-        f"-{_fen('r.total_amount')} AS fen, CASE WHEN o.kind = %s THEN 1 ELSE 0 END AS aro "
+        f"SELECT {rkey} AS key, -{_fen('r.total_amount')} AS fen "  # noqa: S608
         f"FROM {returns} r {join} "
         "WHERE o.credited_member_id IS NOT NULL "
         "AND r.return_date >= %s AND r.return_date <= %s",
-        [*rday_params, aro, period.first, period.last],
-        schema,
+        [*rkey_params, period.first, period.last],
+        _MOVES,
     )
     parts = _order_parts(reader, period, span)
-    day, day_params = _day_of_month("order_date", period.first)
+    # total_fen: the amount in fen, stored by the database beside total_amount.
+    okey, okey_params = _move_key("credited_member_id", "order_date", "kind", period.first)
     sales_jobs = [
         reader.submit(
-            f"SELECT credited_member_id AS member, {day} AS day, "  # noqa: S608
-            f"{_fen('total_amount')} AS fen, CASE WHEN kind = %s THEN 1 ELSE 0 END AS aro "
+            f"SELECT {okey} AS key, total_fen AS fen "  # noqa: S608
             f"FROM {orders}{scan} WHERE {where}",
-            [*day_params, aro, *params],
-            schema,
+            [*okey_params, *params],
+            _MOVES,
         )
         for where, params in parts
     ]
@@ -446,7 +460,8 @@ def _read(
         raise RunInputError(_("推荐关系存在循环:%(cycles)s") % {"cycles": shown})
 
     moves = pl.concat([job.result() for job in [*sales_jobs, back_job]], how="vertical")
-    opos = index_of(pks, moves["member"].to_numpy())
+    packed = moves["key"].to_numpy()
+    opos = index_of(pks, packed >> 6)
     if (opos < 0).any():
         raise RunInputError(_("有订单归属的会员不在该月份的网络中"))
     inp = PeriodInput(
@@ -455,9 +470,9 @@ def _read(
         terminated=terminated,
         prev_title=prev_title,
         order_member=opos,
-        order_fen=moves["fen"].to_numpy().astype(np.int64),
-        order_day=(moves["day"].to_numpy() + period.day_number(period.first) - 1).astype(np.int32),
-        order_aro=moves["aro"].to_numpy().astype(np.bool_),
+        order_fen=moves["fen"].to_numpy().astype(np.int64, copy=False),
+        order_day=(((packed >> 1) & 31) + period.day_number(period.first)).astype(np.int32),
+        order_aro=(packed & 1).astype(np.bool_),
     )
     return inp, pks, member_nos
 
@@ -528,6 +543,26 @@ class Rows(Sequence[tuple[Any, ...]]):
 def _tuples(frame: pl.DataFrame) -> Iterator[tuple[Any, ...]]:
     """Row tuples of ``frame`` (zip over whole columns: far faster than row by row)."""
     return zip(*(s.to_list() for s in frame.iter_columns()), strict=True)
+
+
+MONEY = pl.Decimal(18, 2)
+
+
+def money_decimal(fen: npt.NDArray[np.int64]) -> pl.Series:
+    """Integer fen → a polars Decimal(18, 2) column of the same amounts (exact: a decimal
+    column stores its values as integers in units of its scale, here fen). Rows hand
+    these to the database as they are: COPY encodes them without text, and Python sees
+    ``Decimal`` values."""
+    fen = np.ascontiguousarray(fen, dtype=np.int64)
+    # Arrow's decimal128: each value a little-endian 128-bit integer (low word, then
+    # the high word that extends the sign).
+    words = np.empty((fen.size, 2), dtype=np.int64)
+    words[:, 0] = fen
+    words[:, 1] = fen >> 63
+    array = pa.Array.from_buffers(pa.decimal128(18, 2), fen.size, [None, pa.py_buffer(words)])
+    got = pl.from_arrow(array)
+    assert isinstance(got, pl.Series)
+    return got
 
 
 def money_text(fen: pl.Expr) -> pl.Expr:
@@ -608,7 +643,7 @@ def _line_frame(rows: pl.DataFrame, tpl: _Template, key: int) -> pl.DataFrame:
         pl.col("order"),
         pl.lit(tpl.rule).alias("rule"),
         pl.lit(tpl.name).alias("name"),
-        money_text(pl.col("amount_fen")).alias("amount"),
+        pl.col("amount_fen"),
         _fill(tpl.formula).alias("formula"),
         _fill(tpl.inputs).alias("inputs"),
         pl.col("source").alias("source"),
@@ -630,7 +665,7 @@ def _empty_lines() -> pl.DataFrame:
     return pl.DataFrame(
         schema={
             "member": pl.Int64, "key": pl.Int8, "order": pl.Int64, "rule": pl.String,
-            "name": pl.String, "amount": pl.String, "formula": pl.String, "inputs": pl.String,
+            "name": pl.String, "amount_fen": pl.Int64, "formula": pl.String, "inputs": pl.String,
             "source": pl.Int64, "generation": pl.Int64,
         }
     )  # fmt: skip
@@ -739,16 +774,10 @@ def build_rows(
             "paid_as": codes.gather(res.paid_as[idx].astype(np.int64) + 1),
             "title": codes.gather(res.title[idx].astype(np.int64) + 1),
             "sr_count": res.sr_count[idx].astype(np.int64),
-            **{c: getattr(res, c)[idx].astype(np.int64) for c in MONEY_RESULT_COLUMNS},
+            **{c: money_decimal(getattr(res, c)[idx]) for c in MONEY_RESULT_COLUMNS},
         }
     )
-    results = base.select(
-        pl.lit(run_id, dtype=pl.Int64).alias("run_id"),
-        "member_id",
-        "paid_as",
-        "title",
-        *(c if c == "sr_count" else money_text(pl.col(c)).alias(c) for c in RESULT_COLUMNS[4:]),
-    )
+    results = base.select(pl.lit(run_id, dtype=pl.Int64).alias("run_id"), *RESULT_COLUMNS[1:])
     # The lines take most of the build: they are made on a worker thread (polars and
     # NumPy release the GIL) while the caller goes on, e.g. to COPY the results.
     worker = ThreadPoolExecutor(1, thread_name_prefix="comp-lines")
@@ -772,7 +801,7 @@ def _line_rows(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("member").alias("seq"),
         "rule",
         "name",
-        "amount",
+        money_decimal(lines["amount_fen"].to_numpy()).alias("amount"),
         "formula",
         "inputs",
         _gather_nullable(pks, lines["source"]).alias("source_member_id"),
@@ -810,7 +839,7 @@ def bulk_insert(
                 return
             kinds = _binary_kinds(model, columns) if isinstance(rows, Rows) else None
             if isinstance(rows, Rows) and kinds is not None:
-                _copy_binary(cur.cursor, table, columns, rows, kinds)
+                _copy_binary(cur.cursor, table, columns, rows.frame, kinds)
                 return
             statement = f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)"
             with cur.cursor.copy(statement, writer=QueuedLibpqWriter(cur.cursor)) as copy:
@@ -846,17 +875,26 @@ def bulk_insert(
 
 
 def _copy_binary(
-    cursor: Any, table: str, columns: tuple[str, ...], rows: Rows, kinds: list[Kind]
+    cursor: Any,
+    table: str,
+    columns: tuple[str, ...],
+    frame: pl.DataFrame,
+    kinds: list[Kind],
+    *,
+    freeze: bool = False,
 ) -> None:
-    """COPY ``rows`` into ``table`` (quoted) on the psycopg ``cursor``, binary: the server
-    parses no numbers or quoted text. A queued writer sends on its own thread while the
-    next chunk is encoded here."""
+    """COPY ``frame``'s ``columns`` into ``table`` (quoted) on the psycopg ``cursor``,
+    binary: the server parses no numbers or quoted text. A queued writer sends on its own
+    thread while the next chunk is encoded here. ``freeze``: rows written frozen and the
+    pages marked all-visible (only into a table created in the same transaction), so
+    neither the first reader nor vacuum has to write the table again."""
     from psycopg.copy import QueuedLibpqWriter
 
     cols = ", ".join(connection.ops.quote_name(c) for c in columns)
-    statement = f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT binary)"
+    options = "FORMAT binary, FREEZE" if freeze else "FORMAT binary"
+    statement = f"COPY {table} ({cols}) FROM STDIN WITH ({options})"
     with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
-        for chunk in binary_copy_chunks(rows.frame.select(columns), kinds):
+        for chunk in binary_copy_chunks(frame.select(columns), kinds):
             copy.write(chunk)
 
 
@@ -925,7 +963,7 @@ def staged(run_id: int, *tables: Table) -> Iterator[None]:
 def _partitions(run_id: int, tables: list[Table]) -> Iterator[None]:
     """PostgreSQL part of ``staged``: run ``run_id``'s partition of each table, filled and
     indexed on connections of its own, ready for ``bulk_insert`` to attach."""
-    todo: list[tuple[str, str, tuple[str, ...], Rows, list[Kind]]] = []
+    todo: list[tuple[str, str, tuple[str, Kind] | None, tuple[str, ...], Rows, list[Kind]]] = []
     with connection.cursor() as cur:
         for model, columns, rows in tables:
             table = model._meta.db_table
@@ -940,7 +978,9 @@ def _partitions(run_id: int, tables: list[Table]) -> Iterator[None]:
                 continue  # rows of this run already there (ids reused): insert beside them
             if found is not None:  # an empty partition of an earlier life of this id
                 pgpartition.drop(cur, table, run_id)
-            todo.append((table, key, columns, rows, kinds))
+            pk = str(model._meta.pk.column)
+            pk_kind = _binary_kinds(model, (pk,)) if pk not in columns else None
+            todo.append((table, key, (pk, pk_kind[0]) if pk_kind else None, columns, rows, kinds))
     params = connection.get_connection_params()
     conns = [connection.get_new_connection(params) for _t in todo]
     try:
@@ -978,19 +1018,35 @@ def _fill_partition(
     run_id: int,
     table: str,
     key: str,
+    pk: tuple[str, Kind] | None,
     columns: tuple[str, ...],
     rows: Rows,
     kinds: list[Kind],
 ) -> None:
     """Create run ``run_id``'s partition table of ``table``, copy ``rows`` into it and
-    index it, in one transaction on ``conn`` (a psycopg connection of its own)."""
+    index it, in one transaction on ``conn`` (a psycopg connection of its own). The rows'
+    primary keys (``pk``: column and kind, when not among ``columns``) are a block taken
+    from the table's sequence beforehand, in a transaction of their own, when it can be."""
     conn.autocommit = True
+    frame = rows.frame
+    first = None
+    if pk is not None:
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                first = pgpartition.reserve_ids(cur, table, pk[0], frame.height)
+        except Exception:  # e.g. not the sequence's owner: each row draws its own
+            logger.warning("could not reserve ids of %s", table, exc_info=True)
+    if pk is not None and first is not None:
+        frame = frame.with_columns(
+            pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(pk[0])
+        )
+        columns, kinds = (pk[0], *columns), [pk[1], *kinds]
     with conn.transaction(), conn.cursor() as cur:
         # Same reasoning as store_settings; the sorts of the index builds in memory.
         cur.execute("SET LOCAL synchronous_commit = off")
         cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
         name = pgpartition.create_unattached(cur, table, run_id)
-        _copy_binary(cur, name, columns, rows, kinds)
+        _copy_binary(cur, name, columns, frame, kinds, freeze=True)
         pgpartition.finish_unattached(cur, table, key, run_id)
 
 
@@ -1017,7 +1073,11 @@ def _stage_write(path: Path, frame: pl.DataFrame) -> None:
         # A scratch file, deleted after the store: no journal, no syncing.
         cur.execute("PRAGMA journal_mode = OFF")
         cur.execute("PRAGMA synchronous = OFF")
-        cur.adbc_ingest(_STAGE_TABLE, frame.to_arrow(), mode="create")
+        # ADBC's SQLite takes no decimals: amounts go as their exact text, which the
+        # table's NUMERIC column converts as it would a bound Decimal (Django binds text).
+        money = [c for c, t in frame.schema.items() if isinstance(t, pl.Decimal)]
+        text = frame.with_columns(pl.col(money).cast(pl.String)) if money else frame
+        cur.adbc_ingest(_STAGE_TABLE, text.to_arrow(), mode="create")
 
 
 def _detach(attached: list[Rows]) -> None:

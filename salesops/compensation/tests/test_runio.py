@@ -47,6 +47,7 @@ from salesops.compensation.tests import test_runs
 from salesops.core import pgpartition
 from salesops.factories import MemberFactory
 from salesops.org.models import Member, RankHistory, SponsorHistory
+from salesops.sales.models import Order, OrderKind, OrderStatus, Return
 
 world = test_runs.world  # the seed-examples fixture: SM01, SR00-SR03, SR99
 PLAN = load_rank_plan(SEED_PLAN_PATH)
@@ -56,8 +57,8 @@ OCT = Period(2026, 10)
 # --------------------------------------------------------------------------- the oracle
 
 
-def _money_str(fen: int) -> str:
-    return str(from_fen(fen))
+def _money(fen: int) -> Decimal:
+    return from_fen(fen)
 
 
 def oracle_build_rows(
@@ -84,9 +85,9 @@ def oracle_build_rows(
         pk = int(pks[i])
         pv, cut, src, srv, sales, morning, open_, override, total = (c[k] for c in columns)
         results.append(
-            (run_id, pk, res.rank_code(paid[k]), res.rank_code(title[k]), _money_str(pv),
-             _money_str(cut), src, _money_str(srv), _money_str(sales), _money_str(morning),
-             _money_str(open_), _money_str(override), _money_str(total))
+            (run_id, pk, res.rank_code(paid[k]), res.rank_code(title[k]), _money(pv),
+             _money(cut), src, _money(srv), _money(sales), _money(morning), _money(open_),
+             _money(override), _money(total))
         )  # fmt: skip
         if total == 0:
             continue
@@ -101,7 +102,7 @@ def oracle_build_rows(
         item: LineItem
         for seq, item in enumerate(mine.lines_for(i), start=1):
             lines.append(
-                (run_id, pk, seq, item.rule, item.name, str(item.amount), item.formula,
+                (run_id, pk, seq, item.rule, item.name, item.amount, item.formula,
                  json.dumps(dict(item.inputs), ensure_ascii=False, sort_keys=True),
                  pk_of_no[item.source_member] if item.source_member else None,
                  item.generation)
@@ -117,10 +118,12 @@ def assert_same_rows(run: CommissionRun, res: PeriodResult, pks: Any, nos: list[
     assert list(results) == want_results
     assert list(lines) == want_lines
     assert total == want_total
-    # Same Python types too (what the database driver is handed).
+    # Same Python types too (what the database driver is handed), and amounts with
+    # their two decimals.
     for got, want in ((list(results), want_results), (list(lines), want_lines)):
         for g, w in zip(got, want, strict=True):
             assert [type(v) for v in g] == [type(v) for v in w]
+            assert [str(v) for v in g] == [str(v) for v in w]
 
 
 # --------------------------------------------------------------------------- build_rows
@@ -135,7 +138,7 @@ def test_build_rows_equals_the_loop_on_the_seed_examples(world: dict[str, Member
     _results, lines, total = build_rows(run, res, pks, nos)
     assert total == Decimal("14615.38") + Decimal("5576.92") + 4 * Decimal("4076.92")
     sm = [row for row in lines if row[1] == world["sm"].pk]
-    assert [(r[2], r[3], r[5]) for r in sm] == [
+    assert [(r[2], r[3], str(r[5])) for r in sm] == [
         (1, "sales_bonus", "4615.38"),
         (2, "morning_star", "4000.00"),
         (3, "open_star", "2000.00"),
@@ -325,6 +328,52 @@ def test_adbc_read_equals_the_cursor_read_on_postgresql(world: dict[str, Member]
     slow = read_period_input(PLAN, OCT, fast=False)
     assert_same_input(fast, slow)
     assert slow[0].order_fen.size == 10
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("fast", [True, False])
+def test_each_order_and_return_reads_as_its_member_day_amount_and_kind(
+    world: dict[str, Member], fast: bool
+) -> None:
+    # The edges of what the read packs into one integer (member, day of month, ARO) and
+    # of the amount the database keeps in fen: the month's first and last day, a fen,
+    # large amounts, and a return of an ARO order on the last day.
+    first = test_runs.order(world["sr1"], "0.01", 1, kind=OrderKind.ARO)
+    test_runs.order(world["sr2"], "9999999999999.99", 31)  # exact as SQLite's REAL too
+    test_runs.order(world["sr3"], "123456789.99", 31, kind=OrderKind.ARO)
+    Return.objects.create(
+        return_no="RT-EDGE", original_order=first, return_date=dt.date(2026, 10, 31),
+        total_amount=Decimal("0.01"),
+    )  # fmt: skip
+    Order.objects.create(
+        order_no="SO-VOID", order_date=dt.date(2026, 10, 2), credited_member=world["sr1"],
+        total_amount=Decimal("1"), status=OrderStatus.CANCELLED,
+    )  # fmt: skip
+    want = sorted(
+        [
+            (o.credited_member.member_no, OCT.day_number(o.order_date),
+             int(o.total_amount * 100), o.kind == OrderKind.ARO)
+            for o in Order.objects.filter(
+                order_date__range=(OCT.first, OCT.last), status=OrderStatus.CONFIRMED
+            ).select_related("credited_member")
+        ]
+        + [
+            (r.original_order.credited_member.member_no, OCT.day_number(r.return_date),
+             -int(r.total_amount * 100), r.original_order.kind == OrderKind.ARO)
+            for r in Return.objects.select_related("original_order__credited_member")
+        ]
+    )  # fmt: skip
+    inp, _pks, nos = read_period_input(PLAN, OCT, fast=fast)
+    got = sorted(
+        zip(
+            [nos[i] for i in inp.order_member.tolist()],
+            inp.order_day.tolist(),
+            inp.order_fen.tolist(),
+            inp.order_aro.tolist(),
+            strict=True,
+        )
+    )
+    assert got == want
 
 
 @pytest.mark.django_db
@@ -564,8 +613,11 @@ def test_a_runs_partition_is_indexed_before_and_attached_in_the_store(
             [name],
         )
         assert cur.fetchone()[0] == 2  # the table's own checks; the bound check is gone
-    # Ids come from the table's sequence: the next line through the ORM follows on.
-    last = max(CommissionLine.objects.filter(run=run).values_list("id", flat=True))
+    # Ids are one block taken from the table's sequence, in row order; the next line
+    # through the ORM follows on.
+    ids = list(CommissionLine.objects.filter(run=run).order_by("seq").values_list("id", flat=True))
+    assert ids == list(range(ids[0], ids[0] + 3))
+    last = ids[-1]
     more = CommissionLine.objects.create(
         run=run, member=a, seq=9, rule="override", name="n", amount=1, formula="f"
     )

@@ -86,14 +86,14 @@ def reserve_ids(model: type[models.Model], count: int) -> pl.Series:
 
 
 def defaults(model: type[models.Model], given: set[str]) -> dict[str, Any]:
-    """Database values of every concrete column not in ``given`` (nor the primary key), as
-    the ORM would store them for a new row."""
+    """Database values of every concrete column not in ``given`` (nor the primary key,
+    nor a generated column), as the ORM would store them for a new row."""
     proto = model()
     out: dict[str, Any] = {}
     for field in model._meta.concrete_fields:
         column = field.column
-        if field.primary_key or column is None or column in given:
-            continue
+        if field.primary_key or field.generated or column is None or column in given:
+            continue  # a generated column is the database's to fill
         out[column] = field.get_db_prep_save(field.pre_save(proto, add=True), connection)
     return out
 

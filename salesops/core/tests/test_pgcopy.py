@@ -96,6 +96,29 @@ def test_money_is_exact_for_any_amount_in_fen(fens: list[int]) -> None:
     assert got == [Decimal(t) for t in text]
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(-(10**18) + 1, 10**18 - 1)), min_size=1,
+                max_size=40))  # fmt: skip
+def test_money_from_a_decimal_column_is_exact(fens: list[int | None]) -> None:
+    # Chunks of three rows: each chunk is a slice of the column, read at an offset.
+    values = [None if f is None else Decimal(f).scaleb(-2) for f in fens]
+    frame = pl.DataFrame({"m": pl.Series(values, dtype=pl.Decimal(18, 2))})
+    got = [r[0] for r in decode(stream_of(frame, ["money"]), ["money"])]
+    assert got == values
+
+
+@pytest.mark.parametrize(
+    "series",
+    [pl.Series([Decimal("1.5")], dtype=pl.Decimal(18, 1)),
+     pl.Series([Decimal("10000000000000000.00")], dtype=pl.Decimal(38, 2)),
+     pl.Series([Decimal("-10000000000000000.00")], dtype=pl.Decimal(38, 2)),
+     pl.Series([Decimal("1" * 30 + ".00")], dtype=pl.Decimal(38, 2))],
+)  # fmt: skip
+def test_decimals_that_do_not_fit_are_refused(series: pl.Series) -> None:
+    with pytest.raises(EncodeError):
+        stream_of(pl.DataFrame({"v": series}), ["money"])
+
+
 @pytest.mark.parametrize(
     ("value", "kind"),
     [(2**31, "int4"), (-(2**15) - 1, "int2"), ("1.5", "money"), ("1e3", "money"),
