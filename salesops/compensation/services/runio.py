@@ -381,24 +381,6 @@ def _read(
         [period.first],
         {"member_id": pl.Int64, "period": pl.String, "title": pl.String},
     )
-    # Each return's order by its primary key. PostgreSQL would rather hash the whole
-    # orders table for a hundred thousand returns: LATERAL … LIMIT 1 keeps the lookups.
-    rkey, rkey_params = _move_key("o.credited_member_id", "r.return_date", "o.kind", period.first)
-    if connection.vendor == "postgresql":
-        join = (
-            f"CROSS JOIN LATERAL (SELECT credited_member_id, kind FROM {orders} "  # noqa: S608
-            "WHERE id = r.original_order_id LIMIT 1) o"
-        )
-    else:
-        join = f"JOIN {orders} o ON o.id = r.original_order_id"
-    back_job = reader.submit(
-        f"SELECT {rkey} AS key, -{_fen('r.total_amount')} AS fen "  # noqa: S608
-        f"FROM {returns} r {join} "
-        "WHERE o.credited_member_id IS NOT NULL "
-        "AND r.return_date >= %s AND r.return_date <= %s",
-        [*rkey_params, period.first, period.last],
-        _MOVES,
-    )
     parts = _order_parts(reader, period, span)
     # total_fen: the amount in fen, stored by the database beside total_amount.
     okey, okey_params = _move_key("credited_member_id", "order_date", "kind", period.first)
@@ -411,6 +393,28 @@ def _read(
         )
         for where, params in parts
     ]
+    # Each return's order by its primary key, in key order and queued after the month's
+    # orders: most returns are of recent orders, whose pages the scan has just read, and
+    # the rest are looked up in the order they lie on disk (from a cold cache, in random
+    # order, a hundred thousand lookups took SQLite 11 s instead of 0.5). PostgreSQL would
+    # rather hash the whole orders table: LATERAL … LIMIT 1 keeps the lookups.
+    rkey, rkey_params = _move_key("o.credited_member_id", "r.return_date", "o.kind", period.first)
+    if connection.vendor == "postgresql":
+        join = (
+            f"CROSS JOIN LATERAL (SELECT credited_member_id, kind FROM {orders} "  # noqa: S608
+            "WHERE id = r.original_order_id LIMIT 1) o"
+        )
+    else:  # SQLite: CROSS JOIN keeps the returns as the outer loop
+        join = f"CROSS JOIN {orders} o ON o.id = r.original_order_id"
+    back_job = reader.submit(
+        "WITH r AS MATERIALIZED (SELECT original_order_id, return_date, total_amount "  # noqa: S608
+        f"FROM {returns} WHERE return_date >= %s AND return_date <= %s "
+        "ORDER BY original_order_id) "
+        f"SELECT {rkey} AS key, -{_fen('r.total_amount')} AS fen FROM r {join} "
+        "WHERE o.credited_member_id IS NOT NULL",
+        [period.first, period.last, *rkey_params],
+        _MOVES,
+    )
     edges = edges_job.result()
     pks, sponsors = sorted_edges(edges["member"].to_numpy(), edges["sponsor"].to_numpy())
     n = int(pks.size)
