@@ -246,6 +246,9 @@ def create_unattached(cursor: Any, table: str, value: int) -> str:
     return name
 
 
+RESERVE_LOCK_TIMEOUT = "2s"
+
+
 def reserve_ids(cursor: Any, table: str, column: str, count: int) -> int | None:
     """The first of ``count`` consecutive values taken at once from the sequence of
     ``table``'s identity column ``column``, for rows copied with their ids: the server
@@ -255,14 +258,20 @@ def reserve_ids(cursor: Any, table: str, column: str, count: int) -> int | None:
     Call it in a transaction of its own and use the values only once it has committed:
     ``ALTER SEQUENCE`` locks the sequence against every ``nextval`` until the end of the
     transaction, so nothing takes a value between reading and moving it, and undoing the
-    transaction would give the values out again (the move is transactional after it)."""
+    transaction would give the values out again (the move is transactional after it).
+    The lock waits for transactions that drew from the sequence to end, and inserts into
+    the table queue behind it: after ``RESERVE_LOCK_TIMEOUT`` the statement fails (the
+    caller then lets each row draw its own id)."""
     found = dict(_identity_sequences(cursor, table)).get(column)
     if found is None or count <= 0:
         return None
+    # The increment is read before the lock: only migrations change it, and none runs
+    # beside a commission run.
     cursor.execute("SELECT seqincrement FROM pg_sequence WHERE seqrelid = to_regclass(%s)", [found])
     row = cursor.fetchone()
     if row is None or int(row[0]) != 1:
         return None
+    cursor.execute("SELECT set_config('lock_timeout', %s, true)", [RESERVE_LOCK_TIMEOUT])
     # pg_get_serial_sequence gives the name quoted as needed.
     cursor.execute(f"ALTER SEQUENCE {found} INCREMENT BY 1")
     cursor.execute(f"SELECT last_value, is_called FROM {found}")  # noqa: S608

@@ -28,6 +28,7 @@ import multiprocessing
 import queue
 import re
 import shutil
+import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -264,6 +265,15 @@ def _fen(column: str) -> str:
 _MOVES = {"key": pl.Int64, "fen": pl.Int64}
 
 
+def _materialized() -> str:
+    """The hint that has a CTE computed once, in its own order; SQLite knows it from 3.35
+    on (Django takes 3.31: there the returns may be looked up in any order, slower from
+    a cold cache, same result)."""
+    if connection.vendor == "sqlite" and sqlite3.sqlite_version_info < (3, 35):
+        return ""
+    return "MATERIALIZED "
+
+
 def _move_key(member: str, date: str, kind: str, first: dt.date) -> tuple[str, list[Any]]:
     """SQL, with its parameters, for the packed key (see ``_MOVES``) of a row."""
     day, params = _day_index(date, first)
@@ -407,7 +417,7 @@ def _read(
     else:  # SQLite: CROSS JOIN keeps the returns as the outer loop
         join = f"CROSS JOIN {orders} o ON o.id = r.original_order_id"
     back_job = reader.submit(
-        "WITH r AS MATERIALIZED (SELECT original_order_id, return_date, total_amount "  # noqa: S608
+        f"WITH r AS {_materialized()}(SELECT original_order_id, return_date, total_amount "  # noqa: S608
         f"FROM {returns} WHERE return_date >= %s AND return_date <= %s "
         "ORDER BY original_order_id) "
         f"SELECT {rkey} AS key, -{_fen('r.total_amount')} AS fen FROM r {join} "
@@ -558,6 +568,8 @@ def money_decimal(fen: npt.NDArray[np.int64]) -> pl.Series:
     these to the database as they are: COPY encodes them without text, and Python sees
     ``Decimal`` values."""
     fen = np.ascontiguousarray(fen, dtype=np.int64)
+    if fen.size and (int(fen.min()) <= -(10**18) or int(fen.max()) >= 10**18):
+        raise ValueError(_("金额超出 16 位整数"))
     # Arrow's decimal128: each value a little-endian 128-bit integer (low word, then
     # the high word that extends the sign).
     words = np.empty((fen.size, 2), dtype=np.int64)
@@ -1037,9 +1049,11 @@ def _fill_partition(
     if pk is not None:
         try:
             with conn.transaction(), conn.cursor() as cur:
-                first = pgpartition.reserve_ids(cur, table, pk[0], frame.height)
+                block = pgpartition.reserve_ids(cur, table, pk[0], frame.height)
         except Exception:  # e.g. not the sequence's owner: each row draws its own
             logger.warning("could not reserve ids of %s", table, exc_info=True)
+        else:  # committed: the block is ours
+            first = block
     if pk is not None and first is not None:
         frame = frame.with_columns(
             pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(pk[0])

@@ -38,6 +38,7 @@ from salesops.compensation.services.runio import (
     build_rows,
     bulk_insert,
     index_of,
+    money_decimal,
     read_period_input,
     staged,
     store_settings,
@@ -127,6 +128,16 @@ def assert_same_rows(run: CommissionRun, res: PeriodResult, pks: Any, nos: list[
 
 
 # --------------------------------------------------------------------------- build_rows
+
+
+def test_money_decimal_is_the_fen_as_a_two_decimal_column() -> None:
+    got = money_decimal(np.array([-1, 0, 5, 123456, 10**18 - 1, -(10**18) + 1], np.int64))
+    assert [str(v) for v in got.to_list()] == [
+        "-0.01", "0.00", "0.05", "1234.56", "9999999999999999.99", "-9999999999999999.99"
+    ]  # fmt: skip
+    for fen in (10**18, -(10**18), 2**63 - 1):
+        with pytest.raises(ValueError):
+            money_decimal(np.array([fen], np.int64))
 
 
 @pytest.mark.django_db
@@ -583,7 +594,7 @@ def _partition_tables() -> set[str]:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_runs_partition_is_indexed_before_and_attached_in_the_store(
-    pg_run: tuple[CommissionRun, Member],
+    pg_run: tuple[CommissionRun, Member], caplog: pytest.LogCaptureFixture
 ) -> None:
     run, a = pg_run
     rows = _line_rows(run, a, 3)
@@ -617,6 +628,7 @@ def test_a_runs_partition_is_indexed_before_and_attached_in_the_store(
     # through the ORM follows on.
     ids = list(CommissionLine.objects.filter(run=run).order_by("seq").values_list("id", flat=True))
     assert ids == list(range(ids[0], ids[0] + 3))
+    assert "could not reserve ids" not in caplog.text  # not one nextval per row
     last = ids[-1]
     more = CommissionLine.objects.create(
         run=run, member=a, seq=9, rule="override", name="n", amount=1, formula="f"

@@ -112,7 +112,9 @@ def test_money_from_a_decimal_column_is_exact(fens: list[int | None]) -> None:
     [pl.Series([Decimal("1.5")], dtype=pl.Decimal(18, 1)),
      pl.Series([Decimal("10000000000000000.00")], dtype=pl.Decimal(38, 2)),
      pl.Series([Decimal("-10000000000000000.00")], dtype=pl.Decimal(38, 2)),
-     pl.Series([Decimal("1" * 30 + ".00")], dtype=pl.Decimal(38, 2))],
+     pl.Series([Decimal("1" * 30 + ".00")], dtype=pl.Decimal(38, 2)),
+     # Beyond 64 bits although its low word alone reads as 0.05.
+     pl.Series([Decimal(2**64 + 5).scaleb(-2)], dtype=pl.Decimal(38, 2))],
 )  # fmt: skip
 def test_decimals_that_do_not_fit_are_refused(series: pl.Series) -> None:
     with pytest.raises(EncodeError):
