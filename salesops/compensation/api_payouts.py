@@ -198,10 +198,12 @@ def payouts_submit(request: HttpRequest, batch_id: int) -> Any:
     return _detail(batch)
 
 
-@router.get(
+@router.post(
     "/comp/payouts/{batch_id}/export",
     response={200: None, **ERRORS},
     summary="导出银行文件(.xlsx)",
+    description="POST: the first export moves an approved batch to 已导出 (and every "
+    "export is audited), so it is not a GET.",
 )
 def payouts_export(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch(request, batch_id)[1]

@@ -455,12 +455,15 @@ def test_api_build_items_submit_export_and_permissions(
     assert items["results"][0]["bank_account"] == "************1234"
     assert {i["amount"] for i in items["results"]} == {"4000.00", "3000.00", "7115.38", "2000.00"}
 
-    refused = api("get", f"/api/comp/payouts/{bid}/export", "fin")
+    # Exporting changes the batch (已导出) and is audited: POST only.
+    assert api("get", f"/api/comp/payouts/{bid}/export", "fin").status_code == 405
+    refused = api("post", f"/api/comp/payouts/{bid}/export", "fin")
     assert (refused.status_code, refused.json()["code"]) == (409, "not_approved")
     assert api("post", f"/api/comp/payouts/{bid}/submit", "fin").json()["status"] == "pending"
     approve_task(finance2, ApprovalRequest.objects.get(object_id=str(bid)))
-    xlsx = api("get", f"/api/comp/payouts/{bid}/export", "fin")
+    xlsx = api("post", f"/api/comp/payouts/{bid}/export", "fin")
     assert xlsx.status_code == 200
+    assert api("get", f"/api/comp/payouts/{bid}", "fin").json()["status"] == "exported"
     assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
     wb = load_workbook(io.BytesIO(xlsx.content))
     assert wb["发放汇总"].cell(row=2, column=4).value == "6222020000001234"
@@ -470,7 +473,7 @@ def test_api_build_items_submit_export_and_permissions(
     assert api("post", "/api/comp/payouts", "alice", {"pay_date": "2026-12-10"}).status_code == 403
     assert api("get", f"/api/comp/payouts/{bid}", "alice").status_code == 404
     assert api("get", f"/api/comp/payouts/{bid}/items", "alice").status_code == 404
-    assert api("get", f"/api/comp/payouts/{bid}/export", "alice").status_code == 404
+    assert api("post", f"/api/comp/payouts/{bid}/export", "alice").status_code == 404
 
 
 # --------------------------------------------------------------------------- pages
