@@ -208,8 +208,8 @@ def _sqlite_file() -> str | None:
     connection sees (not inside a transaction, not in memory) and the driver is there."""
     if connection.in_atomic_block:
         return None
-    name = str(connection.settings_dict["NAME"])
-    if not name or name == ":memory:" or "mode=memory" in name:
+    name = _sqlite_path()
+    if name is None:
         return None
     try:
         import adbc_driver_sqlite  # noqa: F401
@@ -1142,6 +1142,60 @@ def store_settings() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute("SET LOCAL synchronous_commit = off")
+
+
+@contextlib.contextmanager
+def checkpoint_after() -> Iterator[None]:
+    """SQLite: the WAL checkpoint of what is committed inside, done after it on a thread
+    of its own instead of in the commit.
+
+    In WAL mode the connection that commits then copies the WAL into the database file
+    itself (``wal_autocheckpoint``): for a run, ≈ 650 MB at a million members, 1.6–5.3 s
+    of the store. Nothing needs that copy to see or keep the rows — they are committed
+    and durable in the WAL — so, as PostgreSQL's checkpointer does, it is done in the
+    background: autocheckpoints are off for the block, then a thread checkpoints on a
+    connection of its own (readers and writers go on meanwhile; a crash in between only
+    leaves the copy to the next checkpoint). Elsewhere, or for a database in memory, this
+    does nothing."""
+    path = _sqlite_path()
+    if path is None:
+        yield
+        return
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA wal_autocheckpoint")
+        (before,) = cur.fetchone()
+        cur.execute("PRAGMA wal_autocheckpoint = 0")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")
+        threading.Thread(
+            target=wal_checkpoint, args=(path,), name="comp-checkpoint", daemon=True
+        ).start()
+
+
+def _sqlite_path() -> str | None:
+    """The file of Django's SQLite database, None for any other database or one in
+    memory."""
+    if connection.vendor != "sqlite":
+        return None
+    name = str(connection.settings_dict["NAME"])
+    if not name or name == ":memory:" or "mode=memory" in name:
+        return None
+    return name
+
+
+def wal_checkpoint(path: str) -> tuple[int, int, int] | None:
+    """``PRAGMA wal_checkpoint(PASSIVE)`` on a new connection to the SQLite file
+    ``path``: (busy, WAL frames, frames copied), or None when it failed (logged)."""
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn:
+            row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            return (int(row[0]), int(row[1]), int(row[2]))
+    except sqlite3.Error:
+        logger.warning("WAL checkpoint of %s failed", path, exc_info=True)
+        return None
 
 
 def _batches(rows: Sequence[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:

@@ -46,6 +46,7 @@ from salesops.compensation.services.runio import (
     RunInputError,
     build_rows,
     bulk_insert,
+    checkpoint_after,
     read_period_input,
     staged,
     store_settings,
@@ -231,6 +232,7 @@ def _store(
             (CommissionResult, RESULT_COLUMNS, results),
             (CommissionLine, LINE_COLUMNS, lines),
         ),
+        checkpoint_after(),
         transaction.atomic(),
     ):
         state = CommissionPeriod.objects.select_for_update().get(period=run.period)

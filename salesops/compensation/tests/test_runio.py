@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import threading
 from contextlib import nullcontext
 from dataclasses import fields, replace
 from decimal import Decimal
@@ -37,11 +38,13 @@ from salesops.compensation.services.runio import (
     _Reader,
     build_rows,
     bulk_insert,
+    checkpoint_after,
     index_of,
     money_decimal,
     read_period_input,
     staged,
     store_settings,
+    wal_checkpoint,
 )
 from salesops.compensation.services.runs import SEED_PLAN_PATH, plan_version_ensure_seed
 from salesops.compensation.tests import test_runs
@@ -490,6 +493,67 @@ def test_store_settings_last_only_for_the_store_transaction() -> None:
         store_settings()
         assert sync() == "off"
     assert sync() == before
+
+
+def _wal_file_with_uncopied_rows(path: Path) -> tuple[sqlite3.Connection, int]:
+    """A WAL-mode SQLite file whose last commit is still only in its WAL, and a reader
+    that keeps it so (the last connection to close would copy it); and the file's size."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    conn.execute("CREATE TABLE t (v TEXT)")
+    conn.commit()
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    keep = sqlite3.connect(path)
+    keep.execute("SELECT count(*) FROM t").fetchall()
+    conn.executemany("INSERT INTO t VALUES (?)", [("x" * 500,)] * 2000)
+    conn.commit()
+    conn.close()
+    return keep, path.stat().st_size
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_store_checkpoints_the_wal_after_its_commit_on_a_thread(tmp_path: Path) -> None:
+    if connection.vendor != "sqlite":
+        with checkpoint_after():  # PostgreSQL checkpoints by itself: nothing to do
+            pass
+        return
+    path = tmp_path / "run.sqlite3"
+    keep, size = _wal_file_with_uncopied_rows(path)
+    try:
+
+        def autocheckpoint() -> int:
+            with connection.cursor() as cur:
+                cur.execute("PRAGMA wal_autocheckpoint")
+                return int(cur.fetchone()[0])
+
+        before = autocheckpoint()
+        name = connection.settings_dict["NAME"]
+        connection.settings_dict["NAME"] = str(path)  # which file: the store's database
+        try:
+            with checkpoint_after():
+                assert autocheckpoint() == 0  # no copy inside the store's commit
+                assert path.stat().st_size == size
+        finally:
+            connection.settings_dict["NAME"] = name
+        assert autocheckpoint() == before
+        for thread in [t for t in threading.enumerate() if t.name == "comp-checkpoint"]:
+            thread.join(timeout=30)
+        assert path.stat().st_size > size + 2000 * 500  # the rows copied into the file
+    finally:
+        keep.close()
+
+
+def test_wal_checkpoint_reports_what_it_copied(tmp_path: Path) -> None:
+    path = tmp_path / "wal.sqlite3"
+    keep, size = _wal_file_with_uncopied_rows(path)
+    try:
+        got = wal_checkpoint(str(path))
+        assert got is not None and got[0] == 0 and got[1] == got[2] > 0
+        assert path.stat().st_size > size
+    finally:
+        keep.close()
+    assert wal_checkpoint(str(tmp_path / "missing" / "x.sqlite3")) is None
 
 
 @pytest.mark.django_db
