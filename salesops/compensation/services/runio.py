@@ -55,6 +55,7 @@ from salesops.compensation.engine.vectorised import PeriodResult
 from salesops.compensation.models import ACTIVE_RUN_STATUSES, CommissionRun
 from salesops.core import pgpartition, sqlite_arrow
 from salesops.core.pgcopy import Kind, binary_copy_chunks
+from salesops.core.sqlitedb import database_file, pragma
 from salesops.org.models import Member, MemberStatus, RankHistory
 from salesops.org.selectors import sorted_edges, sponsor_edges_query
 from salesops.sales.models import Order, OrderKind, OrderStatus, Return
@@ -163,7 +164,7 @@ class _Reader:
             native = sql.replace("%s", "?").replace("%%", "%")
             args = [p.isoformat() if isinstance(p, dt.date) else p for p in params]
             table = _in_child(self.sqlite_path, native, args)
-        else:  # PostgreSQL: numbered placeholders
+        else:  # PostgreSQL, whose ADBC driver takes $1, $2 … for %s
             marks = iter(range(1, len(params) + 1))
             native = re.sub("%s", lambda _m: f"${next(marks)}", sql).replace("%%", "%")
             args = list(params)
@@ -208,7 +209,7 @@ def _sqlite_file() -> str | None:
     connection sees (not inside a transaction, not in memory) and the driver is there."""
     if connection.in_atomic_block:
         return None
-    name = _sqlite_path()
+    name = database_file()
     if name is None:
         return None
     try:
@@ -864,11 +865,8 @@ def bulk_insert(
             return
         if connection.vendor == "sqlite":
             # Up to 1 GiB of page cache for this connection: indexes of a million-row
-            # insert stay in memory until the commit (allowed inside a transaction).
-            cur.execute("PRAGMA cache_size")
-            (cache_size,) = cur.fetchone()
-            cur.execute("PRAGMA cache_size = -1048576")
-            try:
+            # insert stay in memory until the commit.
+            with pragma("cache_size", -1048576):
                 if isinstance(rows, Rows) and rows.staged_as:
                     cur.execute(
                         f"INSERT INTO {table} ({cols}) "  # noqa: S608
@@ -881,8 +879,6 @@ def bulk_insert(
                 sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608
                 for batch in _batches(rows):
                     cur.cursor.executemany(sql, batch)
-            finally:
-                cur.execute(f"PRAGMA cache_size = {int(cache_size)}")
             return
         marks = ", ".join(["%s"] * len(columns))
         sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608
@@ -1157,33 +1153,17 @@ def checkpoint_after() -> Iterator[None]:
     connection of its own (readers and writers go on meanwhile; a crash in between only
     leaves the copy to the next checkpoint). Elsewhere, or for a database in memory, this
     does nothing."""
-    path = _sqlite_path()
+    path = database_file()
     if path is None:
         yield
         return
-    with connection.cursor() as cur:
-        cur.execute("PRAGMA wal_autocheckpoint")
-        (before,) = cur.fetchone()
-        cur.execute("PRAGMA wal_autocheckpoint = 0")
     try:
-        yield
+        with pragma("wal_autocheckpoint", 0):
+            yield
     finally:
-        with connection.cursor() as cur:
-            cur.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")
         threading.Thread(
             target=wal_checkpoint, args=(path,), name="comp-checkpoint", daemon=True
         ).start()
-
-
-def _sqlite_path() -> str | None:
-    """The file of Django's SQLite database, None for any other database or one in
-    memory."""
-    if connection.vendor != "sqlite":
-        return None
-    name = str(connection.settings_dict["NAME"])
-    if not name or name == ":memory:" or "mode=memory" in name:
-        return None
-    return name
 
 
 def wal_checkpoint(path: str) -> tuple[int, int, int] | None:

@@ -14,6 +14,8 @@ from typing import Any
 import polars as pl
 from django.db import connection, models
 
+from salesops.core.sqlitedb import pragma
+
 BATCH = 50_000
 # SQLite page cache while a bulk write runs (KiB). The default 2 MB makes every insert
 # into the indexes of a large table go to disk once the index outgrows it.
@@ -49,14 +51,8 @@ def bulk_write(model: type[models.Model]) -> Iterator[None]:
     with connection.cursor() as cur:
         # a write that changes nothing still takes the lock
         cur.execute(f"UPDATE {_table(model)} SET id = id WHERE 0 = 1")  # noqa: S608
-        cur.execute("PRAGMA cache_size")
-        (before,) = cur.fetchone()
-        cur.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-    try:
+    with pragma("cache_size", -SQLITE_CACHE_KIB):
         yield
-    finally:
-        with connection.cursor() as cur:
-            cur.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 def reserve_ids(model: type[models.Model], count: int) -> pl.Series:

@@ -23,6 +23,7 @@ from salesops.core.access import Viewer, mask_bank_account, viewer_for
 from salesops.core.audit import audit_create, audit_record, audit_update, snapshot
 from salesops.core.errors import PermissionDeniedError, ServiceError
 from salesops.core.models import AuditAction, RoleCode, User
+from salesops.core.sqlitedb import pragma
 from salesops.org.models import (
     PATH_ALPHABET,
     PATH_SEGMENT,
@@ -372,18 +373,13 @@ def _bulk_load() -> Iterator[None]:
     SQLite's 2 MB page cache would spill index pages mid-transaction; both are set back."""
     gc_was_on = gc.isenabled()
     gc.disable()
-    cache_size = None
     try:
         if connection.vendor == "sqlite":
-            with connection.cursor() as cur:
-                cur.execute("PRAGMA cache_size")
-                (cache_size,) = cur.fetchone()
-                cur.execute("PRAGMA cache_size = -1048576")  # KiB: up to 1 GiB, as needed
-        yield
+            with pragma("cache_size", -1048576):  # KiB: up to 1 GiB, as needed
+                yield
+        else:
+            yield
     finally:
-        if cache_size is not None:
-            with connection.cursor() as cur:
-                cur.execute(f"PRAGMA cache_size = {int(cache_size)}")
         if gc_was_on:
             gc.enable()
 
