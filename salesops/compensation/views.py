@@ -24,13 +24,9 @@ from salesops.compensation.models import (
 )
 from salesops.compensation.services.periods import month_from_text
 from salesops.compensation.services.runs import commission_run_start, run_is_stale, stale_minutes
-from salesops.core.access import Viewer, viewer_for
+from salesops.core.access import Viewer, request_viewer
 from salesops.core.errors import NotFoundError, ServiceError
 from salesops.core.listing import Column, Filter, ListSpec, list_page
-
-
-def request_viewer(request: HttpRequest) -> Viewer:
-    return viewer_for(request.user)  # type: ignore[arg-type]
 
 
 def finance_only(viewer: Viewer) -> None:

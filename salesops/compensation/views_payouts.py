@@ -28,8 +28,7 @@ from salesops.compensation.services.payouts import (
     payout_batch_export,
     payout_batch_submit,
 )
-from salesops.compensation.views import request_viewer
-from salesops.core.access import Viewer, mask_bank_account
+from salesops.core.access import Viewer, mask_bank_account, request_viewer
 from salesops.core.errors import NotFoundError, ServiceError
 from salesops.core.listing import Column, Filter, ListSpec, list_page
 from salesops.core.xlsx import XLSX_MIME, content_disposition

@@ -18,8 +18,8 @@ from salesops.compensation import selectors, selectors_periods
 from salesops.compensation.models import CommissionPeriod, PeriodStatus
 from salesops.compensation.services.periods import period_close_refusal, period_close_submit
 from salesops.compensation.services.runs import commission_run_reset
-from salesops.compensation.views import finance_only, request_viewer
-from salesops.core.access import Viewer
+from salesops.compensation.views import finance_only
+from salesops.core.access import Viewer, request_viewer
 from salesops.core.errors import NotFoundError, ServiceError
 from salesops.core.listing import Column, Filter, ListSpec, list_page
 from salesops.core.selectors import audit_for_object

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from salesops.compensation.services import reports as rep
-from salesops.compensation.views import request_viewer
+from salesops.core.access import request_viewer
 from salesops.core.errors import PermissionDeniedError
 from salesops.core.listing import Column, Filter, ListSpec, list_page
 from salesops.org.models import Member

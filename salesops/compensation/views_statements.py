@@ -32,8 +32,7 @@ from salesops.compensation.services.statements import (
     statement_build,
     statement_pdf,
 )
-from salesops.compensation.views import request_viewer
-from salesops.core.access import Viewer
+from salesops.core.access import Viewer, request_viewer
 from salesops.core.errors import NotFoundError, ServiceError
 from salesops.core.listing import Column, Filter, ListSpec, list_page
 

@@ -15,6 +15,8 @@ from salesops.core.models import DataScope, RoleCode, User
 from salesops.org.paths import subtree_bounds
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from salesops.org.models import Employee, Member
 
 NOTHING = Q(pk__in=[])
@@ -37,6 +39,11 @@ class Viewer:
 
     def has_role(self, *codes: str) -> bool:
         return self.is_admin or self.role in codes
+
+
+def request_viewer(request: HttpRequest) -> Viewer:
+    """The viewer of a page request (its logged-in user)."""
+    return viewer_for(request.user)  # type: ignore[arg-type]
 
 
 def viewer_for(user: User) -> Viewer:

@@ -24,7 +24,7 @@ from django.shortcuts import render
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
-from salesops.core.access import viewer_for
+from salesops.core.access import request_viewer
 from salesops.core.audit import audit_record
 from salesops.core.models import AuditAction
 from salesops.core.money import format_money
@@ -191,7 +191,7 @@ def list_page(
     """Render a list page (or just its table for htmx, or an .xlsx export)."""
     state = _state(request, spec)
     qs = apply_list_state(queryset, spec, state)
-    viewer = viewer_for(request.user)  # type: ignore[arg-type]
+    viewer = request_viewer(request)
 
     if request.GET.get("export") == "xlsx":
         if not viewer.can_export:

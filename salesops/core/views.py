@@ -10,13 +10,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from salesops.core.access import viewer_for
+from salesops.core.access import request_viewer
 from salesops.core.selectors import dashboard_figures
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    viewer = viewer_for(request.user)  # type: ignore[arg-type]
+    viewer = request_viewer(request)
     today = timezone.localdate()
     month_start = today.replace(day=1)
     figures = dashboard_figures(viewer, month_start=month_start, today=today)

@@ -22,7 +22,7 @@ from salesops.core.access import (
     can_see_personal_info,
     mask_bank_account,
     mask_phone,
-    viewer_for,
+    request_viewer,
 )
 from salesops.core.errors import ServiceError
 from salesops.core.forms import apply_service_error
@@ -44,10 +44,6 @@ from salesops.org.services.members import can_edit_bank, member_bank_update
 from salesops.org.services.sponsor_changes import DOC_TYPE, sponsor_change_request_submit
 
 
-def _viewer(request: HttpRequest) -> Viewer:
-    return viewer_for(request.user)  # type: ignore[arg-type]
-
-
 def _require_admin(viewer: Viewer) -> None:
     if not viewer.is_admin:
         raise PermissionDenied(_("只有系统管理员可以维护组织架构"))
@@ -58,7 +54,7 @@ def _require_admin(viewer: Viewer) -> None:
 
 @login_required
 def departments(request: HttpRequest) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     spec = ListSpec(
         title=_lazy("部门"),
         columns=[
@@ -97,7 +93,7 @@ def _department_form_page(request: HttpRequest, form: DepartmentForm, title: str
 
 @login_required
 def department_create_view(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     _require_admin(viewer)
     form = DepartmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -113,7 +109,7 @@ def department_create_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def department_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     _require_admin(viewer)
     dept = sel.department_for_viewer(viewer, pk)
     initial = {"name": dept.name, "code": dept.code, "kind": dept.kind, "parent": dept.parent}
@@ -143,7 +139,7 @@ def _employee_phone(viewer: Viewer, emp: Any) -> str:
 
 @login_required
 def employees(request: HttpRequest) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     dept_choices = [
         (str(d["pk"]), d["name"])
         for d in sel.departments_for_viewer(viewer).values("pk", "name")[:500]
@@ -178,7 +174,7 @@ def employees(request: HttpRequest) -> HttpResponseBase:
 
 @login_required
 def employee_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     emp = sel.employee_for_viewer(viewer, pk)
     return render(
         request,
@@ -196,7 +192,7 @@ def employee_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def employee_create_view(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     _require_admin(viewer)
     form = EmployeeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -223,7 +219,7 @@ def employee_create_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def employee_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     _require_admin(viewer)
     emp = sel.employee_for_viewer(viewer, pk)
     initial = {
@@ -273,7 +269,7 @@ def chart(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def chart_data(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"roots": sel.org_chart(_viewer(request))})
+    return JsonResponse({"roots": sel.org_chart(request_viewer(request))})
 
 
 # --- members ----------------------------------------------------------------------------
@@ -285,7 +281,7 @@ def _member_phone(viewer: Viewer, m: Member) -> str:
 
 @login_required
 def members(request: HttpRequest) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     spec = ListSpec(
         title=_lazy("会员"),
         columns=[
@@ -316,7 +312,7 @@ def members(request: HttpRequest) -> HttpResponseBase:
 
 @login_required
 def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     member = sel.member_for_viewer(viewer, pk)
     return render(
         request,
@@ -348,7 +344,7 @@ def _member_bank_account(viewer: Viewer, m: Member) -> str:
 @login_required
 def member_bank_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """收款信息: finance and admins maintain where a member's bonuses are paid."""
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     member = sel.member_for_viewer(viewer, pk)
     if not can_edit_bank(viewer):  # (the service refuses too; no form for them)
         raise PermissionDenied(_("只有财务或管理员可以修改收款信息"))
@@ -388,7 +384,7 @@ def member_bank_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def genealogy(request: HttpRequest) -> HttpResponse:
     """The genealogy tree: a root (the viewer's own membership, a chosen member, or the
     top of the network in scope) whose nodes load their recruits on click."""
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     wanted = request.GET.get("root", "").strip()
     root: Member | None = None
     error = ""
@@ -417,7 +413,7 @@ def genealogy(request: HttpRequest) -> HttpResponse:
 @require_GET
 def genealogy_children(request: HttpRequest, pk: int) -> HttpResponse:
     """htmx partial: one node's direct recruits (a page of them), with their counts."""
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     member = sel.member_for_viewer(viewer, pk)
     try:
         offset = max(int(request.GET.get("offset", 0)), 0)
@@ -442,7 +438,7 @@ def genealogy_children(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def sponsor_changes(request: HttpRequest) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     spec = ListSpec(
         title=_lazy("推荐人变更申请"),
         columns=[
@@ -474,7 +470,7 @@ def sponsor_changes(request: HttpRequest) -> HttpResponseBase:
 
 @login_required
 def sponsor_change_create(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     initial: dict[str, Any] = {}
     if request.GET.get("member"):
         initial["member_no"] = sel.member_for_viewer(viewer, request.GET["member"]).member_no
@@ -518,7 +514,7 @@ def sponsor_change_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def sponsor_change_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     req = sel.sponsor_change_request_for_viewer(viewer, pk)
     approval = (
         ApprovalRequest.objects.filter(doc_type=DOC_TYPE, object_id=str(req.pk))

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from salesops.core.access import Viewer, can_see_personal_info, viewer_for
+from salesops.core.access import Viewer, can_see_personal_info, request_viewer
 from salesops.core.errors import ServiceError
 from salesops.core.forms import apply_service_error
 from salesops.core.listing import Column, Filter, ListSpec, Scene, list_page
@@ -53,10 +53,6 @@ from salesops.sales.services.products import (
 from salesops.sales.services.returns import return_create
 
 FILTER_CHOICES_MAX = 200
-
-
-def _viewer(request: HttpRequest) -> Viewer:
-    return viewer_for(request.user)  # type: ignore[arg-type]
 
 
 def _is_staff(viewer: Viewer) -> bool:
@@ -150,7 +146,7 @@ def _customer_spec(request: HttpRequest, viewer: Viewer) -> ListSpec:
 
 @login_required
 def customers(request: HttpRequest) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     _staff_only(viewer)
     return list_page(
         request,
@@ -162,7 +158,7 @@ def customers(request: HttpRequest) -> HttpResponseBase:
 
 @login_required
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     customer = selectors.customer_for_viewer(viewer, pk)
     return render(
         request,
@@ -189,7 +185,7 @@ def _form_page(request: HttpRequest, form: Any, *, title: str, back: str, **extr
 
 @login_required
 def customer_create_view(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     _staff_only(viewer)
     owners = employees_for_viewer(viewer).filter(active=True).order_by("employee_no")
     initial = {"owner": viewer.employee.pk} if viewer.employee else {}
@@ -228,7 +224,7 @@ def customer_create_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     customer = selectors.customer_for_viewer(viewer, pk)
     shown = {
         "phone": selectors.customer_phone(viewer, customer),
@@ -271,7 +267,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def customer_reassign_view(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     customer = selectors.customer_for_viewer(viewer, pk)
     owners = employees_for_viewer(viewer).filter(active=True).order_by("employee_no")
     form = ReassignForm(request.POST or None, owners=owners, initial={"owner": customer.owner_id})
@@ -301,7 +297,7 @@ def customer_reassign_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def customer_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = selectors.customer_for_viewer(_viewer(request), pk)
+    customer = selectors.customer_for_viewer(request_viewer(request), pk)
     try:
         customer_delete(actor=request.user, customer=customer)  # type: ignore[arg-type]
     except ServiceError as exc:
@@ -316,7 +312,7 @@ def customer_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def products(request: HttpRequest) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     spec = ListSpec(
         title=gettext_lazy("商品"),
         columns=[
@@ -349,7 +345,7 @@ def products(request: HttpRequest) -> HttpResponseBase:
 
 @login_required
 def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     product = selectors.product_for_viewer(viewer, pk)
     prices = []
     if _is_staff(viewer):
@@ -370,7 +366,7 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def product_create_view(request: HttpRequest) -> HttpResponse:
-    if not _can_manage_products(_viewer(request)):
+    if not _can_manage_products(request_viewer(request)):
         raise Http404(_("页面不存在"))
     form = ProductForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -386,7 +382,7 @@ def product_create_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     if not _can_manage_products(viewer):
         raise Http404(_("页面不存在"))
     product = selectors.product_for_viewer(viewer, pk)
@@ -410,7 +406,7 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def price_lists(request: HttpRequest) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     _staff_only(viewer)
     spec = ListSpec(
         title=gettext_lazy("价目表"),
@@ -451,7 +447,7 @@ def price_lists(request: HttpRequest) -> HttpResponseBase:
 
 @login_required
 def price_list_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     price_list = selectors.price_list_for_viewer(viewer, pk)
     can_manage = _can_manage_products(viewer)
     form = None
@@ -489,7 +485,7 @@ def price_list_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _price_list_form_view(request: HttpRequest, pk: int | None) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     if not _can_manage_products(viewer):
         raise Http404(_("页面不存在"))
     price_list = selectors.price_list_for_viewer(viewer, pk) if pk else None
@@ -591,7 +587,7 @@ def _order_spec(viewer: Viewer) -> ListSpec:
 
 @login_required
 def orders(request: HttpRequest) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     return list_page(
         request,
         queryset=selectors.orders_for(viewer),
@@ -619,7 +615,7 @@ def _line_rows(request: HttpRequest) -> list[dict[str, Any]]:
 @login_required
 def order_line_row(request: HttpRequest) -> HttpResponse:
     """One more empty line for the order form (htmx add-row)."""
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     _staff_only(viewer)
     products_qs = selectors.products_for(viewer).filter(active=True).order_by("sku")
     return render(
@@ -631,7 +627,7 @@ def order_line_row(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def order_create_view(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     _staff_only(viewer)
     product_list = list(selectors.products_for(viewer).filter(active=True).order_by("sku"))
     initial: dict[str, Any] = {"order_date": timezone.localdate()}
@@ -727,7 +723,7 @@ def _order_detail_context(viewer: Viewer, order: Order, **extra: Any) -> dict[st
 
 @login_required
 def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     order = selectors.order_for_viewer(viewer, pk)
     return render(request, "sales/order_detail.html", _order_detail_context(viewer, order))
 
@@ -735,7 +731,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def order_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
-    order = selectors.order_for_viewer(_viewer(request), pk)
+    order = selectors.order_for_viewer(request_viewer(request), pk)
     try:
         order_cancel(actor=request.user, order=order, reason=request.POST.get("reason", ""))  # type: ignore[arg-type]
     except ServiceError as exc:
@@ -749,7 +745,7 @@ def order_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def order_return_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Create a return from the order detail page (quantities per line)."""
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     _staff_only(viewer)
     order = selectors.order_for_viewer(viewer, pk)
     form = ReturnHeaderForm(request.POST)
@@ -800,7 +796,7 @@ def order_return_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def returns(request: HttpRequest) -> HttpResponseBase:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     spec = ListSpec(
         title=gettext_lazy("退货"),
         columns=[
@@ -852,7 +848,7 @@ def returns(request: HttpRequest) -> HttpResponseBase:
 
 @login_required
 def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = request_viewer(request)
     ret: Return = selectors.return_for_viewer(viewer, pk)
     lines = list(ret.lines.select_related("order_line__product").order_by("id"))
     return render(
