@@ -50,10 +50,10 @@ from salesops.compensation.services.periods import INPUT_YEARS
 from salesops.compensation.services.plans import PlanVersionsInForce
 from salesops.compensation.services.runs import month_start, rank_plan_of
 from salesops.core.access import Viewer, mask_bank_account, viewer_for
-from salesops.core.approvals import approval_resubmit, approval_submit
+from salesops.core.approvals import approval_submit_again
 from salesops.core.audit import audit_create, audit_record, audit_save, snapshot
 from salesops.core.errors import NotFoundError, PermissionDeniedError, ServiceError
-from salesops.core.models import ApprovalRequest, ApprovalStatus, AuditAction, RoleCode, User
+from salesops.core.models import ApprovalRequest, AuditAction, RoleCode, User
 from salesops.core.money import from_fen
 from salesops.core.xlsx import neutralise
 
@@ -327,19 +327,7 @@ def payout_batch_submit(*, actor: User, batch: PayoutBatch) -> ApprovalRequest:
         raise ServiceError(code="empty_batch", message=_("发放批次没有明细,不能送审"), status=409)
     _set_status(batch, PayoutStatus.PENDING, actor, _("提交发放审批"))
     ensure_flow(doctypes.PAYOUT_BATCH)
-    returned = (
-        ApprovalRequest.objects.filter(
-            doc_type=doctypes.PAYOUT_BATCH,
-            object_id=str(batch.pk),
-            status=ApprovalStatus.RETURNED,
-            submitted_by=actor,
-        )
-        .order_by("-id")
-        .first()
-    )
-    if returned is not None:
-        return approval_resubmit(actor=actor, request_id=returned.pk, amount=batch.total)
-    return approval_submit(
+    return approval_submit_again(
         actor=actor,
         doc_type=doctypes.PAYOUT_BATCH,
         object_id=batch.pk,

@@ -39,10 +39,10 @@ from salesops.compensation.models import (
 from salesops.compensation.selectors import FINANCE_ROLES
 from salesops.compensation.services.flows import ensure_flow
 from salesops.core.access import viewer_for
-from salesops.core.approvals import approval_resubmit, approval_submit
+from salesops.core.approvals import approval_submit_again
 from salesops.core.audit import audit_create, audit_record, audit_save, snapshot
 from salesops.core.errors import FieldError, NotFoundError, PermissionDeniedError, ServiceError
-from salesops.core.models import ApprovalRequest, ApprovalStatus, AuditAction, User
+from salesops.core.models import ApprovalRequest, AuditAction, User
 
 logger = logging.getLogger(__name__)
 
@@ -493,20 +493,12 @@ def plan_activation_submit(*, actor: User, version: CompPlanVersion) -> Approval
     _check_activatable(obj)
     _set_status(obj, PlanStatus.PENDING, actor=actor, note="submit")
     ensure_flow(doctypes.PLAN_ACTIVATION)
-    last = activation_request_of(obj)
-    if (
-        last is not None
-        and last.status == ApprovalStatus.RETURNED
-        and last.submitted_by_id == actor.pk
-    ):
-        request = approval_resubmit(actor=actor, request_id=last.pk, title=activation_title(obj))
-    else:
-        request = approval_submit(
-            actor=actor,
-            doc_type=doctypes.PLAN_ACTIVATION,
-            object_id=obj.pk,
-            title=activation_title(obj),
-        )
+    request = approval_submit_again(
+        actor=actor,
+        doc_type=doctypes.PLAN_ACTIVATION,
+        object_id=obj.pk,
+        title=activation_title(obj),
+    )
     version.refresh_from_db()
     return request
 

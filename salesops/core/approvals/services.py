@@ -580,6 +580,38 @@ def approval_submit(
     return request
 
 
+def approval_submit_again(
+    *,
+    actor: User,
+    doc_type: str,
+    object_id: str | int,
+    title: str,
+    amount: Any = UNSET,
+) -> ApprovalRequest:
+    """``approval_submit`` for a document that may have been sent back (退回) before: when
+    the latest request of the document is a returned one of this submitter, that request
+    is resubmitted (``approval_resubmit``, with ``title`` and ``amount``) rather than a
+    second one opened beside it."""
+    last = (
+        ApprovalRequest.objects.filter(doc_type=doc_type, object_id=str(object_id))
+        .order_by("-submitted_at", "-id")
+        .first()
+    )
+    if (
+        last is not None
+        and last.status == ApprovalStatus.RETURNED
+        and last.submitted_by_id == actor.pk
+    ):
+        return approval_resubmit(actor=actor, request_id=last.pk, title=title, amount=amount)
+    return approval_submit(
+        actor=actor,
+        doc_type=doc_type,
+        object_id=object_id,
+        title=title,
+        amount=None if amount is UNSET else amount,
+    )
+
+
 def _locked_request(request_id: Any) -> ApprovalRequest:
     try:
         pk = int(request_id)

@@ -16,6 +16,7 @@ from salesops.core.approvals import (
     approval_flow_update,
     approval_resubmit,
     approval_submit,
+    approval_submit_again,
     register_document_type,
 )
 from salesops.core.approvals.registry import unregister_document_type
@@ -199,6 +200,46 @@ def test_reject_ends_request_and_needs_a_comment(stock, calls) -> None:  # type:
     with pytest.raises(ServiceError) as exc:
         approval_resubmit(actor=stock.rep_user, request_id=req.pk)
     assert exc.value.code == "not_returned"
+
+
+def test_submitting_again_resumes_the_submitters_returned_request(stock, calls) -> None:  # type: ignore[no-untyped-def]
+    _flow([StepSpec(name="经理审批", role=RoleCode.MANAGER)])
+
+    def again(user: User) -> ApprovalRequest:
+        return approval_submit_again(
+            actor=user, doc_type=DOC, object_id="7", title="差旅报销（补）", amount="12.50"
+        )
+
+    first = again(stock.rep_user)  # nothing before: a new request
+    approval_act(
+        actor=stock.manager_user,
+        task_id=_task(first, stock.manager_user).pk,
+        action="return",
+        comment="补",
+    )
+    # Someone else submitting opens a request of their own beside the returned one …
+    peer = UserFactory(username="ann", role=role(RoleCode.REP))
+    EmployeeFactory(name="安", department=stock.team, manager=stock.manager, user=peer)
+    other = again(peer)
+    assert other.pk != first.pk
+    approval_cancel(actor=peer, request_id=other.pk)
+    # … and then the returned one is no longer the document's latest: a new request.
+    third = again(stock.rep_user)
+    assert third.pk not in (first.pk, other.pk)
+    approval_act(
+        actor=stock.manager_user,
+        task_id=_task(third, stock.manager_user).pk,
+        action="return",
+        comment="补",
+    )
+    resumed = again(stock.rep_user)  # the submitter's returned request, resubmitted
+    assert resumed.pk == third.pk
+    assert (resumed.status, resumed.title, resumed.amount) == (
+        ApprovalStatus.PENDING,
+        "差旅报销（补）",
+        Decimal("12.50"),
+    )
+    assert ApprovalRequest.objects.filter(doc_type=DOC, object_id="7").count() == 3
 
 
 def test_send_back_and_resubmit_starts_again(stock, director, calls) -> None:  # type: ignore[no-untyped-def]
