@@ -357,16 +357,16 @@ def me(request: HttpRequest) -> Any:
 
 # Each module's router; paths inside the routers are absolute below /api/.
 for _module in (
-    "salesops.core.api_approvals",
-    "salesops.core.api_imports",
+    "salesops.core.api.approvals",
+    "salesops.core.api.imports",
     "salesops.org.api",
     "salesops.sales.api",
-    "salesops.compensation.api_runs",
-    "salesops.compensation.api_plans",
-    "salesops.compensation.api_periods",
-    "salesops.compensation.api_statements",
-    "salesops.compensation.api_payouts",
-    "salesops.compensation.api_reports",
+    "salesops.compensation.api.runs",
+    "salesops.compensation.api.plans",
+    "salesops.compensation.api.periods",
+    "salesops.compensation.api.statements",
+    "salesops.compensation.api.payouts",
+    "salesops.compensation.api.reports",
 ):
     try:
         _router = importlib.import_module(_module).router

@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from salesops.core.access import Viewer, can_see_personal_info, mask_phone
-from salesops.core.api_common import MAX_PAGE, PAGE_SIZE
-from salesops.core.api_common import api_viewer as _viewer
+from salesops.core.api.common import MAX_PAGE, PAGE_SIZE
+from salesops.core.api.common import api_viewer as _viewer
 from salesops.core.errors import ServiceError
 from salesops.org import selectors as sel
 from salesops.org.models import Department, Employee, Member

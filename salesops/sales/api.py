@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from salesops.core import api_common
 from salesops.core.access import Viewer
+from salesops.core.api import common as api_common
 from salesops.core.errors import ServiceError
 from salesops.org.selectors import employee_for_viewer, member_for_viewer
 from salesops.sales import selectors

@@ -30,7 +30,7 @@ from salesops.compensation.models import (
     PeriodStatus,
     RunStatus,
 )
-from salesops.compensation.selectors_payouts import (
+from salesops.compensation.selectors.payouts import (
     members_without_account,
     negative_members,
     payout_reconciliation,

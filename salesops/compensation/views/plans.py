@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from salesops.compensation import selectors_plans as sel
 from salesops.compensation.engine.plan import CommissionPlan, Plan, PlanError, RankPlan, parse_plan
 from salesops.compensation.models import CompPlanVersion, PlanStatus
+from salesops.compensation.selectors import plans as sel
 from salesops.compensation.services.plans import (
     MAX_PLAN_BYTES,
     PlanInvalidError,

@@ -12,17 +12,17 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from salesops.compensation import selectors_payouts as sel
 from salesops.compensation.models import PayoutBatch, PayoutItem
+from salesops.compensation.selectors import payouts as sel
 from salesops.compensation.services.payouts import (
     can_manage_payouts,
     payout_batch_build,
     payout_batch_export,
     payout_batch_submit,
 )
-from salesops.compensation.views_payouts import xlsx_download
+from salesops.compensation.views.payouts import xlsx_download
 from salesops.core.access import Viewer, mask_bank_account
-from salesops.core.api_common import (
+from salesops.core.api.common import (
     ERRORS,
     MAX_PAGE,
     PageOut,

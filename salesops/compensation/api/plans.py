@@ -11,8 +11,8 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from salesops.compensation import selectors_plans as sel
 from salesops.compensation.models import CompPlanVersion, PlanStatus
+from salesops.compensation.selectors import plans as sel
 from salesops.compensation.services.plans import (
     MAX_PLAN_BYTES,
     activation_request_of,
@@ -20,7 +20,7 @@ from salesops.compensation.services.plans import (
     plan_kind_of,
     plan_version_create,
 )
-from salesops.core.api_common import (
+from salesops.core.api.common import (
     ERRORS,
     MAX_PAGE,
     ErrorOut,

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from salesops.core.api_common import ERRORS, MAX_PAGE, PAGE_SIZE, ErrorOut
+from salesops.core.api.common import ERRORS, MAX_PAGE, PAGE_SIZE, ErrorOut
 from salesops.core.approvals import selectors
 from salesops.core.approvals.registry import doc_type_label
 from salesops.core.approvals.services import (

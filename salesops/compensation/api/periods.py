@@ -12,11 +12,11 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from salesops.compensation import selectors_periods
-from salesops.compensation.api_runs import RunOut, _current_ids, _finance_only, run_out
+from salesops.compensation.api.runs import RunOut, _current_ids, _finance_only, run_out
 from salesops.compensation.models import CommissionPeriod
+from salesops.compensation.selectors import periods as selectors_periods
 from salesops.compensation.services.periods import period_close_submit
-from salesops.core.api_common import (
+from salesops.core.api.common import (
     ERRORS,
     MAX_PAGE,
     PageOut,

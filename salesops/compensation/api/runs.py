@@ -21,7 +21,7 @@ from salesops.compensation.services.runs import (
     run_is_stale,
 )
 from salesops.core.access import Viewer
-from salesops.core.api_common import (
+from salesops.core.api.common import (
     ERRORS,
     MAX_PAGE,
     PageOut,

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from salesops.compensation import selectors_payouts as sel
 from salesops.compensation.models import PayoutBatch, PayoutKind, PayoutStatus
+from salesops.compensation.selectors import payouts as sel
 from salesops.compensation.services.payouts import (
     EDITABLE,
     EXPORTABLE,

@@ -28,7 +28,7 @@ from salesops.compensation.services.statements import (
     statement_build,
 )
 from salesops.core.access import Viewer
-from salesops.core.api_common import (
+from salesops.core.api.common import (
     ERRORS,
     MAX_PAGE,
     PageOut,

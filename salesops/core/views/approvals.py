@@ -36,7 +36,7 @@ from salesops.core.approvals.services import (
     approval_resubmit,
 )
 from salesops.core.errors import FieldError, ServiceError
-from salesops.core.forms_approvals import (
+from salesops.core.forms.approvals import (
     MAX_STEPS,
     STEP_OPS,
     FlowForm,

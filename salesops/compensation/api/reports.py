@@ -17,7 +17,7 @@ from ninja import Field, Query, Router, Schema
 
 from salesops.compensation.services import reports as rep
 from salesops.compensation.services.periods import month_from_text
-from salesops.core.api_common import (
+from salesops.core.api.common import (
     ERRORS,
     MAX_PAGE,
     PageOut,

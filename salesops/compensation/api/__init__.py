@@ -1,0 +1,1 @@
+"""API routers of compensation, one module per feature."""

@@ -1,0 +1,2 @@
+"""Pages of compensation, one module per feature (runs, plans, periods, statements,
+payouts, reports)."""

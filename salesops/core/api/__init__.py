@@ -1,0 +1,1 @@
+"""API routers of core: approvals, imports, and what every router shares (common)."""
