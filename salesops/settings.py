@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "salesops.org",
     "salesops.sales",
     "salesops.compensation",
+    "salesops.demo",
 ]
 
 MIDDLEWARE = [

@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from django.views.i18n import set_language
 
 from salesops.api import api
+from salesops.core import registry
 from salesops.core import views as core_views
 
 urlpatterns = [
@@ -13,18 +14,10 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/", api.urls),
-    path("", include("salesops.core.urls")),
 ]
-for _prefix, _module in (
-    ("org/", "salesops.org.urls"),
-    ("sales/", "salesops.sales.urls"),
-    ("comp/", "salesops.compensation.urls"),
-):
-    try:
-        urlpatterns.append(path(_prefix, include(_module)))
-    except ModuleNotFoundError as exc:
-        if exc.name != _module:
-            raise
+# Every module's pages under the prefix it registered (core.registry); a module whose URL
+# module does not import stops the site from starting.
+urlpatterns += [path(prefix, include(module)) for prefix, module in registry.url_modules()]
 # Vendored assets are served by Django itself so the demo and small intranet installs need
 # no web server; a larger install puts nginx in front of STATIC_ROOT.
 urlpatterns += [re_path(r"^static/(?P<path>.*)$", static_views.serve, {"insecure": True})]

@@ -1,23 +1,25 @@
-"""Row-level access: who may see which rows, decided once and applied in every selector.
+"""Who is looking: the viewer of a request, with their role, data scope and rights, and
+the masks of personal information.
 
-UI, API, exports and search all filter through the ``*_q`` functions here, so there is
-one rule per object type. An object outside the viewer's scope is simply not found.
+Core knows users and roles only. Who a user *is* in the organisation (their employee
+record, their direct-selling member record) comes from the identity provider that the org
+module registers (``register_identity_provider``), and the data-scope rules that walk the
+org chart (``employee_scope_q`` …) live in ``salesops.org.access``. UI, API, exports and
+search all filter through those, so there is one rule per object type.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
 
 from salesops.core.models import DataScope, RoleCode, User
-from salesops.org.paths import subtree_bounds
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
-
-    from salesops.org.models import Employee, Member
 
 NOTHING = Q(pk__in=[])
 
@@ -27,8 +29,9 @@ class Viewer:
     user: User
     role: str
     scope: str
-    employee: Employee | None
-    member: Member | None
+    # The user's org.Employee and org.Member (or None), from the identity provider.
+    employee: Any
+    member: Any
     can_view_personal_info: bool
     can_export: bool
     can_import: bool
@@ -46,16 +49,22 @@ def request_viewer(request: HttpRequest) -> Viewer:
     return viewer_for(request.user)  # type: ignore[arg-type]
 
 
+IdentityProvider = Callable[[User], tuple[Any, Any]]
+_identity: list[IdentityProvider] = []
+
+
+def register_identity_provider(provider: IdentityProvider) -> None:
+    """Set the function that finds a user's (employee, member) records (org does)."""
+    _identity[:] = [provider]
+
+
 def viewer_for(user: User) -> Viewer:
     """The viewer's role, scope and identities, computed once per user object."""
     cached = getattr(user, "_salesops_viewer", None)
     if cached is not None:
         return cached
-    from salesops.org.models import Employee, Member
-
     role = user.role if user.role_id else None
-    employee = Employee.objects.select_related("department").filter(user=user).first()
-    member = Member.objects.filter(user=user).first()
+    employee, member = _identity[0](user) if _identity else (None, None)
     scope = role.data_scope if role else DataScope.SELF
     code = role.code if role else ""
     if user.is_superuser:
@@ -72,56 +81,6 @@ def viewer_for(user: User) -> Viewer:
     )
     user._salesops_viewer = viewer  # type: ignore[attr-defined]
     return viewer
-
-
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}__{name}" if prefix else name
-
-
-def employee_scope_q(viewer: Viewer, *, owner: str, department: str | None = None) -> Q:
-    """Rows owned by an employee (``owner`` is the lookup path to that Employee FK, or ""
-    for the Employee model itself) filtered by the viewer's data scope."""
-    if viewer.scope == DataScope.ALL or viewer.is_admin:
-        return Q()
-    emp = viewer.employee
-    if emp is None:
-        return NOTHING
-    owner_pk = _join(owner, "pk") if owner else "pk"
-    if viewer.scope == DataScope.SELF:
-        return Q(**{owner_pk: emp.pk})
-    if viewer.scope == DataScope.SELF_AND_SUBORDINATES:
-        lo, hi = subtree_bounds(emp.manager_path)
-        f = _join(owner, "manager_path")
-        return Q(**{f"{f}__gte": lo, f"{f}__lt": hi})
-    dept_field = department if department is not None else _join(owner, "department")
-    if viewer.scope == DataScope.DEPARTMENT:
-        return Q(**{_join(dept_field, "pk"): emp.department_id})
-    if viewer.scope == DataScope.DEPARTMENT_AND_CHILDREN:
-        lo, hi = subtree_bounds(emp.department.path)
-        f = _join(dept_field, "path")
-        return Q(**{f"{f}__gte": lo, f"{f}__lt": hi})
-    return NOTHING
-
-
-def member_scope_q(viewer: Viewer, *, member: str = "") -> Q:
-    """Members a viewer may see: a member sees self and whole downline; staff see members
-    serviced by employees in their scope (``member`` is the lookup path to a Member FK)."""
-    if viewer.scope == DataScope.ALL or viewer.is_admin:
-        return Q()
-    if viewer.member is not None and viewer.role == RoleCode.MEMBER:
-        lo, hi = subtree_bounds(viewer.member.path)
-        f = _join(member, "path")
-        return Q(**{f"{f}__gte": lo, f"{f}__lt": hi})
-    if viewer.employee is None:
-        return NOTHING
-    return employee_scope_q(viewer, owner=_join(member, "owner"))
-
-
-def can_see_personal_info(viewer: Viewer, owner_id: int | None) -> bool:
-    """Unmasked phone / ID numbers: the owner, or a role with the right."""
-    if viewer.can_view_personal_info:
-        return True
-    return viewer.employee is not None and owner_id == viewer.employee.pk
 
 
 def mask_phone(phone: str) -> str:

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -7,3 +9,60 @@ class CoreConfig(AppConfig):
     label = "core"
     verbose_name = _("系统")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.core import checks
+
+        from salesops.core.navigation import ADMIN_ONLY, EVERYONE
+        from salesops.core.registry import (
+            DashboardPanel,
+            MenuGroup,
+            MenuItem,
+            Module,
+            check_registry,
+            register_module,
+        )
+        from salesops.core.selectors import approvals_panel
+
+        checks.register(check_registry, "salesops")
+        work, system = "workbench", "system"
+        register_module(
+            Module(
+                app=self.label,
+                url_prefix="",
+                urls="salesops.core.urls",
+                api=("salesops.core.api.approvals", "salesops.core.api.imports"),
+                menu_groups=(
+                    MenuGroup(work, _("工作台"), order=10),
+                    MenuGroup(system, _("系统管理"), order=900),
+                ),
+                menu=(
+                    MenuItem(work, "dashboard", _("首页"), "bi-speedometer2", EVERYONE, 10),
+                    MenuItem(
+                        work,
+                        "core:approvals_inbox",
+                        _("审批中心"),
+                        "bi-check2-square",
+                        EVERYONE,
+                        20,
+                    ),
+                    MenuItem(work, "core:notifications", _("消息通知"), "bi-bell", EVERYONE, 30),
+                    MenuItem(system, "core:imports", _("数据导入"), "bi-upload", ADMIN_ONLY, 10),
+                    MenuItem(
+                        system,
+                        "core:approval_flows",
+                        _("审批流程"),
+                        "bi-signpost-split",
+                        ADMIN_ONLY,
+                        20,
+                    ),
+                    MenuItem(
+                        system, "core:audit", _("操作日志"), "bi-journal-text", ADMIN_ONLY, 30
+                    ),
+                    MenuItem(
+                        system, "core:jobs", _("定时任务"), "bi-clock-history", ADMIN_ONLY, 40
+                    ),
+                ),
+                panels=(DashboardPanel("approvals", order=90, cards=approvals_panel),),
+            )
+        )

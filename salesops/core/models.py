@@ -328,3 +328,32 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity}#{self.pk} {self.status}"
+
+
+class JobRunStatus(models.TextChoices):
+    RUNNING = "running", _("运行中")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+class ScheduledJobState(models.Model):
+    """When a registered scheduled job (``core.registry.ScheduledJob``) last ran and how it
+    ended. The scheduler claims a due job by a conditional update of ``last_started_at``,
+    so two schedulers never start the same run twice."""
+
+    key = models.CharField(_("任务"), max_length=64, unique=True)
+    last_started_at = models.DateTimeField(_("上次开始"), null=True, blank=True)
+    last_finished_at = models.DateTimeField(_("上次结束"), null=True, blank=True)
+    last_status = models.CharField(
+        _("上次结果"), max_length=16, choices=JobRunStatus.choices, blank=True
+    )
+    last_message = models.TextField(_("上次输出"), blank=True)
+    runs = models.PositiveIntegerField(_("运行次数"), default=0)
+
+    class Meta:
+        verbose_name = _("定时任务")
+        verbose_name_plural = _("定时任务")
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.key

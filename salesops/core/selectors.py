@@ -3,54 +3,38 @@
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
-from salesops.core.access import (
-    Viewer,
-    employee_scope_q,
-    mask_bank_account,
-    mask_id_number,
-    mask_phone,
-    viewer_for,
-)
+from salesops.core.access import Viewer, mask_bank_account, mask_id_number, mask_phone, viewer_for
 from salesops.core.audit import object_type_of
-from salesops.core.models import ApprovalTask, AuditLog, RoleCode, TaskStatus, User
+from salesops.core.models import ApprovalTask, AuditLog, TaskStatus, User
+from salesops.core.registry import Card, dashboard_panels
 
 OBJECT_LOG_LIMIT = 200
 
 
-def dashboard_figures(
-    viewer: Viewer, *, month_start: datetime.date, today: datetime.date
-) -> dict[str, Any]:
-    """A handful of bounded aggregate queries for the home page."""
-    from salesops.sales.models import Customer, Order
+def dashboard_cards(viewer: Viewer, *, today: datetime.date) -> list[Card]:
+    """The home page: every registered panel's cards for this viewer, in panel order."""
+    return [card for panel in dashboard_panels() for card in panel.cards(viewer, today)]
 
-    figures: dict[str, Any] = {
-        "pending_approvals": ApprovalTask.objects.filter(
-            approver=viewer.user, status=TaskStatus.PENDING
-        ).count()
-    }
-    from salesops.sales.selectors import order_scope_q
 
-    orders = Order.objects.filter(order_scope_q(viewer))
-    if viewer.role == RoleCode.MEMBER and viewer.member is not None:
-        figures["downline"] = viewer.member.downline_count
-    else:
-        figures["customers"] = Customer.objects.filter(
-            employee_scope_q(viewer, owner="owner", department="department")
-        ).count()
-    month = orders.filter(order_date__gte=month_start, order_date__lte=today).aggregate(
-        n=Count("id"), total=Sum("total_amount"), returned=Sum("returned_amount")
-    )
-    figures["month_orders"] = month["n"] or 0
-    figures["month_sales"] = (month["total"] or Decimal(0)) - (month["returned"] or Decimal(0))
-    return figures
+def approvals_panel(viewer: Viewer, today: datetime.date) -> list[Card]:
+    """Core's own figure: tasks waiting for the viewer."""
+    pending = ApprovalTask.objects.filter(approver=viewer.user, status=TaskStatus.PENDING).count()
+    return [
+        Card(
+            key="pending-approvals",
+            label=_lazy("待我审批"),
+            value=f"{pending:,}",
+            url=reverse("core:approvals_inbox"),
+        )
+    ]
 
 
 # Audit values of these fields are personal information (个人信息): masked like the

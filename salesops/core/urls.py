@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from salesops.core.views import approvals as v
-from salesops.core.views import audit
+from salesops.core.views import audit, jobs
 from salesops.core.views import imports as imp
 
 app_name = "core"
@@ -29,6 +29,8 @@ urlpatterns = [
     path("notifications/<int:pk>/open/", v.notification_open, name="notification_open"),
     path("notifications/<int:pk>/read/", v.notification_read, name="notification_read"),
     path("audit/", audit.audit_log, name="audit"),
+    path("jobs/", jobs.jobs, name="jobs"),
+    path("jobs/<str:key>/run/", jobs.job_run_now, name="job_run_now"),
     path("imports/", imp.imports_index, name="imports"),
     path("imports/jobs/<int:pk>/", imp.import_job, name="import_job"),
     path("imports/jobs/<int:pk>/apply/", imp.import_job_apply_view, name="import_job_apply"),

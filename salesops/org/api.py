@@ -12,11 +12,12 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from salesops.core.access import Viewer, can_see_personal_info, mask_phone
+from salesops.core.access import Viewer, mask_phone
 from salesops.core.api.common import MAX_PAGE, PAGE_SIZE
 from salesops.core.api.common import api_viewer as _viewer
 from salesops.core.errors import ServiceError
 from salesops.org import selectors as sel
+from salesops.org.access import can_see_personal_info
 from salesops.org.models import Department, Employee, Member
 from salesops.org.services.sponsor_changes import sponsor_change_request_submit
 

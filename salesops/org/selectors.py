@@ -18,9 +18,13 @@ import polars as pl
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
-from salesops.core.access import NOTHING, Viewer, employee_scope_q, member_scope_q
+from salesops.core.access import NOTHING, Viewer
 from salesops.core.models import DataScope, RoleCode
+from salesops.core.registry import Card
+from salesops.org.access import employee_scope_q, member_scope_q
 from salesops.org.models import (
     Department,
     Employee,
@@ -374,3 +378,17 @@ def downline_as_of(member: Member, on: datetime.date, depth: int | None = None) 
     """The member's downline as the network stood on ``on`` (from SponsorHistory)."""
     members, sponsors = sponsor_edges_as_of(on)
     return downline_from_edges(members, sponsors, member.pk, depth)
+
+
+def dashboard_panel(viewer: Viewer, today: datetime.date) -> list[Card]:
+    """Home-page figure of the member network: a member's downline size (stored)."""
+    if viewer.role != RoleCode.MEMBER or viewer.member is None:
+        return []
+    return [
+        Card(
+            "downline",
+            _("我的下线人数"),
+            f"{viewer.member.downline_count:,}",
+            reverse("org:genealogy"),
+        )
+    ]

@@ -17,19 +17,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET
 
-from salesops.core.access import (
-    Viewer,
-    can_see_personal_info,
-    mask_bank_account,
-    mask_phone,
-    request_viewer,
-)
+from salesops.core.access import Viewer, mask_bank_account, mask_phone, request_viewer
 from salesops.core.errors import ServiceError
 from salesops.core.forms import apply_service_error
 from salesops.core.listing import Column, Filter, ListSpec, list_page
 from salesops.core.models import ApprovalEvent, ApprovalRequest
 from salesops.core.selectors import audit_for_object
 from salesops.org import selectors as sel
+from salesops.org.access import can_see_personal_info
 from salesops.org.forms import DepartmentForm, EmployeeForm, MemberBankForm, SponsorChangeForm
 from salesops.org.models import (
     DepartmentKind,

@@ -10,21 +10,17 @@ import datetime
 from decimal import Decimal
 from typing import Literal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from salesops.core.access import (
-    NOTHING,
-    Viewer,
-    can_see_personal_info,
-    employee_scope_q,
-    mask_id_number,
-    mask_phone,
-    member_scope_q,
-)
+from salesops.core.access import NOTHING, Viewer, mask_id_number, mask_phone
 from salesops.core.errors import ServiceError
 from salesops.core.models import DataScope, RoleCode
+from salesops.core.money import format_money
+from salesops.core.registry import Card
+from salesops.org.access import can_see_personal_info, employee_scope_q, member_scope_q
 from salesops.org.paths import subtree_bounds
 from salesops.sales.models import (
     Customer,
@@ -239,3 +235,36 @@ def return_for_viewer(viewer: Viewer, pk: object) -> Return:
 
 def order_returns(order: Order) -> QuerySet[Return]:
     return order.returns.order_by("return_date", "id")
+
+
+def dashboard_panel(viewer: Viewer, today: datetime.date) -> list[Card]:
+    """Home-page figures of sales: this month's net sales and orders in the viewer's
+    scope, and (for staff) the customers they can see. Three bounded aggregates."""
+    month_start = today.replace(day=1)
+    month = today.strftime("%Y-%m")
+    totals = (
+        Order.objects.filter(order_scope_q(viewer))
+        .filter(order_date__gte=month_start, order_date__lte=today)
+        .aggregate(n=Count("id"), total=Sum("total_amount"), returned=Sum("returned_amount"))
+    )
+    net = (totals["total"] or Decimal(0)) - (totals["returned"] or Decimal(0))
+    orders_url = reverse("sales:orders")
+    cards = [
+        Card(
+            "month-sales", _("%(month)s 销售额") % {"month": month}, format_money(net), orders_url
+        ),
+        Card(
+            "month-orders",
+            _("%(month)s 订单数") % {"month": month},
+            f"{totals['n'] or 0:,}",
+            orders_url,
+        ),
+    ]
+    if viewer.role != RoleCode.MEMBER:
+        customers = Customer.objects.filter(
+            employee_scope_q(viewer, owner="owner", department="department")
+        ).count()
+        cards.append(
+            Card("customers", _("我可见的客户"), f"{customers:,}", reverse("sales:customers"))
+        )
+    return cards

@@ -17,12 +17,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from salesops.core.access import Viewer, can_see_personal_info, request_viewer
+from salesops.core.access import Viewer, request_viewer
 from salesops.core.errors import ServiceError
 from salesops.core.forms import apply_service_error
 from salesops.core.listing import Column, Filter, ListSpec, Scene, list_page
 from salesops.core.models import RoleCode
 from salesops.core.selectors import audit_for_object
+from salesops.org.access import can_see_personal_info
 from salesops.org.selectors import employees_for_viewer, member_by_no_for_viewer
 from salesops.sales import selectors
 from salesops.sales.forms import (

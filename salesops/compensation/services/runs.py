@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -321,3 +322,33 @@ def commission_run_reset(*, actor: User, run: CommissionRun) -> CommissionRun:
         note=_("重置卡住的结算"),
     )
     return locked
+
+
+def commission_runs_reset_stale(*, now: dt.datetime) -> str:
+    """Scheduled job: mark failed every run queued or running for longer than
+    COMP_RUN_STALE_MINUTES (its worker died), so the month can be run again; audited
+    with no actor. Idempotent: a reset run is no longer active."""
+    cutoff = now - dt.timedelta(minutes=stale_minutes())
+    reset = 0
+    stale = CommissionRun.objects.filter(status__in=ACTIVE_RUN_STATUSES).filter(
+        Q(started_at__lt=cutoff) | Q(started_at__isnull=True, created_at__lt=cutoff)
+    )
+    for pk in stale.values_list("pk", flat=True):
+        with transaction.atomic():
+            run = CommissionRun.objects.select_for_update().get(pk=pk)
+            if not run_is_stale(run, now=now):
+                continue
+            before = run.status
+            run.status = RunStatus.FAILED
+            run.finished_at = now
+            run.error = _("超时未完成，已由系统自动重置")
+            run.save(update_fields=["status", "finished_at", "error"])
+            audit_record(
+                actor=None,
+                action=AuditAction.UPDATE,
+                obj=run,
+                changes={"status": (before, run.status)},
+                note=_("重置卡住的结算"),
+            )
+            reset += 1
+    return _("重置了 %(n)s 个超时的结算") % {"n": reset}

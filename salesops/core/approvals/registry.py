@@ -120,3 +120,19 @@ def run_callback(callback: Callback | None, request: ApprovalRequest, actor: Use
         callback(request, actor=actor)
     else:
         callback(request)
+
+
+# Who among the holders of an approver role decides for a submitter: the org module
+# registers a ranking that walks the org chart; without one, every holder in id order.
+ApproverRanking = Callable[[list["User"], "User"], list["User"]]
+_ranking: list[ApproverRanking] = []
+
+
+def register_approver_ranking(ranking: ApproverRanking) -> None:
+    """Set how role approvers are chosen and ordered (``ranking(candidates, submitter)``
+    returns the candidates who should decide, nearest first)."""
+    _ranking[:] = [ranking]
+
+
+def rank_role_approvers(candidates: list[User], submitter: User) -> list[User]:
+    return _ranking[0](candidates, submitter) if _ranking else list(candidates)

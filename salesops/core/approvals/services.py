@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
 from django.db import models, transaction
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
@@ -22,7 +21,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from salesops.core.access import viewer_for
-from salesops.core.approvals.registry import DocumentType, document_type, run_callback
+from salesops.core.approvals.registry import (
+    DocumentType,
+    document_type,
+    rank_role_approvers,
+    run_callback,
+)
 from salesops.core.audit import audit_create, audit_record, snapshot
 from salesops.core.errors import FieldError, NotFoundError, PermissionDeniedError, ServiceError
 from salesops.core.models import (
@@ -33,16 +37,12 @@ from salesops.core.models import (
     ApprovalStep,
     ApprovalTask,
     AuditAction,
-    DataScope,
     Role,
     SignMode,
     TaskStatus,
     User,
 )
 from salesops.core.notifications import notify, notify_many
-
-if TYPE_CHECKING:
-    from salesops.org.models import Employee
 
 
 class EventAction(models.TextChoices):
@@ -353,47 +353,11 @@ def choose_flow(doc_type: str, amount: Decimal | None) -> ApprovalFlow:
 # ---------------------------------------------------------------------------------------
 
 
-def _subject_employee(submitter: User) -> Employee | None:
-    """Whose chain decides role approvers: the submitter's employee record, or for a
-    member the employee who services them."""
-    viewer = viewer_for(submitter)
-    if viewer.employee is not None:
-        return viewer.employee
-    if viewer.member is not None and viewer.member.owner_id:
-        from salesops.org.models import Employee
-
-        return (
-            Employee.objects.select_related("department").filter(pk=viewer.member.owner_id).first()
-        )
-    return None
-
-
-def _scope_of(user: User) -> str:
-    if user.is_superuser:
-        return DataScope.ALL
-    return user.role.data_scope if user.role is not None else DataScope.SELF
-
-
-def _scope_covers(scope: str, candidate: Employee | None, subject: Employee) -> bool:
-    if scope == DataScope.ALL:
-        return True
-    if candidate is None:
-        return False
-    if scope == DataScope.SELF:
-        return candidate.pk == subject.pk
-    if scope == DataScope.SELF_AND_SUBORDINATES:
-        return subject.manager_path.startswith(candidate.manager_path)
-    if scope == DataScope.DEPARTMENT:
-        return candidate.department_id == subject.department_id
-    if scope == DataScope.DEPARTMENT_AND_CHILDREN:
-        return subject.department.path.startswith(candidate.department.path)
-    return False
-
-
 def resolve_approvers(step: ApprovalStep, submitter: User) -> list[User]:
     """The users who approve ``step`` for ``submitter``, nearest first; never the
-    submitter. Named users as configured; for a role, those whose data scope covers the
-    submitter (own manager chain first, then department heads), else everyone with it."""
+    submitter. Named users as configured; for a role, the active users holding it, ranked
+    by the approver ranking the org module registers (whose data scope covers the
+    submitter: own manager chain first, then department heads; else everyone with it)."""
     if step.approver_role_id is None:
         return [
             u
@@ -403,43 +367,13 @@ def resolve_approvers(step: ApprovalStep, submitter: User) -> list[User]:
     candidates = [
         u
         for u in User.objects.filter(role_id=step.approver_role_id, is_active=True)
-        .select_related("role", "employee__department")
+        .select_related("role")
         .order_by("id")
         if u.pk != submitter.pk
     ]
-    subject = _subject_employee(submitter)
-    if subject is None or not candidates:
+    if not candidates:
         return candidates
-
-    def employee_of(u: User) -> Employee | None:
-        try:
-            return u.employee  # type: ignore[attr-defined, no-any-return]
-        except ObjectDoesNotExist:  # a user without an employee record
-            return None
-
-    covering = [u for u in candidates if _scope_covers(_scope_of(u), employee_of(u), subject)]
-    if not covering:
-        return candidates
-
-    from salesops.org.models import Department
-
-    emp_ids = [e.pk for e in (employee_of(u) for u in covering) if e is not None]
-    head_depth: dict[int, int] = {}
-    for head_id, path in Department.objects.filter(head_id__in=emp_ids).values_list(
-        "head_id", "path"
-    ):
-        if subject.department.path.startswith(path):
-            head_depth[head_id] = max(head_depth.get(head_id, 0), len(path))
-
-    def closeness(u: User) -> tuple[int, int, int]:
-        emp = employee_of(u)
-        if emp is not None and subject.manager_path.startswith(emp.manager_path):
-            return (0, -len(emp.manager_path), u.pk)
-        if emp is not None and emp.pk in head_depth:
-            return (1, -head_depth[emp.pk], u.pk)
-        return (2, 0, u.pk)
-
-    return sorted(covering, key=closeness)
+    return rank_role_approvers(candidates, submitter)
 
 
 def _step_approvers(step: ApprovalStep, submitter: User) -> list[User]:

@@ -27,6 +27,7 @@ MAX_ERRORS = 10_000  # errors kept in full; the count is always exact
 SAMPLE_ROWS = 10
 _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _SPACE = re.compile(r"\s")
+_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{2,30}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -66,6 +67,13 @@ def parse_text(raw: Any, *, max_length: int) -> str:
         raise CellError(_("含有不可见的控制字符"))
     if len(text) > max_length:
         raise CellError(_("不能超过 %(n)s 个字符") % {"n": max_length})
+    return text
+
+
+def parse_phone(raw: Any) -> str:
+    text = parse_text(raw, max_length=32)
+    if not _PHONE.match(text):
+        raise CellError(_("手机号格式不正确"))
     return text
 
 

@@ -16,30 +16,20 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from salesops.core import registry
 from salesops.core.access import viewer_for
 from salesops.core.errors import NotFoundError, PermissionDeniedError
 from salesops.core.imports.engine import Importer, run_import
-from salesops.core.imports.entities.customers import CustomerImporter
-from salesops.core.imports.entities.departments import DepartmentImporter
-from salesops.core.imports.entities.employees import EmployeeImporter
-from salesops.core.imports.entities.members import MemberImporter
-from salesops.core.imports.entities.orders import OrderImporter
-from salesops.core.imports.entities.products import ProductImporter
 from salesops.core.imports.schema import Report
 from salesops.core.models import ImportJob, ImportJobStatus, User
 from salesops.core.xlsx import xlsx_bytes
 
-IMPORTERS: dict[str, type[Importer]] = {
-    cls.entity: cls
-    for cls in (
-        DepartmentImporter,
-        EmployeeImporter,
-        MemberImporter,
-        CustomerImporter,
-        ProductImporter,
-        OrderImporter,
-    )
-}
+
+def importers() -> dict[str, type[Importer]]:
+    """Every importer the installed modules registered (``Module.importers``), by key."""
+    return registry.importer_classes()
+
+
 STORED_ERRORS = 2000  # kept on the job row; the full list is in the job's error CSV
 
 
@@ -48,7 +38,7 @@ def import_dir() -> Path:
 
 
 def importer_for(entity: str) -> Importer:
-    cls = IMPORTERS.get(entity)
+    cls = importers().get(entity)
     if cls is None:
         raise NotFoundError(_("不支持导入该类数据"))
     return cls()

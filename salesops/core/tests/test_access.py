@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from salesops.core.access import (
-    can_see_personal_info,
-    employee_scope_q,
-    mask_id_number,
-    mask_phone,
-    member_scope_q,
-    viewer_for,
-)
+from salesops.core.access import mask_id_number, mask_phone, viewer_for
 from salesops.core.models import DataScope, RoleCode
 from salesops.factories import (
     CustomerFactory,
@@ -21,6 +14,7 @@ from salesops.factories import (
     UserFactory,
     role,
 )
+from salesops.org.access import can_see_personal_info, employee_scope_q, member_scope_q
 from salesops.org.models import Employee, Member
 from salesops.sales.models import Customer
 

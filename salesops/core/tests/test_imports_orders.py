@@ -20,8 +20,6 @@ from openpyxl import Workbook
 
 from salesops.core.imports import frames
 from salesops.core.imports.engine import run_import
-from salesops.core.imports.entities import orders as orders_module
-from salesops.core.imports.entities.orders import OrderImporter, line_amount_fen
 from salesops.core.imports.frames import ROW, Chunk, ChunkParser
 from salesops.core.imports.reading import ImportFileError, open_source
 from salesops.core.imports.schema import CellError, Report
@@ -42,6 +40,8 @@ from salesops.factories import (
     UserFactory,
     role,
 )
+from salesops.sales.importers import orders as orders_module
+from salesops.sales.importers.orders import OrderImporter, line_amount_fen
 from salesops.sales.models import Order, OrderLine
 from salesops.sales.services.orders import line_amount
 

@@ -1,5 +1,5 @@
-"""Login page, the dashboard and the language switch live here; module views live in
-their apps."""
+"""Pages of core: the home page (dashboard) and the health check here; the approval
+centre, audit log and imports in their own modules."""
 
 from __future__ import annotations
 
@@ -11,20 +11,14 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from salesops.core.access import request_viewer
-from salesops.core.selectors import dashboard_figures
+from salesops.core.selectors import dashboard_cards
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     viewer = request_viewer(request)
-    today = timezone.localdate()
-    month_start = today.replace(day=1)
-    figures = dashboard_figures(viewer, month_start=month_start, today=today)
-    return render(
-        request,
-        "core/dashboard.html",
-        {"figures": figures, "viewer": viewer, "month": month_start.strftime("%Y-%m")},
-    )
+    cards = dashboard_cards(viewer, today=timezone.localdate())
+    return render(request, "core/dashboard.html", {"cards": cards, "viewer": viewer})
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

@@ -20,7 +20,6 @@ from django.views.decorators.http import require_POST
 
 from salesops.core.errors import NotFoundError, PermissionDeniedError, ServiceError
 from salesops.core.imports.services import (
-    IMPORTERS,
     import_job_apply,
     import_job_create,
     import_job_errors_file,
@@ -29,6 +28,7 @@ from salesops.core.imports.services import (
     import_jobs_for,
     import_template,
     importer_for,
+    importers,
     require_import_right,
     save_upload,
 )
@@ -62,7 +62,7 @@ def _user(request: HttpRequest) -> User:
 @_guarded
 def imports_index(request: HttpRequest) -> HttpResponse:
     page = Paginator(import_jobs_for(_user(request)), 20).get_page(request.GET.get("page"))
-    entities = [(key, cls.title) for key, cls in IMPORTERS.items()]
+    entities = [(key, cls.title) for key, cls in importers().items()]
     return render(request, "core/imports/index.html", {"entities": entities, "page": page})
 
 

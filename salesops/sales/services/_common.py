@@ -8,9 +8,10 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 
-from salesops.core.access import Viewer, employee_scope_q, member_scope_q, viewer_for
+from salesops.core.access import Viewer, viewer_for
 from salesops.core.errors import PermissionDeniedError, ServiceError
 from salesops.core.models import RoleCode, User
+from salesops.org.access import employee_scope_q, member_scope_q
 from salesops.org.models import Employee, Member
 
 M = TypeVar("M", bound=models.Model)

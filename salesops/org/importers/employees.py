@@ -3,7 +3,6 @@ An existing 工号 is updated; managers may appear anywhere in the file."""
 
 from __future__ import annotations
 
-import re
 from functools import partial
 from typing import Any
 
@@ -13,18 +12,9 @@ from django.utils.translation import gettext_lazy as _l
 from salesops.core.errors import ServiceError
 from salesops.core.imports.common import CollectingImporter, order_parents_first
 from salesops.core.imports.engine import Ctx
-from salesops.core.imports.schema import CellError, Col, parse_code, parse_text
+from salesops.core.imports.schema import Col, parse_code, parse_phone, parse_text
 from salesops.org.models import Department, Employee, Position
 from salesops.org.services.employees import employee_create, employee_update
-
-_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{2,30}$")
-
-
-def parse_phone(raw: Any) -> str:
-    text = parse_text(raw, max_length=32)
-    if not _PHONE.match(text):
-        raise CellError(_("手机号格式不正确"))
-    return text
 
 
 class EmployeeImporter(CollectingImporter):

@@ -12,12 +12,12 @@ from django.utils.translation import gettext_lazy as _l
 from salesops.core.errors import ServiceError
 from salesops.core.imports.common import CollectingImporter, order_parents_first
 from salesops.core.imports.engine import Ctx
-from salesops.core.imports.entities.employees import parse_phone
 from salesops.core.imports.schema import (
     Col,
     choice_parser,
     parse_code,
     parse_date,
+    parse_phone,
     parse_text,
 )
 from salesops.org.models import Member, MemberStatus, Rank

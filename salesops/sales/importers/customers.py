@@ -11,8 +11,7 @@ from django.utils.translation import gettext_lazy as _l
 from salesops.core.audit import audit_update, snapshot
 from salesops.core.imports.common import CollectingImporter
 from salesops.core.imports.engine import Ctx
-from salesops.core.imports.entities.employees import parse_phone
-from salesops.core.imports.schema import Col, parse_code, parse_text
+from salesops.core.imports.schema import Col, parse_code, parse_phone, parse_text
 from salesops.org.models import Employee
 from salesops.sales.models import Customer
 
