@@ -28,6 +28,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy salesops
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .

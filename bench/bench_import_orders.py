@@ -55,8 +55,8 @@ def main() -> int:
     call_command("migrate", verbosity=0, interactive=False)
 
     from salesops.core.imports.engine import run_import
-    from salesops.sales.importers.orders import OrderImporter
     from salesops.org.models import Department, Employee, Member
+    from salesops.sales.importers.orders import OrderImporter
     from salesops.sales.models import Customer, Order, OrderLine, Product
 
     rng = random.Random(args.seed)

@@ -49,17 +49,21 @@ def _port(argv: list[str]) -> str:
 
 
 def serve(argv: list[str]) -> int:
-    """Run the web server and a background task worker side by side until Ctrl-C."""
+    """Run the web server, a background task worker and the scheduler of the modules'
+    scheduled jobs side by side until Ctrl-C."""
     port = _port(argv)
     _manage(["migrate", "--noinput", "-v", "0"])
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "salesops.cli", "db_worker", "--interval", "1"],
-    )
+    helpers = [
+        subprocess.Popen([sys.executable, "-m", "salesops.cli", *command])  # noqa: S603
+        for command in (["db_worker", "--interval", "1"], ["scheduler"])
+    ]
     try:
         _manage(["runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"])
     finally:
-        worker.terminate()
-        worker.wait(timeout=10)
+        for process in helpers:
+            process.terminate()
+        for process in helpers:
+            process.wait(timeout=10)
     return 0
 
 

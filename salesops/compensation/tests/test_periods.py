@@ -22,7 +22,11 @@ from salesops.compensation.models import (
     RunStatus,
 )
 from salesops.compensation.services.periods import period_close_submit
-from salesops.compensation.services.runs import commission_run_reset, commission_run_start
+from salesops.compensation.services.runs import (
+    commission_run_reset,
+    commission_run_start,
+    commission_runs_reset_stale,
+)
 from salesops.compensation.tests.periods_world import (
     IMMEDIATE,
     OCT,
@@ -276,6 +280,28 @@ def test_sponsor_move_effective_in_or_before_the_month_applies(
 
 
 # --------------------------------------------------------------------------- stuck runs
+
+
+def test_the_scheduled_job_resets_only_stale_runs_and_is_idempotent(
+    w: World, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.COMP_RUN_STALE_MINUTES = 30
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=False):
+        stuck = commission_run_start(actor=w.fin1, period=SEP)
+    CommissionRun.objects.filter(pk=stuck.pk).update(
+        status=RunStatus.RUNNING, started_at=now - dt.timedelta(minutes=31)
+    )
+    assert commission_runs_reset_stale(now=now - dt.timedelta(minutes=2)) == "重置了 0 个超时的结算"
+    assert CommissionRun.objects.get(pk=stuck.pk).status == RunStatus.RUNNING
+    assert commission_runs_reset_stale(now=now) == "重置了 1 个超时的结算"
+    reset = CommissionRun.objects.get(pk=stuck.pk)
+    assert (reset.status, reset.error) == (RunStatus.FAILED, "超时未完成，已由系统自动重置")
+    assert AuditLog.objects.filter(
+        object_type="compensation.commissionrun", object_id=str(stuck.pk), field="status",
+        before="running", after="failed", actor=None,
+    ).count() == 1  # fmt: skip
+    assert commission_runs_reset_stale(now=now) == "重置了 0 个超时的结算"
 
 
 def test_stale_run_can_be_reset_and_the_month_rerun(
