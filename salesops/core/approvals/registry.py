@@ -45,13 +45,11 @@ class DocumentType:
     on_cancelled: Callback | None = None
 
     def document_url(self, object_id: str) -> str:
-        """The document's own page, or "" when the module gave none (or it fails)."""
+        """The document's own page, or "" when the module gave none. A module whose link
+        does not resolve is a configuration error and fails loudly."""
         if self.url is None:
             return ""
-        try:
-            return str(self.url(object_id))
-        except Exception:  # a broken link must not break the inbox
-            return ""
+        return str(self.url(object_id))
 
 
 _REGISTRY: dict[str, DocumentType] = {}

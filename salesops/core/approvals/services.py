@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import models, transaction
 from django.db.models import Q
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -402,10 +402,7 @@ def _check_all_steps(flow: ApprovalFlow, submitter: User) -> list[ApprovalStep]:
 
 
 def request_url(request: ApprovalRequest) -> str:
-    try:
-        return reverse("core:approval_detail", args=[request.pk])
-    except NoReverseMatch:
-        return ""
+    return reverse("core:approval_detail", args=[request.pk])
 
 
 def _event(request: ApprovalRequest, *, actor: User | None, action: str, comment: str = "") -> None:
