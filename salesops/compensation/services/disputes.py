@@ -22,7 +22,7 @@ from salesops.compensation.models import (
     DisputeMessage,
     DisputeStatus,
 )
-from salesops.compensation.selectors import can_manage_runs
+from salesops.compensation.rights import is_finance
 from salesops.core.access import Viewer, viewer_for
 from salesops.core.audit import audit_create, audit_record
 from salesops.core.errors import PermissionDeniedError, ServiceError
@@ -74,7 +74,7 @@ class DisputeRights:
 
 def dispute_rights(viewer: Viewer, dispute: Dispute) -> DisputeRights:
     owner = is_line_owner(viewer, dispute.member_id)
-    return DisputeRights(owner=owner, finance=can_manage_runs(viewer) and not owner)
+    return DisputeRights(owner=owner, finance=is_finance(viewer) and not owner)
 
 
 def _transition(*, actor: User, dispute: Dispute, to: str, note: str) -> None:

@@ -25,7 +25,7 @@ from salesops.compensation.models import (
     PeriodStatus,
     RunStatus,
 )
-from salesops.compensation.selectors import FINANCE_ROLES
+from salesops.compensation.rights import is_finance
 from salesops.compensation.services.flows import ensure_flow
 from salesops.core.access import viewer_for
 from salesops.core.approvals import approval_submit
@@ -112,7 +112,7 @@ def period_close_submit(*, actor: User, period: CommissionPeriod) -> ApprovalReq
     """Ask to close ``period`` (申请结账): OPEN → CLOSING and an approval request whose amount
     is the current run's total. Refused unless the month has ended, has a finished current
     run and nothing running."""
-    if not viewer_for(actor).has_role(*FINANCE_ROLES):
+    if not is_finance(viewer_for(actor)):
         raise PermissionDeniedError(_("只有财务或管理员可以申请结账"))
     state = _locked(period.pk)
     refusal = period_close_refusal(state)
