@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
@@ -45,14 +46,27 @@ from salesops.compensation.services.flows import ensure_flow
 from salesops.compensation.services.periods import INPUT_YEARS
 from salesops.core.access import Viewer, mask_bank_account, viewer_for
 from salesops.core.approvals import approval_submit_again
-from salesops.core.audit import audit_create, audit_record, audit_save, snapshot
+from salesops.core.audit import audit_create, audit_record, snapshot
 from salesops.core.errors import NotFoundError, PermissionDeniedError, ServiceError
 from salesops.core.models import ApprovalRequest, AuditAction, RoleCode, User
 from salesops.core.money import from_fen
+from salesops.core.transitions import Transitions, transition
 from salesops.core.xlsx import neutralise
 
-EDITABLE = (PayoutStatus.DRAFT, PayoutStatus.REJECTED)
-EXPORTABLE = (PayoutStatus.APPROVED, PayoutStatus.EXPORTED)
+# Which status each status may be reached from (a batch is created DRAFT).
+PAYOUT_MOVES = Transitions(
+    PayoutStatus,
+    {
+        PayoutStatus.DRAFT: (PayoutStatus.DRAFT, PayoutStatus.REJECTED, PayoutStatus.PENDING),
+        PayoutStatus.PENDING: (PayoutStatus.DRAFT, PayoutStatus.REJECTED),
+        PayoutStatus.APPROVED: (PayoutStatus.PENDING,),
+        PayoutStatus.REJECTED: (PayoutStatus.PENDING,),
+        PayoutStatus.EXPORTED: (PayoutStatus.APPROVED,),
+    },
+)
+# Rebuilt and sent for approval from the same statuses; exported again once exported.
+EDITABLE = PAYOUT_MOVES.allowed_from(PayoutStatus.PENDING)
+EXPORTABLE = (*PAYOUT_MOVES.allowed_from(PayoutStatus.EXPORTED), PayoutStatus.EXPORTED)
 
 
 def _require_finance(actor: User) -> Viewer:
@@ -157,7 +171,7 @@ def payout_batch_build(*, actor: User, pay_date: dt.date) -> PayoutBatch:
     PayoutItem.objects.filter(batch=batch).delete()
     _insert_items(batch, schedule)
     batch.total, batch.items_count = _totals(batch)
-    batch.status = PayoutStatus.DRAFT
+    transition(batch, PayoutStatus.DRAFT, allowed=PAYOUT_MOVES, save=False)  # audited below
     batch.save(update_fields=["total", "items_count", "status"])
     note = _("月度:%(monthly)s;季度评估:%(override)s") % {
         "monthly": _months_text(schedule.monthly) or "-",
@@ -189,9 +203,9 @@ def payout_batch_build(*, actor: User, pay_date: dt.date) -> PayoutBatch:
 
 
 def _set_status(
-    batch: PayoutBatch, status: str, actor: User | None, note: str, **extra: object
+    batch: PayoutBatch, status: str, actor: User | None, note: str, **extra: Any
 ) -> None:
-    audit_save(batch, actor=actor, note=note, status=status, **extra)
+    transition(batch, status, allowed=PAYOUT_MOVES, actor=actor, note=note, **extra)
 
 
 def _title(batch: PayoutBatch) -> str:

@@ -44,9 +44,10 @@ from salesops.compensation.selectors.plans import (
 from salesops.compensation.services.flows import ensure_flow
 from salesops.core.access import viewer_for
 from salesops.core.approvals import approval_submit_again
-from salesops.core.audit import audit_create, audit_record, audit_save, snapshot
+from salesops.core.audit import audit_create, audit_record, snapshot
 from salesops.core.errors import FieldError, NotFoundError, PermissionDeniedError, ServiceError
 from salesops.core.models import ApprovalRequest, AuditAction, User
+from salesops.core.transitions import Transitions, transition
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,18 @@ DEFAULT_SOURCE_NAME = "plan.toml"
 # Months that are closed, or whose close is being approved, never change.
 FROZEN_PERIOD_STATUSES = (PeriodStatus.CLOSED, PeriodStatus.CLOSING)
 AUDIT_FIELDS = ("code", "name", "version", "source_path", "effective_from", "status", "note")
+# Which status each status may be reached from (a version is created DRAFT; the seed
+# ACTIVE). ACTIVE from DRAFT too: a request sent back and resubmitted from the approval
+# centre passes while the version is a draft again.
+PLAN_MOVES = Transitions(
+    PlanStatus,
+    {
+        PlanStatus.PENDING: (PlanStatus.DRAFT,),
+        PlanStatus.ACTIVE: (PlanStatus.PENDING, PlanStatus.DRAFT),
+        PlanStatus.SUPERSEDED: (PlanStatus.ACTIVE,),
+        PlanStatus.DRAFT: (PlanStatus.PENDING,),
+    },
+)
 
 
 class PlanInvalidError(ServiceError):
@@ -449,7 +462,7 @@ def plan_version_delete_draft(*, actor: User, version: CompPlanVersion) -> None:
 def _set_status(
     obj: CompPlanVersion, status: str, *, actor: User | None, note: str, **extra: Any
 ) -> None:
-    audit_save(obj, actor=actor, note=note, status=status, **extra)
+    transition(obj, status, allowed=PLAN_MOVES, actor=actor, note=note, **extra)
 
 
 def activation_title(version: CompPlanVersion) -> str:
@@ -509,8 +522,7 @@ def plan_activation_approved(request: ApprovalRequest, *, actor: User | None = N
     own month on). Closed months are checked again: one may have closed since submission.
     """
     obj = _version_of(request)
-    # DRAFT too: a request sent back and resubmitted from the approval centre.
-    if obj.status not in (PlanStatus.PENDING, PlanStatus.DRAFT):
+    if not PLAN_MOVES.allows(obj.status, PlanStatus.ACTIVE):
         raise ServiceError(code="plan_not_pending", message=_("该方案版本不在审批中"), status=409)
     _check_activatable(obj)
     now = timezone.now()

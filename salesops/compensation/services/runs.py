@@ -54,8 +54,19 @@ from salesops.core.access import viewer_for
 from salesops.core.audit import audit_create, audit_record
 from salesops.core.errors import PermissionDeniedError, ServiceError
 from salesops.core.models import AuditAction, User
+from salesops.core.transitions import Transitions, claim, transition
 
 logger = logging.getLogger(__name__)
+
+# Which status each status may be reached from (a run is created QUEUED).
+RUN_MOVES = Transitions(
+    RunStatus,
+    {
+        RunStatus.RUNNING: (RunStatus.QUEUED,),
+        RunStatus.DONE: (RunStatus.RUNNING,),
+        RunStatus.FAILED: ACTIVE_RUN_STATUSES,  # a crash, bad input, or 重置 of a stuck run
+    },
+)
 
 # --------------------------------------------------------------------------- start
 
@@ -114,8 +125,12 @@ def _progress(run_id: int, value: int, **extra: Any) -> None:
 
 def commission_run_process(*, run_id: int) -> str:
     """Execute a queued run (called by the task). Returns the final status."""
-    claimed = CommissionRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, progress=5, started_at=timezone.now()
+    claimed = claim(
+        CommissionRun.objects.filter(pk=run_id),
+        RunStatus.RUNNING,
+        allowed=RUN_MOVES,
+        progress=5,
+        started_at=timezone.now(),
     )
     if not claimed:
         return "skipped"
@@ -143,8 +158,12 @@ def commission_run_process(*, run_id: int) -> str:
 
 
 def _fail(run_id: int, message: str) -> None:
-    failed = CommissionRun.objects.filter(pk=run_id, status__in=ACTIVE_RUN_STATUSES).update(
-        status=RunStatus.FAILED, error=message[:4000], finished_at=timezone.now()
+    failed = claim(
+        CommissionRun.objects.filter(pk=run_id),
+        RunStatus.FAILED,
+        allowed=RUN_MOVES,
+        error=message[:4000],
+        finished_at=timezone.now(),
     )
     if not failed:
         return  # already reset by finance: keep that reason
@@ -196,8 +215,10 @@ def _store(
         state.current_run = run
         state.save(update_fields=["current_run"])
         members = len(results) + len(adjustments.new_results)
-        CommissionRun.objects.filter(pk=run.pk).update(
-            status=RunStatus.DONE,
+        claim(
+            CommissionRun.objects.filter(pk=run.pk),
+            RunStatus.DONE,
+            allowed=RUN_MOVES,
             progress=100,
             finished_at=timezone.now(),
             members_count=members,
@@ -250,11 +271,14 @@ def commission_run_reset(*, actor: User, run: CommissionRun) -> CommissionRun:
             % {"minutes": stale_minutes()},
             status=409,
         )
-    before = locked.status
-    locked.status = RunStatus.FAILED
-    locked.finished_at = timezone.now()
-    locked.error = _("超时未完成,已由 %(user)s 重置") % {"user": actor}
-    locked.save(update_fields=["status", "finished_at", "error"])
+    before = transition(
+        locked,
+        RunStatus.FAILED,
+        allowed=RUN_MOVES,
+        audit=False,  # audited below, with the reason
+        finished_at=timezone.now(),
+        error=_("超时未完成,已由 %(user)s 重置") % {"user": actor},
+    )
     audit_record(
         actor=actor,
         action=AuditAction.UPDATE,
