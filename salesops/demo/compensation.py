@@ -23,13 +23,13 @@ from salesops.compensation.models import (
     PayoutBatch,
     RunStatus,
 )
+from salesops.compensation.selectors.plans import rank_plan_of
 from salesops.compensation.services.disputes import dispute_open, dispute_reply
 from salesops.compensation.services.payouts import payout_batch_build, payout_batch_submit
 from salesops.compensation.services.periods import period_close_submit
 from salesops.compensation.services.runs import (
     commission_run_process,
     commission_run_start,
-    rank_plan_of,
 )
 from salesops.core.approvals import approval_act
 from salesops.core.errors import ServiceError

@@ -13,9 +13,9 @@ from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from salesops.compensation.models import PayoutBatch, PayoutItem
+from salesops.compensation.rights import finance_only
 from salesops.compensation.selectors import payouts as sel
 from salesops.compensation.services.payouts import (
-    can_manage_payouts,
     payout_batch_build,
     payout_batch_export,
     payout_batch_submit,
@@ -30,7 +30,6 @@ from salesops.core.api.common import (
     money_str,
     paginate,
 )
-from salesops.core.errors import PermissionDeniedError
 
 router = Router(tags=["compensation"])
 PAGE_SIZE = 50
@@ -38,8 +37,7 @@ PAGE_SIZE = 50
 
 def _viewer(request: HttpRequest) -> Viewer:
     viewer = api_viewer(request)
-    if not can_manage_payouts(viewer):
-        raise PermissionDeniedError(_("只有财务或管理员可以管理奖金发放"))
+    finance_only(viewer, _("只有财务或管理员可以管理奖金发放"))
     return viewer
 
 

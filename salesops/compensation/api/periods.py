@@ -12,8 +12,9 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from salesops.compensation.api.runs import RunOut, _current_ids, _finance_only, run_out
+from salesops.compensation.api.runs import RunOut, _current_ids, run_out
 from salesops.compensation.models import CommissionPeriod
+from salesops.compensation.rights import finance_only
 from salesops.compensation.selectors import periods as selectors_periods
 from salesops.compensation.services.periods import period_close_submit
 from salesops.core.api.common import (
@@ -111,7 +112,7 @@ def _sum(qs: Any) -> dict[str, Any]:
 @router.get("/comp/periods", response={200: PeriodPage, **ERRORS}, summary="结算月份列表")
 def periods_list(request: HttpRequest, params: Query[PeriodListIn]) -> Any:
     viewer = api_viewer(request)
-    _finance_only(viewer)
+    finance_only(viewer)
     qs = selectors_periods.periods_list(viewer)
     if params.q:
         qs = qs.filter(selectors_periods.month_search_q(params.q))
@@ -143,7 +144,7 @@ def periods_get(request: HttpRequest, period_id: int) -> Any:
 )
 def periods_close(request: HttpRequest, period_id: int) -> Any:
     viewer = api_viewer(request)
-    _finance_only(viewer)
+    finance_only(viewer)
     state = selectors_periods.period_for_viewer(viewer, period_id)
     approval = period_close_submit(actor=viewer.user, period=state)
     state = selectors_periods.period_for_viewer(viewer, period_id)

@@ -13,11 +13,11 @@ from ninja.responses import Status
 
 from salesops.compensation.models import CompPlanVersion, PlanStatus
 from salesops.compensation.selectors import plans as sel
+from salesops.compensation.selectors.plans import plan_kind_of
 from salesops.compensation.services.plans import (
     MAX_PLAN_BYTES,
     activation_request_of,
     plan_activation_submit,
-    plan_kind_of,
     plan_version_create,
 )
 from salesops.core.api.common import (

@@ -8,19 +8,18 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from salesops.compensation import selectors
 from salesops.compensation.models import CommissionPeriod, CommissionResult, CommissionRun
+from salesops.compensation.rights import finance_only
 from salesops.compensation.services.periods import month_from_text
 from salesops.compensation.services.runs import (
     commission_run_reset,
     commission_run_start,
     run_is_stale,
 )
-from salesops.core.access import Viewer
 from salesops.core.api.common import (
     ERRORS,
     MAX_PAGE,
@@ -29,14 +28,8 @@ from salesops.core.api.common import (
     money_str,
     paginate,
 )
-from salesops.core.errors import PermissionDeniedError
 
 router = Router(tags=["compensation"])
-
-
-def _finance_only(viewer: Viewer) -> None:
-    if not selectors.can_manage_runs(viewer):
-        raise PermissionDeniedError(_("只有财务或管理员可以查看结算"))
 
 
 class RunOut(Schema):
@@ -153,7 +146,7 @@ def _result_out(r: CommissionResult) -> dict[str, Any]:
 @router.get("/comp/runs", response={200: RunPage, **ERRORS}, summary="结算批次列表")
 def runs_list(request: HttpRequest, params: Query[RunListIn]) -> Any:
     viewer = api_viewer(request)
-    _finance_only(viewer)
+    finance_only(viewer)
     qs = selectors.runs_for(viewer)
     if params.period:
         qs = qs.filter(period=month_from_text(params.period))

@@ -14,6 +14,7 @@ from ninja.responses import Status
 
 from salesops.compensation import selectors
 from salesops.compensation.models import Dispute, DisputeStatus
+from salesops.compensation.selectors import VIEW_FULL
 from salesops.compensation.services.disputes import (
     BODY_MAX,
     dispute_close,
@@ -21,7 +22,6 @@ from salesops.compensation.services.disputes import (
     dispute_reply,
 )
 from salesops.compensation.services.statements import (
-    VIEW_FULL,
     Statement,
     StatementLine,
     progress_text,

@@ -17,6 +17,8 @@ RULE_OPEN = "open_star"
 RULE_OVERRIDE = "override"
 RULE_LEADERSHIP = "leadership"
 RULES = (RULE_SALES, RULE_MORNING, RULE_OPEN, RULE_OVERRIDE, RULE_LEADERSHIP)
+# Lines a closed month's correction posts later (``services.adjustments``), never the engines.
+RULE_ADJUSTMENT = "adjustment"
 
 
 @dataclass(frozen=True)

@@ -20,27 +20,26 @@ from salesops.compensation.models import (
     Dispute,
     RunStatus,
 )
+from salesops.compensation.rights import is_finance
+from salesops.compensation.selectors.plans import rank_plan_of
 from salesops.core.access import Viewer
 from salesops.core.errors import NotFoundError
-from salesops.core.models import RoleCode
 from salesops.org.paths import subtree_bounds
 
-# Who manages runs, closes, plans and payouts (admins always may).
-FINANCE_ROLES = (RoleCode.FINANCE,)
-
-
-def can_manage_runs(viewer: Viewer) -> bool:
-    return viewer.has_role(*FINANCE_ROLES)
+# What a viewer may see of a statement (decided in ``statement_for_viewer``).
+VIEW_FULL = "full"  # the member themselves, finance, admin: everything incl. disputes
+VIEW_UPLINE_FULL = "upline_full"  # an upline under upline_visibility = "full": no disputes
+VIEW_SUMMARY = "summary"  # an upline under "summary": paid-as rank, pv and total only
 
 
 def runs_for(viewer: Viewer) -> QuerySet[CommissionRun]:
-    if not can_manage_runs(viewer):
+    if not is_finance(viewer):
         return CommissionRun.objects.none()
     return CommissionRun.objects.select_related("plan_version", "created_by")
 
 
 def periods_for(viewer: Viewer) -> QuerySet[CommissionPeriod]:
-    if not can_manage_runs(viewer):
+    if not is_finance(viewer):
         return CommissionPeriod.objects.none()
     return CommissionPeriod.objects.select_related("current_run")
 
@@ -55,7 +54,7 @@ def run_for_viewer(viewer: Viewer, pk: int) -> CommissionRun:
 
 def results_for(viewer: Viewer, run: CommissionRun) -> QuerySet[CommissionResult]:
     qs = CommissionResult.objects.filter(run=run).select_related("member")
-    if can_manage_runs(viewer):
+    if is_finance(viewer):
         return qs
     if viewer.member is None:
         return qs.none()
@@ -64,7 +63,7 @@ def results_for(viewer: Viewer, run: CommissionRun) -> QuerySet[CommissionResult
 
 @dataclass(frozen=True)
 class StatementAccess:
-    """A statement the viewer may open, and how much of it (``services.statements.VIEW_*``)."""
+    """A statement the viewer may open, and how much of it (``VIEW_*``)."""
 
     run: CommissionRun
     result: CommissionResult
@@ -73,8 +72,6 @@ class StatementAccess:
 
 
 def _upline_visibility(run: CommissionRun) -> str:
-    from salesops.compensation.services.runs import rank_plan_of
-
     return rank_plan_of(run.plan_version).statements.upline_visibility
 
 
@@ -87,12 +84,6 @@ def statement_for_viewer(viewer: Viewer, run_pk: int, member_no: str) -> Stateme
     ``[statements] upline_visibility`` allows (none → not found, summary, full without
     disputes). Anything else is 404, never 403, so ids cannot be probed.
     """
-    from salesops.compensation.services.statements import (
-        VIEW_FULL,
-        VIEW_SUMMARY,
-        VIEW_UPLINE_FULL,
-    )
-
     missing = NotFoundError(_("结算单不存在"))
     run = CommissionRun.objects.select_related("plan_version").filter(pk=run_pk).first()
     if run is None or run.status != RunStatus.DONE:
@@ -106,7 +97,7 @@ def statement_for_viewer(viewer: Viewer, run_pk: int, member_no: str) -> Stateme
         raise missing
     me = viewer.member
     is_owner = me is not None and me.pk == result.member_id
-    if can_manage_runs(viewer):
+    if is_finance(viewer):
         return StatementAccess(run, result, VIEW_FULL, is_owner)
     if me is None:
         raise missing
@@ -146,7 +137,7 @@ def disputes_for(viewer: Viewer) -> QuerySet[Dispute]:
     qs = Dispute.objects.select_related("member", "line", "line__run").annotate(
         messages_count=Count("messages")
     )
-    if can_manage_runs(viewer):
+    if is_finance(viewer):
         return qs
     if viewer.member is None:
         return qs.none()

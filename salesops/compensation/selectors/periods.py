@@ -11,13 +11,13 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from salesops.compensation import doctypes
+from salesops.compensation.engine.explain import RULE_ADJUSTMENT
 from salesops.compensation.models import (
     CommissionLine,
     CommissionPeriod,
     CommissionRun,
 )
-from salesops.compensation.selectors import can_manage_runs
-from salesops.compensation.services.adjustments import RULE
+from salesops.compensation.rights import is_finance
 from salesops.core.access import Viewer
 from salesops.core.errors import NotFoundError
 from salesops.core.models import ApprovalRequest
@@ -26,7 +26,7 @@ _MONTH = re.compile(r"^\s*(\d{4})(?:\s*[-/年.]\s*(\d{1,2})\s*月?)?\s*$")
 
 
 def periods_list(viewer: Viewer) -> QuerySet[CommissionPeriod]:
-    if not can_manage_runs(viewer):
+    if not is_finance(viewer):
         return CommissionPeriod.objects.none()
     return CommissionPeriod.objects.select_related("current_run", "close_requested_by")
 
@@ -73,7 +73,7 @@ def adjustments_posted_in(state: CommissionPeriod) -> QuerySet[CommissionLine]:
     if state.current_run_id is None:
         return CommissionLine.objects.none()
     return (
-        CommissionLine.objects.filter(run_id=state.current_run_id, rule=RULE)
+        CommissionLine.objects.filter(run_id=state.current_run_id, rule=RULE_ADJUSTMENT)
         .select_related("member")
         .order_by("member__member_no", "source_period", "seq")
     )
@@ -83,7 +83,9 @@ def adjustments_for(state: CommissionPeriod) -> QuerySet[CommissionLine]:
     """Corrections of this month posted in the current runs of later months."""
     current = CommissionPeriod.objects.exclude(current_run=None).values("current_run")
     return (
-        CommissionLine.objects.filter(rule=RULE, source_period=state.period, run__in=current)
+        CommissionLine.objects.filter(
+            rule=RULE_ADJUSTMENT, source_period=state.period, run__in=current
+        )
         .select_related("member", "run")
         .order_by("run__period", "member__member_no", "seq")
     )

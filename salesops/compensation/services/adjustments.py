@@ -29,6 +29,7 @@ from django.db import connection
 from django.db.models import Case, DecimalField, Q, Value, When
 from django.utils.translation import gettext as _
 
+from salesops.compensation.engine.explain import RULE_ADJUSTMENT
 from salesops.compensation.engine.money import fmt_fen, from_fen
 from salesops.compensation.engine.schedule import Period
 from salesops.compensation.engine.vectorised import PeriodResult, compute_period
@@ -39,6 +40,7 @@ from salesops.compensation.models import (
     CommissionRun,
     PeriodStatus,
 )
+from salesops.compensation.selectors.plans import rank_plan_of
 from salesops.compensation.services.runio import (
     LINE_COLUMNS,
     RESULT_COLUMNS,
@@ -49,7 +51,6 @@ from salesops.compensation.services.runio import (
 from salesops.org.models import SponsorHistory
 from salesops.sales.models import Order, Return
 
-RULE = "adjustment"
 ADJ_LINE_COLUMNS = (*LINE_COLUMNS, "source_period")
 ADJ_RESULT_COLUMNS = (*RESULT_COLUMNS, "adjustment")
 UPDATE_BATCH = 500
@@ -142,7 +143,7 @@ def _posted_before(month: dt.date, exclude_period: dt.date) -> tuple[I64, I64]:
         f"JOIN {periods} p ON p.current_run_id = l.run_id "
         "WHERE l.rule = %s AND l.source_period = %s AND p.period <> %s "
         "GROUP BY l.member_id",
-        [RULE, month, exclude_period],
+        [RULE_ADJUSTMENT, month, exclude_period],
     )
 
 
@@ -154,8 +155,6 @@ def _spread(all_ids: I64, ids: I64, values: I64) -> I64:
 
 def _month_diff(state: CommissionPeriod, exclude_period: dt.date) -> dict[str, Any]:
     """Recompute one closed month; the per-member differences as aligned arrays."""
-    from salesops.compensation.services.runs import rank_plan_of
-
     closed_run = state.current_run
     assert closed_run is not None
     plan = rank_plan_of(closed_run.plan_version)
@@ -267,7 +266,7 @@ def adjustments_for_run(
             sums[pk] = sums.get(pk, 0) + diff
             rows.append(
                 (pk, month, (
-                    run.pk, pk, 0, RULE, name, str(from_fen(diff)), formula,
+                    run.pk, pk, 0, RULE_ADJUSTMENT, name, str(from_fen(diff)), formula,
                     json.dumps(inputs, ensure_ascii=False, sort_keys=True), None, None, month,
                 ))
             )  # fmt: skip

@@ -22,21 +22,25 @@ from salesops.compensation.models import (
     DisputeMessage,
     DisputeStatus,
 )
-from salesops.compensation.selectors import can_manage_runs
+from salesops.compensation.rights import is_finance
 from salesops.core.access import Viewer, viewer_for
 from salesops.core.audit import audit_create, audit_record
 from salesops.core.errors import PermissionDeniedError, ServiceError
 from salesops.core.models import AuditAction, RoleCode, User
 from salesops.core.notifications import notify, notify_many
+from salesops.core.transitions import Transitions, transition
 
 BODY_MAX = 2000
 
-# Which status a transition may start from.
-_ALLOWED: dict[str, tuple[str, ...]] = {
-    DisputeStatus.OPEN: (DisputeStatus.OPEN, DisputeStatus.ANSWERED, DisputeStatus.CLOSED),
-    DisputeStatus.ANSWERED: (DisputeStatus.OPEN, DisputeStatus.ANSWERED),
-    DisputeStatus.CLOSED: (DisputeStatus.OPEN, DisputeStatus.ANSWERED),
-}
+# Which status each status may be reached from (a question reopens a closed thread).
+DISPUTE_MOVES = Transitions(
+    DisputeStatus,
+    {
+        DisputeStatus.OPEN: (DisputeStatus.OPEN, DisputeStatus.ANSWERED, DisputeStatus.CLOSED),
+        DisputeStatus.ANSWERED: (DisputeStatus.OPEN, DisputeStatus.ANSWERED),
+        DisputeStatus.CLOSED: (DisputeStatus.OPEN, DisputeStatus.ANSWERED),
+    },
+)
 
 
 def _clean_body(body: str) -> str:
@@ -74,22 +78,20 @@ class DisputeRights:
 
 def dispute_rights(viewer: Viewer, dispute: Dispute) -> DisputeRights:
     owner = is_line_owner(viewer, dispute.member_id)
-    return DisputeRights(owner=owner, finance=can_manage_runs(viewer) and not owner)
+    return DisputeRights(owner=owner, finance=is_finance(viewer) and not owner)
 
 
 def _transition(*, actor: User, dispute: Dispute, to: str, note: str) -> None:
-    """The one place a dispute changes status: refuses a transition not in ``_ALLOWED``."""
+    """The one place a dispute changes status: refuses a move ``DISPUTE_MOVES`` does not
+    allow (from a closed thread: "该疑问已关闭")."""
     before = dispute.status
-    if before not in _ALLOWED[to]:
-        raise ServiceError(
-            code="dispute_closed" if before == DisputeStatus.CLOSED else "invalid_transition",
-            message=_("该疑问已关闭") if before == DisputeStatus.CLOSED else _("状态不允许此操作"),
-            status=409,
-        )
+    if before == DisputeStatus.CLOSED and not DISPUTE_MOVES.allows(before, to):
+        raise ServiceError(code="dispute_closed", message=_("该疑问已关闭"), status=409)
     if before == to:
+        DISPUTE_MOVES.check(before, to)
         dispute.save(update_fields=["updated_at"])
         return
-    dispute.status = to
+    transition(dispute, to, allowed=DISPUTE_MOVES, audit=False, save=False)
     dispute.save(update_fields=["status", "updated_at"])
     audit_record(
         actor=actor,

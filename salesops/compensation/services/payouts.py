@@ -20,8 +20,9 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
@@ -32,146 +33,47 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from salesops.compensation import doctypes
-from salesops.compensation.engine.plan import RankPlan
-from salesops.compensation.engine.schedule import Period, override_statement_period, payout_date
 from salesops.compensation.models import (
-    CommissionPeriod,
     CommissionResult,
-    CompPlanVersion,
     PayoutBatch,
     PayoutItem,
     PayoutKind,
     PayoutStatus,
-    PeriodStatus,
 )
-from salesops.compensation.selectors import FINANCE_ROLES
+from salesops.compensation.rights import is_finance
+from salesops.compensation.selectors.payouts import PaySchedule, pay_schedule
 from salesops.compensation.services.flows import ensure_flow
 from salesops.compensation.services.periods import INPUT_YEARS
-from salesops.compensation.services.plans import PlanVersionsInForce
-from salesops.compensation.services.runs import month_start, rank_plan_of
 from salesops.core.access import Viewer, mask_bank_account, viewer_for
 from salesops.core.approvals import approval_submit_again
-from salesops.core.audit import audit_create, audit_record, audit_save, snapshot
+from salesops.core.audit import audit_create, audit_record, snapshot
 from salesops.core.errors import NotFoundError, PermissionDeniedError, ServiceError
 from salesops.core.models import ApprovalRequest, AuditAction, RoleCode, User
 from salesops.core.money import from_fen
+from salesops.core.transitions import Transitions, transition
 from salesops.core.xlsx import neutralise
 
-# How far back a payout date may reach for the months it pays (covers any plan with
-# ``months_after`` up to two years plus a year of override accrual).
-LOOKBACK_MONTHS = 36
-EDITABLE = (PayoutStatus.DRAFT, PayoutStatus.REJECTED)
-EXPORTABLE = (PayoutStatus.APPROVED, PayoutStatus.EXPORTED)
-
-
-def can_manage_payouts(viewer: Viewer) -> bool:
-    return viewer.has_role(*FINANCE_ROLES)
+# Which status each status may be reached from (a batch is created DRAFT).
+PAYOUT_MOVES = Transitions(
+    PayoutStatus,
+    {
+        PayoutStatus.DRAFT: (PayoutStatus.DRAFT, PayoutStatus.REJECTED, PayoutStatus.PENDING),
+        PayoutStatus.PENDING: (PayoutStatus.DRAFT, PayoutStatus.REJECTED),
+        PayoutStatus.APPROVED: (PayoutStatus.PENDING,),
+        PayoutStatus.REJECTED: (PayoutStatus.PENDING,),
+        PayoutStatus.EXPORTED: (PayoutStatus.APPROVED,),
+    },
+)
+# Rebuilt and sent for approval from the same statuses; exported again once exported.
+EDITABLE = PAYOUT_MOVES.allowed_from(PayoutStatus.PENDING)
+EXPORTABLE = (*PAYOUT_MOVES.allowed_from(PayoutStatus.EXPORTED), PayoutStatus.EXPORTED)
 
 
 def _require_finance(actor: User) -> Viewer:
     viewer = viewer_for(actor)
-    if not can_manage_payouts(viewer):
+    if not is_finance(viewer):
         raise PermissionDeniedError(_("只有财务或管理员可以管理奖金发放"))
     return viewer
-
-
-def _period(day: dt.date) -> Period:
-    return Period(day.year, day.month)
-
-
-# --------------------------------------------------------------------------- schedule
-
-
-@dataclass
-class PaySchedule:
-    """Which months' money a pay date carries, and which of them are not closed yet."""
-
-    pay_date: dt.date
-    monthly: list[dt.date] = field(default_factory=list)  # months M (monthly + adjustment)
-    override: list[dt.date] = field(default_factory=list)  # accrual months M'
-    run_of: dict[dt.date, int] = field(default_factory=dict)  # month → current run id
-    not_closed: list[dt.date] = field(default_factory=list)
-
-    @property
-    def months(self) -> list[dt.date]:
-        return sorted(set(self.monthly) | set(self.override))
-
-
-class _Plans:
-    """Plan versions by month, looked up and parsed once each: the current run's version
-    where the month has one, else the version in force (``plan_version_in_force``)."""
-
-    def __init__(self) -> None:
-        self.in_force = PlanVersionsInForce()
-        self.parsed: dict[int, RankPlan] = {}
-
-    def version_for(self, month: dt.date) -> CompPlanVersion:
-        return self.in_force.for_month(month)
-
-    def plan(self, version: CompPlanVersion) -> RankPlan:
-        if version.pk not in self.parsed:
-            self.parsed[version.pk] = rank_plan_of(version)
-        return self.parsed[version.pk]
-
-
-def _safe_payout_date(plan: RankPlan, period: Period) -> dt.date | None:
-    try:
-        return payout_date(plan, period)
-    except ValueError:  # a plan day that the month does not have (e.g. 31 in April)
-        return None
-
-
-def pay_schedule(pay_date: dt.date) -> PaySchedule:
-    """The months whose money is paid on ``pay_date`` (see the module docstring)."""
-    last = month_start(pay_date)
-    first = _period(last).shift(-LOOKBACK_MONTHS).first
-    states = {
-        s.period: s
-        for s in CommissionPeriod.objects.filter(period__gte=first, period__lte=last)
-        .select_related("current_run__plan_version")
-        .order_by("period")
-    }
-    plans = _Plans()
-    out = PaySchedule(pay_date=pay_date)
-    p = _period(first)
-    while p.first <= last:
-        state = states.get(p.first)
-        run = state.current_run if state is not None else None
-        plan = plans.plan(run.plan_version if run is not None else plans.version_for(p.first))
-        if _safe_payout_date(plan, p) == pay_date:
-            out.monthly.append(p.first)
-        statement = override_statement_period(plan, p)
-        if _safe_payout_date(plan, statement) == pay_date:
-            out.override.append(p.first)
-        if p.first in out.monthly or p.first in out.override:
-            if state is None or run is None or state.status != PeriodStatus.CLOSED:
-                out.not_closed.append(p.first)
-            else:
-                out.run_of[p.first] = run.pk
-        p = p.shift(1)
-    return out
-
-
-def payable_dates(limit: int = 24) -> list[dt.date]:
-    """Pay dates the closed months give (newest first): what 生成发放批次 offers."""
-    closed = list(
-        CommissionPeriod.objects.filter(status=PeriodStatus.CLOSED, current_run__isnull=False)
-        .select_related("current_run__plan_version")
-        .order_by("-period")[:limit]
-    )
-    plans = _Plans()
-    dates: set[dt.date] = set()
-    for state in closed:
-        assert state.current_run is not None
-        plan = plans.plan(state.current_run.plan_version)
-        p = _period(state.period)
-        for d in (
-            _safe_payout_date(plan, p),
-            _safe_payout_date(plan, override_statement_period(plan, p)),
-        ):
-            if d is not None:
-                dates.add(d)
-    return sorted(dates, reverse=True)
 
 
 def _months_text(months: list[dt.date]) -> str:
@@ -269,7 +171,7 @@ def payout_batch_build(*, actor: User, pay_date: dt.date) -> PayoutBatch:
     PayoutItem.objects.filter(batch=batch).delete()
     _insert_items(batch, schedule)
     batch.total, batch.items_count = _totals(batch)
-    batch.status = PayoutStatus.DRAFT
+    transition(batch, PayoutStatus.DRAFT, allowed=PAYOUT_MOVES, save=False)  # audited below
     batch.save(update_fields=["total", "items_count", "status"])
     note = _("月度:%(monthly)s;季度评估:%(override)s") % {
         "monthly": _months_text(schedule.monthly) or "-",
@@ -301,9 +203,9 @@ def payout_batch_build(*, actor: User, pay_date: dt.date) -> PayoutBatch:
 
 
 def _set_status(
-    batch: PayoutBatch, status: str, actor: User | None, note: str, **extra: object
+    batch: PayoutBatch, status: str, actor: User | None, note: str, **extra: Any
 ) -> None:
-    audit_save(batch, actor=actor, note=note, status=status, **extra)
+    transition(batch, status, allowed=PAYOUT_MOVES, actor=actor, note=note, **extra)
 
 
 def _title(batch: PayoutBatch) -> str:

@@ -25,13 +25,14 @@ from salesops.compensation.models import (
     PeriodStatus,
     RunStatus,
 )
-from salesops.compensation.selectors import FINANCE_ROLES
+from salesops.compensation.rights import is_finance
 from salesops.compensation.services.flows import ensure_flow
 from salesops.core.access import viewer_for
 from salesops.core.approvals import approval_submit
-from salesops.core.audit import audit_record, audit_save, snapshot
+from salesops.core.audit import audit_record, snapshot
 from salesops.core.errors import NotFoundError, PermissionDeniedError, ServiceError
 from salesops.core.models import ApprovalRequest, AuditAction, AuditLog, User
+from salesops.core.transitions import Transitions, transition
 from salesops.org.models import Member, RankHistory
 
 AUDIT_BATCH = 2000
@@ -59,6 +60,18 @@ def month_from_text(text: str, *, field: str = "period", code: str = "invalid_pe
     if month is None:
         raise ServiceError(code=code, message=_("请输入月份,格式 YYYY-MM"), field=field)
     return month
+
+
+# Which status each status may be reached from. A close request sent back (退回) reopens
+# the month; resubmitted as is from the approval centre it passes from OPEN.
+PERIOD_MOVES = Transitions(
+    PeriodStatus,
+    {
+        PeriodStatus.CLOSING: (PeriodStatus.OPEN,),
+        PeriodStatus.CLOSED: (PeriodStatus.OPEN, PeriodStatus.CLOSING),
+        PeriodStatus.OPEN: (PeriodStatus.CLOSING,),
+    },
+)
 
 
 def _locked(period_pk: int | str) -> CommissionPeriod:
@@ -112,7 +125,7 @@ def period_close_submit(*, actor: User, period: CommissionPeriod) -> ApprovalReq
     """Ask to close ``period`` (申请结账): OPEN → CLOSING and an approval request whose amount
     is the current run's total. Refused unless the month has ended, has a finished current
     run and nothing running."""
-    if not viewer_for(actor).has_role(*FINANCE_ROLES):
+    if not is_finance(viewer_for(actor)):
         raise PermissionDeniedError(_("只有财务或管理员可以申请结账"))
     state = _locked(period.pk)
     refusal = period_close_refusal(state)
@@ -120,11 +133,12 @@ def period_close_submit(*, actor: User, period: CommissionPeriod) -> ApprovalReq
         raise refusal
     run = state.current_run
     assert run is not None
-    audit_save(
+    transition(
         state,
+        PeriodStatus.CLOSING,
+        allowed=PERIOD_MOVES,
         actor=actor,
         note=_("申请结账,当前结果 #%(run)s") % {"run": run.pk},
-        status=PeriodStatus.CLOSING,
         close_requested_by=actor,
     )
     ensure_flow(doctypes.PERIOD_CLOSE)
@@ -212,9 +226,10 @@ def period_close_approved(request: ApprovalRequest, *, actor: User | None = None
             status=409,
         )
     before = snapshot(state, ["status", "closed_at"])
-    state.status = PeriodStatus.CLOSED
-    state.closed_at = timezone.now()
-    state.save(update_fields=["status", "closed_at"])
+    # Audited below with what the close wrote.
+    transition(
+        state, PeriodStatus.CLOSED, allowed=PERIOD_MOVES, audit=False, closed_at=timezone.now()
+    )
     ranks = _write_rank_history(state, run)
     titles = _update_titles(state, run, actor)
     audit_record(
@@ -234,7 +249,9 @@ def _reopen(request: ApprovalRequest, actor: User | None, why: str) -> None:
     state = _locked(request.object_id)
     if state.status != PeriodStatus.CLOSING:
         return
-    audit_save(state, actor=actor, note=f"{why} #{request.pk}", status=PeriodStatus.OPEN)
+    transition(
+        state, PeriodStatus.OPEN, allowed=PERIOD_MOVES, actor=actor, note=f"{why} #{request.pk}"
+    )
 
 
 def period_close_rejected(request: ApprovalRequest, *, actor: User | None = None) -> None:

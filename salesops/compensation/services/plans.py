@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import tomllib
 from collections.abc import Iterable
-from pathlib import PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -27,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesops.compensation import doctypes
-from salesops.compensation.engine.plan import Plan, PlanError, PlanIssue, parse_plan
+from salesops.compensation.engine.plan import Plan, PlanError, PlanIssue, RankPlan, parse_plan
 from salesops.compensation.models import (
     ACTIVE_RUN_STATUSES,
     CommissionPeriod,
@@ -36,13 +35,19 @@ from salesops.compensation.models import (
     PeriodStatus,
     PlanStatus,
 )
-from salesops.compensation.selectors import FINANCE_ROLES
+from salesops.compensation.rights import is_finance
+from salesops.compensation.selectors.plans import (
+    SEED_EFFECTIVE_FROM,
+    SEED_PLAN_PATH,
+    PlanVersionsInForce,
+)
 from salesops.compensation.services.flows import ensure_flow
 from salesops.core.access import viewer_for
 from salesops.core.approvals import approval_submit_again
-from salesops.core.audit import audit_create, audit_record, audit_save, snapshot
+from salesops.core.audit import audit_create, audit_record, snapshot
 from salesops.core.errors import FieldError, NotFoundError, PermissionDeniedError, ServiceError
 from salesops.core.models import ApprovalRequest, AuditAction, User
+from salesops.core.transitions import Transitions, transition
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +58,18 @@ DEFAULT_SOURCE_NAME = "plan.toml"
 # Months that are closed, or whose close is being approved, never change.
 FROZEN_PERIOD_STATUSES = (PeriodStatus.CLOSED, PeriodStatus.CLOSING)
 AUDIT_FIELDS = ("code", "name", "version", "source_path", "effective_from", "status", "note")
+# Which status each status may be reached from (a version is created DRAFT; the seed
+# ACTIVE). ACTIVE from DRAFT too: a request sent back and resubmitted from the approval
+# centre passes while the version is a draft again.
+PLAN_MOVES = Transitions(
+    PlanStatus,
+    {
+        PlanStatus.PENDING: (PlanStatus.DRAFT,),
+        PlanStatus.ACTIVE: (PlanStatus.PENDING, PlanStatus.DRAFT),
+        PlanStatus.SUPERSEDED: (PlanStatus.ACTIVE,),
+        PlanStatus.DRAFT: (PlanStatus.PENDING,),
+    },
+)
 
 
 class PlanInvalidError(ServiceError):
@@ -87,12 +104,8 @@ def issue_line(issue: PlanIssue) -> str:
 # --------------------------------------------------------------------------- checks
 
 
-def can_manage_plans(user: User) -> bool:
-    return viewer_for(user).has_role(*FINANCE_ROLES)
-
-
 def _require_manager(actor: User) -> None:
-    if not can_manage_plans(actor):
+    if not is_finance(viewer_for(actor)):
         raise PermissionDeniedError(_("只有财务或管理员可以管理奖金方案"))
 
 
@@ -270,57 +283,47 @@ def _check_activatable(version: CompPlanVersion) -> None:
 # --------------------------------------------------------------------------- reads
 
 
-def plan_kind_of(version: CompPlanVersion) -> str:
-    """``rank`` or ``commission`` as written in the stored text's ``[plan]`` table."""
-    try:
-        doc = tomllib.loads(version.text)
-    except (tomllib.TOMLDecodeError, RecursionError):
-        return ""
-    header = doc.get("plan")
-    kind = header.get("kind") if isinstance(header, dict) else None
-    return kind if isinstance(kind, str) else ""
-
-
 def plan_version_in_force(period: dt.date) -> CompPlanVersion:
-    """The rank-plan version that applies to the month of ``period``.
-
-    Among ACTIVE or SUPERSEDED rank-plan versions with ``effective_from`` on or before the
-    month, the latest ``effective_from`` wins, then the highest version; without any, the
-    seed plan (created on first use). A superseded version still rules the months before
-    its successor's effective month, which is what re-runs and adjustments need.
-    ``services.runs.plan_version_for`` delegates here.
+    """The rank-plan version that applies to the month of ``period``
+    (``selectors.plans.PlanVersionsInForce``); without any stored version, the seed plan
+    (created on first use). A superseded version still rules the months before its
+    successor's effective month, which is what re-runs and adjustments need.
     """
-    return PlanVersionsInForce(until=period).for_month(period)
+    return PlanVersionsInForce(until=period).for_month(period) or plan_version_ensure_seed()
 
 
-class PlanVersionsInForce:
-    """``plan_version_in_force`` for any number of months with one query (a payout batch
-    spans many): the candidate versions are read once, each kind worked out once."""
-
-    def __init__(self, *, until: dt.date | None = None) -> None:
-        candidates = CompPlanVersion.objects.filter(
-            status__in=(PlanStatus.ACTIVE, PlanStatus.SUPERSEDED)
-        ).order_by("-effective_from", "-version")
-        if until is not None:
-            candidates = candidates.filter(effective_from__lte=until.replace(day=1))
-        self._candidates = list(candidates)
-        self._rank: dict[int, bool] = {}
-        self._seed: CompPlanVersion | None = None
-
-    def for_month(self, period: dt.date) -> CompPlanVersion:
-        from salesops.compensation.services.runs import plan_version_ensure_seed
-
-        first = period.replace(day=1)
-        for version in self._candidates:
-            if version.effective_from > first:
-                continue
-            if version.pk not in self._rank:
-                self._rank[version.pk] = plan_kind_of(version) == "rank"
-            if self._rank[version.pk]:
-                return version
-        if self._seed is None:
-            self._seed = plan_version_ensure_seed()
-        return self._seed
+def plan_version_ensure_seed(*, path: Path = SEED_PLAN_PATH) -> CompPlanVersion:
+    """The seed plan's version in force from the beginning of time, created (active) from
+    ``plans/seed-rank-plan.toml`` on first use. Drafts or pending uploads of the same code
+    never stand in for it."""
+    text = Path(path).read_text(encoding="utf-8")
+    plan = parse_plan(text, str(path))
+    if not isinstance(plan, RankPlan):
+        raise ServiceError(code="plan_not_rank", message=_("种子方案不是职级奖金方案"))
+    code = plan.header.code
+    in_force = (PlanStatus.ACTIVE, PlanStatus.SUPERSEDED)
+    with transaction.atomic():
+        found = (
+            CompPlanVersion.objects.filter(
+                code=code, effective_from=SEED_EFFECTIVE_FROM, status__in=in_force
+            )
+            .order_by("version")
+            .first()
+        )
+        if found is not None:
+            return found
+        taken = CompPlanVersion.objects.filter(code=code).aggregate(m=Max("version"))["m"]
+        version = CompPlanVersion.objects.create(
+            code=code,
+            version=max(plan.header.version, (taken or 0) + 1),
+            name=plan.header.name,
+            source_path=Path(path).name,
+            text=text,
+            effective_from=SEED_EFFECTIVE_FROM,
+            status=PlanStatus.ACTIVE,
+        )
+        audit_create(actor=None, obj=version, fields=["code", "name", "version", "status"])
+    return version
 
 
 # --------------------------------------------------------------------------- drafts
@@ -459,7 +462,7 @@ def plan_version_delete_draft(*, actor: User, version: CompPlanVersion) -> None:
 def _set_status(
     obj: CompPlanVersion, status: str, *, actor: User | None, note: str, **extra: Any
 ) -> None:
-    audit_save(obj, actor=actor, note=note, status=status, **extra)
+    transition(obj, status, allowed=PLAN_MOVES, actor=actor, note=note, **extra)
 
 
 def activation_title(version: CompPlanVersion) -> str:
@@ -519,8 +522,7 @@ def plan_activation_approved(request: ApprovalRequest, *, actor: User | None = N
     own month on). Closed months are checked again: one may have closed since submission.
     """
     obj = _version_of(request)
-    # DRAFT too: a request sent back and resubmitted from the approval centre.
-    if obj.status not in (PlanStatus.PENDING, PlanStatus.DRAFT):
+    if not PLAN_MOVES.allows(obj.status, PlanStatus.ACTIVE):
         raise ServiceError(code="plan_not_pending", message=_("该方案版本不在审批中"), status=409)
     _check_activatable(obj)
     now = timezone.now()

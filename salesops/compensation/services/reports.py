@@ -45,8 +45,9 @@ from salesops.compensation.models import (
     CompPlanVersion,
     PeriodStatus,
 )
+from salesops.compensation.selectors.plans import rank_plan_of
 from salesops.compensation.services.periods import parse_month as parse_month
-from salesops.compensation.services.runs import plan_version_for, rank_plan_of
+from salesops.compensation.services.plans import plan_version_in_force
 from salesops.core.access import Viewer
 from salesops.core.errors import PermissionDeniedError
 from salesops.core.models import RoleCode
@@ -397,7 +398,7 @@ def trip_needed(window: TripWindow, member: Member) -> int:
 
 def trip_plan(as_of: dt.date) -> RankPlan:
     """The plan in force in ``as_of``'s month."""
-    return rank_plan_of(plan_version_for(as_of.replace(day=1)))
+    return rank_plan_of(plan_version_in_force(as_of.replace(day=1)))
 
 
 def trip_by_code(plan: RankPlan, code: str) -> Trip | None:

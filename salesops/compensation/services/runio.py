@@ -52,6 +52,7 @@ from salesops.compensation.engine.network import PeriodInput, find_cycles, tree_
 from salesops.compensation.engine.plan import RankPlan
 from salesops.compensation.engine.schedule import Period
 from salesops.compensation.engine.vectorised import PeriodResult
+from salesops.compensation.errors import RunInputError
 from salesops.compensation.models import ACTIVE_RUN_STATUSES, CommissionRun
 from salesops.core import pgpartition, sqlite_arrow
 from salesops.core.pgcopy import Kind, binary_copy_chunks
@@ -68,10 +69,6 @@ _LIBPQ_OPTIONS = frozenset(
      "application_name", "options", "target_session_attrs", "service", "passfile")
 )  # fmt: skip
 COPY_CHUNK = 500_000
-
-
-class RunInputError(Exception):
-    """Bad data in the database: the run fails with this message and stores nothing."""
 
 
 # --------------------------------------------------------------------------- reading

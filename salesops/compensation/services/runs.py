@@ -12,39 +12,38 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from salesops.compensation.engine.plan import PlanError, RankPlan, parse_plan
+from salesops.compensation.engine.plan import PlanError
 from salesops.compensation.engine.schedule import Period
 from salesops.compensation.engine.vectorised import compute_period
+from salesops.compensation.errors import RunInputError
 from salesops.compensation.models import (
     ACTIVE_RUN_STATUSES,
     CommissionLine,
     CommissionPeriod,
     CommissionResult,
     CommissionRun,
-    CompPlanVersion,
     PeriodStatus,
-    PlanStatus,
     RunStatus,
 )
-from salesops.compensation.selectors import FINANCE_ROLES
+from salesops.compensation.rights import is_finance
+from salesops.compensation.selectors.plans import rank_plan_of
 from salesops.compensation.services.adjustments import (
     Adjustments,
     adjustments_for_run,
     adjustments_store,
 )
+from salesops.compensation.services.plans import plan_version_in_force
 from salesops.compensation.services.runio import (
     LINE_COLUMNS,
     RESULT_COLUMNS,
-    RunInputError,
     build_rows,
     bulk_insert,
     checkpoint_after,
@@ -56,65 +55,19 @@ from salesops.core.access import viewer_for
 from salesops.core.audit import audit_create, audit_record
 from salesops.core.errors import PermissionDeniedError, ServiceError
 from salesops.core.models import AuditAction, User
+from salesops.core.transitions import Transitions, claim, transition
 
 logger = logging.getLogger(__name__)
 
-SEED_PLAN_PATH = settings.PROJECT_DIR / "plans" / "seed-rank-plan.toml"
-
-
-# --------------------------------------------------------------------------- plan versions
-
-
-SEED_EFFECTIVE_FROM = dt.date(2000, 1, 1)
-
-
-def plan_version_ensure_seed(*, path: Path = SEED_PLAN_PATH) -> CompPlanVersion:
-    """The seed plan's version in force from the beginning of time, created (active) from
-    ``plans/seed-rank-plan.toml`` on first use. Drafts or pending uploads of the same code
-    never stand in for it."""
-    text = Path(path).read_text(encoding="utf-8")
-    plan = parse_plan(text, str(path))
-    if not isinstance(plan, RankPlan):
-        raise ServiceError(code="plan_not_rank", message=_("种子方案不是职级奖金方案"))
-    code = plan.header.code
-    in_force = (PlanStatus.ACTIVE, PlanStatus.SUPERSEDED)
-    with transaction.atomic():
-        found = (
-            CompPlanVersion.objects.filter(
-                code=code, effective_from=SEED_EFFECTIVE_FROM, status__in=in_force
-            )
-            .order_by("version")
-            .first()
-        )
-        if found is not None:
-            return found
-        taken = CompPlanVersion.objects.filter(code=code).aggregate(m=models.Max("version"))["m"]
-        version = CompPlanVersion.objects.create(
-            code=code,
-            version=max(plan.header.version, (taken or 0) + 1),
-            name=plan.header.name,
-            source_path=Path(path).name,
-            text=text,
-            effective_from=SEED_EFFECTIVE_FROM,
-            status=PlanStatus.ACTIVE,
-        )
-        audit_create(actor=None, obj=version, fields=["code", "name", "version", "status"])
-    return version
-
-
-def plan_version_for(period: dt.date) -> CompPlanVersion:
-    """The plan version in force for ``period`` (see ``plans.plan_version_in_force``)."""
-    from salesops.compensation.services.plans import plan_version_in_force
-
-    return plan_version_in_force(period)
-
-
-def rank_plan_of(version: CompPlanVersion) -> RankPlan:
-    plan = parse_plan(version.text, f"{version.code} v{version.version}")
-    if not isinstance(plan, RankPlan):
-        raise RunInputError(_("方案 %(name)s 不是职级奖金方案") % {"name": version})
-    return plan
-
+# Which status each status may be reached from (a run is created QUEUED).
+RUN_MOVES = Transitions(
+    RunStatus,
+    {
+        RunStatus.RUNNING: (RunStatus.QUEUED,),
+        RunStatus.DONE: (RunStatus.RUNNING,),
+        RunStatus.FAILED: ACTIVE_RUN_STATUSES,  # a crash, bad input, or 重置 of a stuck run
+    },
+)
 
 # --------------------------------------------------------------------------- start
 
@@ -127,7 +80,7 @@ def month_start(day: dt.date) -> dt.date:
 def commission_run_start(*, actor: User, period: dt.date) -> CommissionRun:
     """Queue a run of ``period``; refused when the period is closed or already running."""
     viewer = viewer_for(actor)
-    if not viewer.has_role(*FINANCE_ROLES):
+    if not is_finance(viewer):
         raise PermissionDeniedError(_("只有财务或管理员可以发起结算"))
     first = month_start(period)
     if first > month_start(timezone.localdate()):
@@ -146,7 +99,7 @@ def commission_run_start(*, actor: User, period: dt.date) -> CommissionRun:
     busy = _("该月份已有结算正在进行,请等待其完成")
     if CommissionRun.objects.filter(period=first, status__in=ACTIVE_RUN_STATUSES).exists():
         raise ServiceError(code="run_in_progress", message=busy, status=409)
-    version = plan_version_for(first)
+    version = plan_version_in_force(first)
     try:
         with transaction.atomic():
             run = CommissionRun.objects.create(period=first, plan_version=version, created_by=actor)
@@ -173,8 +126,12 @@ def _progress(run_id: int, value: int, **extra: Any) -> None:
 
 def commission_run_process(*, run_id: int) -> str:
     """Execute a queued run (called by the task). Returns the final status."""
-    claimed = CommissionRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, progress=5, started_at=timezone.now()
+    claimed = claim(
+        CommissionRun.objects.filter(pk=run_id),
+        RunStatus.RUNNING,
+        allowed=RUN_MOVES,
+        progress=5,
+        started_at=timezone.now(),
     )
     if not claimed:
         return "skipped"
@@ -202,8 +159,12 @@ def commission_run_process(*, run_id: int) -> str:
 
 
 def _fail(run_id: int, message: str) -> None:
-    failed = CommissionRun.objects.filter(pk=run_id, status__in=ACTIVE_RUN_STATUSES).update(
-        status=RunStatus.FAILED, error=message[:4000], finished_at=timezone.now()
+    failed = claim(
+        CommissionRun.objects.filter(pk=run_id),
+        RunStatus.FAILED,
+        allowed=RUN_MOVES,
+        error=message[:4000],
+        finished_at=timezone.now(),
     )
     if not failed:
         return  # already reset by finance: keep that reason
@@ -255,8 +216,10 @@ def _store(
         state.current_run = run
         state.save(update_fields=["current_run"])
         members = len(results) + len(adjustments.new_results)
-        CommissionRun.objects.filter(pk=run.pk).update(
-            status=RunStatus.DONE,
+        claim(
+            CommissionRun.objects.filter(pk=run.pk),
+            RunStatus.DONE,
+            allowed=RUN_MOVES,
             progress=100,
             finished_at=timezone.now(),
             members_count=members,
@@ -295,7 +258,7 @@ def run_is_stale(run: CommissionRun, *, now: dt.datetime | None = None) -> bool:
 def commission_run_reset(*, actor: User, run: CommissionRun) -> CommissionRun:
     """重置: mark a stuck run failed so the month can be run again. Only runs queued or
     running for longer than COMP_RUN_STALE_MINUTES; a fresh run may still be working."""
-    if not viewer_for(actor).has_role(*FINANCE_ROLES):
+    if not is_finance(viewer_for(actor)):
         raise PermissionDeniedError(_("只有财务或管理员可以重置结算"))
     locked = CommissionRun.objects.select_for_update().get(pk=run.pk)
     if not locked.is_active:
@@ -309,11 +272,20 @@ def commission_run_reset(*, actor: User, run: CommissionRun) -> CommissionRun:
             % {"minutes": stale_minutes()},
             status=409,
         )
-    before = locked.status
-    locked.status = RunStatus.FAILED
-    locked.finished_at = timezone.now()
-    locked.error = _("超时未完成,已由 %(user)s 重置") % {"user": actor}
-    locked.save(update_fields=["status", "finished_at", "error"])
+    _mark_reset(locked, actor=actor, error=_("超时未完成,已由 %(user)s 重置") % {"user": actor})
+    return locked
+
+
+def _mark_reset(locked: CommissionRun, *, actor: User | None, error: str) -> None:
+    """A locked stuck run → failed, audited with the reason (重置 by finance or the job)."""
+    before = transition(
+        locked,
+        RunStatus.FAILED,
+        allowed=RUN_MOVES,
+        audit=False,  # audited below, with the reason
+        finished_at=timezone.now(),
+        error=error,
+    )
     audit_record(
         actor=actor,
         action=AuditAction.UPDATE,
@@ -321,7 +293,6 @@ def commission_run_reset(*, actor: User, run: CommissionRun) -> CommissionRun:
         changes={"status": (before, locked.status)},
         note=_("重置卡住的结算"),
     )
-    return locked
 
 
 def commission_runs_reset_stale(*, now: dt.datetime) -> str:
@@ -338,17 +309,6 @@ def commission_runs_reset_stale(*, now: dt.datetime) -> str:
             run = CommissionRun.objects.select_for_update().get(pk=pk)
             if not run_is_stale(run, now=now):
                 continue
-            before = run.status
-            run.status = RunStatus.FAILED
-            run.finished_at = now
-            run.error = _("超时未完成，已由系统自动重置")
-            run.save(update_fields=["status", "finished_at", "error"])
-            audit_record(
-                actor=None,
-                action=AuditAction.UPDATE,
-                obj=run,
-                changes={"status": (before, run.status)},
-                note=_("重置卡住的结算"),
-            )
+            _mark_reset(run, actor=None, error=_("超时未完成，已由系统自动重置"))
             reset += 1
     return _("重置了 %(n)s 个超时的结算") % {"n": reset}

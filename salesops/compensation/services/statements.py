@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
-from salesops.compensation.engine.explain import RULE_OVERRIDE
+from salesops.compensation.engine.explain import RULE_ADJUSTMENT, RULE_OVERRIDE
 from salesops.compensation.engine.plan import RankPlan
 from salesops.compensation.models import (
     CommissionLine,
@@ -24,15 +24,10 @@ from salesops.compensation.models import (
     Dispute,
     DisputeMessage,
 )
-from salesops.compensation.services.adjustments import RULE as RULE_ADJUSTMENT
-from salesops.compensation.services.runs import rank_plan_of
+from salesops.compensation.selectors import VIEW_FULL, VIEW_SUMMARY
+from salesops.compensation.selectors.plans import rank_plan_of
+from salesops.core.money import format_money
 from salesops.org.models import MemberStatus
-
-# What a viewer may see of a statement (decided in ``selectors.statement_for_viewer``).
-VIEW_FULL = "full"  # the member themselves, finance, admin: everything incl. disputes
-VIEW_UPLINE_FULL = "upline_full"  # an upline under upline_visibility = "full": no disputes
-VIEW_SUMMARY = "summary"  # an upline under "summary": paid-as rank, pv and total only
-
 
 # --------------------------------------------------------------------------- rank progress
 
@@ -244,8 +239,6 @@ def statement_pdf(st: Statement) -> bytes:
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-
-    from salesops.core.money import format_money
 
     _register_pdf_font()
     title_style = ParagraphStyle("title", fontName=PDF_FONT, fontSize=16, leading=22)

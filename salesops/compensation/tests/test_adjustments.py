@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from salesops.compensation.engine.explain import RULE_ADJUSTMENT as RULE
 from salesops.compensation.models import (
     CommissionLine,
     CommissionPeriod,
@@ -23,7 +24,6 @@ from salesops.compensation.models import (
     CommissionRun,
     RunStatus,
 )
-from salesops.compensation.services.adjustments import RULE
 from salesops.compensation.tests.periods_world import (
     IMMEDIATE,
     OCT,
@@ -224,8 +224,8 @@ def _recomputed_september() -> dict[int, Decimal]:
     from salesops.compensation.engine.money import from_fen
     from salesops.compensation.engine.schedule import Period
     from salesops.compensation.engine.vectorised import compute_period
+    from salesops.compensation.selectors.plans import rank_plan_of
     from salesops.compensation.services.runio import read_period_input
-    from salesops.compensation.services.runs import rank_plan_of
 
     state = CommissionPeriod.objects.select_related("current_run__plan_version").get(period=SEP)
     plan = rank_plan_of(state.current_run.plan_version)  # type: ignore[union-attr]

@@ -33,10 +33,10 @@ from salesops.compensation.services.plans import (
     plan_activation_submit,
     plan_version_create,
     plan_version_delete_draft,
+    plan_version_ensure_seed,
     plan_version_in_force,
     plan_version_update_draft,
 )
-from salesops.compensation.services.runs import plan_version_ensure_seed
 from salesops.core.approvals import approval_act, approval_cancel
 from salesops.core.errors import PermissionDeniedError, ServiceError
 from salesops.core.models import (

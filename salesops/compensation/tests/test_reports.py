@@ -21,7 +21,8 @@ from salesops.compensation.models import (
     RunStatus,
 )
 from salesops.compensation.services import reports as rep
-from salesops.compensation.services.runs import commission_run_start, plan_version_ensure_seed
+from salesops.compensation.services.plans import plan_version_ensure_seed
+from salesops.compensation.services.runs import commission_run_start
 from salesops.core.models import RoleCode
 from salesops.core.tokens import token_issue
 from salesops.factories import MemberFactory, UserFactory, role

@@ -29,6 +29,8 @@ from salesops.compensation.engine.plan import LeadershipBonus, RankPlan, load_ra
 from salesops.compensation.engine.schedule import Period
 from salesops.compensation.engine.vectorised import PeriodResult, compute_period
 from salesops.compensation.models import CommissionLine, CommissionResult, CommissionRun
+from salesops.compensation.selectors.plans import SEED_PLAN_PATH
+from salesops.compensation.services.plans import plan_version_ensure_seed
 from salesops.compensation.services.runio import (
     LINE_COLUMNS,
     RESULT_COLUMNS,
@@ -46,7 +48,6 @@ from salesops.compensation.services.runio import (
     store_settings,
     wal_checkpoint,
 )
-from salesops.compensation.services.runs import SEED_PLAN_PATH, plan_version_ensure_seed
 from salesops.compensation.tests import test_runs
 from salesops.core import pgpartition
 from salesops.factories import MemberFactory

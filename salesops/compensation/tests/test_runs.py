@@ -170,7 +170,7 @@ def test_active_run_unique_constraint_backs_up_the_check(
 ) -> None:
     from django.db import IntegrityError, transaction
 
-    from salesops.compensation.services.runs import plan_version_ensure_seed
+    from salesops.compensation.services.plans import plan_version_ensure_seed
 
     version = plan_version_ensure_seed()
     CommissionRun.objects.create(period=OCT, plan_version=version)

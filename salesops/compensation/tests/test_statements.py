@@ -27,11 +27,9 @@ from salesops.compensation.models import (
     CompPlanVersion,
     RunStatus,
 )
-from salesops.compensation.services.runs import plan_version_ensure_seed
+from salesops.compensation.selectors import VIEW_FULL, VIEW_SUMMARY, VIEW_UPLINE_FULL
+from salesops.compensation.services.plans import plan_version_ensure_seed
 from salesops.compensation.services.statements import (
-    VIEW_FULL,
-    VIEW_SUMMARY,
-    VIEW_UPLINE_FULL,
     rank_progress,
     statement_build,
 )

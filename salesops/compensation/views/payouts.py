@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -18,12 +17,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from salesops.compensation.models import PayoutBatch, PayoutKind, PayoutStatus
+from salesops.compensation.rights import finance_only
 from salesops.compensation.selectors import payouts as sel
 from salesops.compensation.services.payouts import (
     EDITABLE,
     EXPORTABLE,
-    can_manage_payouts,
-    payable_dates,
     payout_batch_build,
     payout_batch_export,
     payout_batch_submit,
@@ -35,8 +33,7 @@ from salesops.core.xlsx import XLSX_MIME, content_disposition
 
 
 def _finance_only(viewer: Viewer) -> None:
-    if not can_manage_payouts(viewer):
-        raise PermissionDenied(_("只有财务或管理员可以管理奖金发放"))
+    finance_only(viewer, _("只有财务或管理员可以管理奖金发放"))
 
 
 def _batch_or_404(viewer: Viewer, pk: int) -> PayoutBatch:
@@ -78,7 +75,7 @@ def payouts(request: HttpRequest) -> HttpResponseBase:
         queryset=sel.batches_for(viewer),
         spec=_batch_spec(),
         template="compensation/payouts.html",
-        context={"breadcrumbs": [], "pay_dates": payable_dates()},
+        context={"breadcrumbs": [], "pay_dates": sel.payable_dates()},
     )
 
 

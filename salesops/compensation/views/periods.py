@@ -16,10 +16,10 @@ from django.views.decorators.http import require_POST
 
 from salesops.compensation import selectors
 from salesops.compensation.models import CommissionPeriod, PeriodStatus
+from salesops.compensation.rights import finance_only
 from salesops.compensation.selectors import periods as selectors_periods
 from salesops.compensation.services.periods import period_close_refusal, period_close_submit
 from salesops.compensation.services.runs import commission_run_reset
-from salesops.compensation.views.runs import finance_only
 from salesops.core.access import Viewer, request_viewer
 from salesops.core.errors import NotFoundError, ServiceError
 from salesops.core.listing import Column, Filter, ListSpec, list_page

@@ -22,13 +22,13 @@ from django.views.decorators.http import require_POST
 from salesops.compensation.engine.plan import CommissionPlan, Plan, PlanError, RankPlan, parse_plan
 from salesops.compensation.models import CompPlanVersion, PlanStatus
 from salesops.compensation.selectors import plans as sel
+from salesops.compensation.selectors.plans import plan_kind_of
 from salesops.compensation.services.plans import (
     MAX_PLAN_BYTES,
     PlanInvalidError,
     activation_request_of,
     decode_plan_text,
     plan_activation_submit,
-    plan_kind_of,
     plan_version_create,
     plan_version_delete_draft,
     plan_version_update_draft,

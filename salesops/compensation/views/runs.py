@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,16 +21,12 @@ from salesops.compensation.models import (
     CommissionRun,
     RunStatus,
 )
+from salesops.compensation.rights import finance_only
 from salesops.compensation.services.periods import month_from_text
 from salesops.compensation.services.runs import commission_run_start, run_is_stale, stale_minutes
 from salesops.core.access import Viewer, request_viewer
 from salesops.core.errors import NotFoundError, ServiceError
 from salesops.core.listing import Column, Filter, ListSpec, list_page
-
-
-def finance_only(viewer: Viewer) -> None:
-    if not selectors.can_manage_runs(viewer):
-        raise PermissionDenied(_("只有财务或管理员可以查看结算"))
 
 
 def _crumbs() -> list[dict[str, str]]:

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from salesops.compensation import selectors
 from salesops.compensation.models import Dispute, DisputeStatus
+from salesops.compensation.rights import is_finance
 from salesops.compensation.services.disputes import (
     dispute_close,
     dispute_open,
@@ -50,9 +51,7 @@ def _can_ask(request: HttpRequest, st: Statement) -> bool:
     """Only the member themselves asks, on the current run (finance answers elsewhere)."""
     viewer = request_viewer(request)
     return (
-        st.show_disputes
-        and is_line_owner(viewer, st.result.member_id)
-        and not selectors.can_manage_runs(viewer)
+        st.show_disputes and is_line_owner(viewer, st.result.member_id) and not is_finance(viewer)
     )
 
 
@@ -64,7 +63,7 @@ def statement(request: HttpRequest, pk: int, member_no: str) -> HttpResponse:
         "st": st,
         "run": st.run,
         "result": st.result,
-        "can_manage": selectors.can_manage_runs(viewer),
+        "can_manage": is_finance(viewer),
         "can_ask": _can_ask(request, st),
     }
     return render(request, "compensation/statement.html", context)
@@ -171,7 +170,7 @@ def _dispute_spec(viewer: Viewer) -> ListSpec:
             Column("messages", gettext_lazy("消息数"), lambda d: d.messages_count),
             Column("updated_at", gettext_lazy("更新时间"), when, sort="updated_at"),
         ],
-        search_fields=["member__member_no"] if selectors.can_manage_runs(viewer) else [],
+        search_fields=["member__member_no"] if is_finance(viewer) else [],
         search_hint=gettext_lazy("会员编号"),
         filters=[Filter("status", gettext_lazy("状态"), DisputeStatus.choices, "status")],
         default_sort="-updated_at",
@@ -183,7 +182,7 @@ def _dispute_spec(viewer: Viewer) -> ListSpec:
 @login_required
 def disputes(request: HttpRequest) -> HttpResponseBase:
     viewer = request_viewer(request)
-    if viewer.member is None and not selectors.can_manage_runs(viewer):
+    if viewer.member is None and not is_finance(viewer):
         raise Http404(_("没有可查看的奖金疑问"))
     return list_page(
         request,

@@ -43,6 +43,7 @@ from salesops.core.models import (
     User,
 )
 from salesops.core.notifications import notify, notify_many
+from salesops.core.transitions import Transitions, claim, transition
 
 
 class EventAction(models.TextChoices):
@@ -62,6 +63,27 @@ ACTIONS = {
     "reject": TaskStatus.REJECTED,
     "return": TaskStatus.RETURNED,
 }
+# Which status each status may be reached from (a request is created PENDING and comes
+# back to it when resubmitted after 退回; a task is created PENDING and is acted on once).
+REQUEST_MOVES = Transitions(
+    ApprovalStatus,
+    {
+        ApprovalStatus.APPROVED: (ApprovalStatus.PENDING,),
+        ApprovalStatus.REJECTED: (ApprovalStatus.PENDING,),
+        ApprovalStatus.RETURNED: (ApprovalStatus.PENDING,),
+        ApprovalStatus.CANCELLED: (ApprovalStatus.PENDING,),
+        ApprovalStatus.PENDING: (ApprovalStatus.RETURNED,),
+    },
+)
+TASK_MOVES = Transitions(
+    TaskStatus,
+    {
+        TaskStatus.APPROVED: (TaskStatus.PENDING,),
+        TaskStatus.REJECTED: (TaskStatus.PENDING,),
+        TaskStatus.RETURNED: (TaskStatus.PENDING,),
+        TaskStatus.SKIPPED: (TaskStatus.PENDING,),  # the step was decided by someone else
+    },
+)
 FLOW_FIELDS = ("doc_type", "name", "min_amount", "max_amount", "priority", "active")
 COMMENT_MAX = 2000
 
@@ -573,7 +595,7 @@ def _skip_pending(request: ApprovalRequest, *, exclude: int | None = None) -> li
     if exclude is not None:
         pending = pending.exclude(pk=exclude)
     users = [t.approver for t in pending.select_related("approver")]
-    pending.update(status=TaskStatus.SKIPPED, acted_at=timezone.now())
+    claim(pending, TaskStatus.SKIPPED, allowed=TASK_MOVES, acted_at=timezone.now())
     return users
 
 
@@ -584,9 +606,9 @@ def _notify_submitter(request: ApprovalRequest, title: str, comment: str = "") -
 def _finish(
     request: ApprovalRequest, *, status: str, actor: User, doc: DocumentType, comment: str
 ) -> None:
-    request.status = status
-    request.decided_at = timezone.now()
-    request.save(update_fields=["status", "decided_at"])
+    transition(
+        request, status, allowed=REQUEST_MOVES, audit=False, decided_at=timezone.now()
+    )  # audited by the caller (_audit)
     if status == ApprovalStatus.APPROVED:
         _event(request, actor=None, action=EventAction.FINISH)
         run_callback(doc.on_approved, request, actor)
@@ -632,8 +654,12 @@ def approval_act(
     if request.status != ApprovalStatus.PENDING or task.step.order != request.current_step:
         raise ServiceError("task_not_current", _("该审批单当前不在您的审批节点"), status=409)
     now = timezone.now()
-    claimed = ApprovalTask.objects.filter(pk=task.pk, status=TaskStatus.PENDING).update(
-        status=ACTIONS[action], acted_at=now, comment=comment
+    claimed = claim(
+        ApprovalTask.objects.filter(pk=task.pk),
+        ACTIONS[action],
+        allowed=TASK_MOVES,
+        acted_at=now,
+        comment=comment,
     )
     if claimed != 1:
         raise ServiceError("task_done", _("该任务已处理，请勿重复操作"), status=409)
@@ -652,7 +678,7 @@ def approval_act(
         if task.step.mode == SignMode.COUNTERSIGN and step_open.exists():
             pass  # wait for the other countersigners
         else:
-            step_open.update(status=TaskStatus.SKIPPED, acted_at=now)
+            claim(step_open, TaskStatus.SKIPPED, allowed=TASK_MOVES, acted_at=now)
             next_step = (
                 request.flow.steps.filter(order__gt=task.step.order).order_by("order").first()
             )
@@ -688,7 +714,7 @@ def approval_resubmit(
     """The submitter sends a returned (退回) request again; it starts over at step 1,
     through the flow the (possibly changed) amount chooses now."""
     request = _own_request(actor, request_id)
-    if request.status != ApprovalStatus.RETURNED:
+    if not REQUEST_MOVES.allows(request.status, ApprovalStatus.PENDING):
         raise ServiceError("not_returned", _("只有已退回的审批单可以重新提交"), status=409)
     before = snapshot(request, ("status", "current_step"))
     if title is not None:
@@ -696,7 +722,7 @@ def approval_resubmit(
     if amount is not UNSET:
         request.amount = _to_amount(amount, "amount")
     request.flow = choose_flow(request.doc_type, request.amount)
-    request.status = ApprovalStatus.PENDING
+    transition(request, ApprovalStatus.PENDING, allowed=REQUEST_MOVES, save=False)
     request.decided_at = None
     request.save(update_fields=["title", "amount", "flow", "status", "decided_at"])
     _start(request)
@@ -710,13 +736,17 @@ def approval_cancel(*, actor: User, request_id: int | str) -> ApprovalRequest:
     """The submitter withdraws (撤回) a pending request; open tasks are closed and their
     approvers told. The document type's ``on_cancelled`` callback runs if it has one."""
     request = _own_request(actor, request_id)
-    if request.status != ApprovalStatus.PENDING:
+    if not REQUEST_MOVES.allows(request.status, ApprovalStatus.CANCELLED):
         raise ServiceError("not_pending", _("只有审批中的单据可以撤回"), status=409)
     before = snapshot(request, ("status", "current_step"))
     approvers = _skip_pending(request)
-    request.status = ApprovalStatus.CANCELLED
-    request.decided_at = timezone.now()
-    request.save(update_fields=["status", "decided_at"])
+    transition(
+        request,
+        ApprovalStatus.CANCELLED,
+        allowed=REQUEST_MOVES,
+        audit=False,
+        decided_at=timezone.now(),
+    )  # audited below (_audit)
     _event(request, actor=actor, action=EventAction.CANCEL)
     doc = document_type(request.doc_type)
     run_callback(doc.on_cancelled, request, actor)

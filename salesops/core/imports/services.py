@@ -18,10 +18,11 @@ from django.utils.translation import gettext as _
 
 from salesops.core import registry
 from salesops.core.access import viewer_for
-from salesops.core.errors import NotFoundError, PermissionDeniedError
+from salesops.core.errors import NotFoundError, PermissionDeniedError, ServiceError
 from salesops.core.imports.engine import Importer, run_import
 from salesops.core.imports.schema import Report
 from salesops.core.models import ImportJob, ImportJobStatus, User
+from salesops.core.transitions import Transitions, claim, transition
 from salesops.core.xlsx import xlsx_bytes
 
 
@@ -124,6 +125,21 @@ def import_dry_run(*, actor: User, entity: str, path: Path) -> Report:
     return _run(entity=entity, path=path, actor=actor, write=False)
 
 
+# Which status each status may be reached from: a job is created QUEUED, its dry run
+# marks it VALIDATED or INVALID, 执行导入 queues a valid one, a worker claims it.
+IMPORT_MOVES = Transitions(
+    ImportJobStatus,
+    {
+        ImportJobStatus.VALIDATED: (ImportJobStatus.QUEUED,),
+        ImportJobStatus.INVALID: (ImportJobStatus.QUEUED,),
+        ImportJobStatus.QUEUED: (ImportJobStatus.VALIDATED, ImportJobStatus.QUEUED),
+        ImportJobStatus.RUNNING: (ImportJobStatus.QUEUED,),
+        ImportJobStatus.DONE: (ImportJobStatus.RUNNING,),
+        ImportJobStatus.FAILED: (ImportJobStatus.RUNNING,),
+    },
+)
+
+
 def import_job_create(
     *, actor: User, entity: str, path: Path, original_name: str, dry_run: bool = True
 ) -> ImportJob:
@@ -141,7 +157,8 @@ def import_job_create(
     if dry_run:
         report = _run(entity=entity, path=path, actor=actor, write=False, job=job)
         _store(job, report)
-        job.status = ImportJobStatus.VALIDATED if report.ok else ImportJobStatus.INVALID
+        to = ImportJobStatus.VALIDATED if report.ok else ImportJobStatus.INVALID
+        transition(job, to, allowed=IMPORT_MOVES, save=False)
         job.save()
     return job
 
@@ -159,13 +176,9 @@ def _store(job: ImportJob, report: Report) -> None:
 def import_job_apply(*, actor: User, job: ImportJob) -> ImportJob:
     """Queue the apply of a job's file; it runs as a background task."""
     require_import_right(actor)
-    if job.status not in {ImportJobStatus.VALIDATED, ImportJobStatus.QUEUED}:
-        from salesops.core.errors import ServiceError
-
+    if not IMPORT_MOVES.allows(job.status, ImportJobStatus.QUEUED):
         raise ServiceError("invalid_state", _("只有校验通过的导入任务可以执行导入"), "status")
-    job.status = ImportJobStatus.QUEUED
-    job.rows_done = 0
-    job.save(update_fields=["status", "rows_done"])
+    transition(job, ImportJobStatus.QUEUED, allowed=IMPORT_MOVES, audit=False, rows_done=0)
     from salesops.core.imports.tasks import import_job_task
 
     job_id = job.pk
@@ -175,8 +188,8 @@ def import_job_apply(*, actor: User, job: ImportJob) -> ImportJob:
 
 def import_job_run(*, job_id: int) -> ImportJob:
     """Apply a queued job's file (called by the background task). All or nothing."""
-    updated = ImportJob.objects.filter(pk=job_id, status=ImportJobStatus.QUEUED).update(
-        status=ImportJobStatus.RUNNING
+    updated = claim(
+        ImportJob.objects.filter(pk=job_id), ImportJobStatus.RUNNING, allowed=IMPORT_MOVES
     )
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     if not updated:
@@ -185,7 +198,7 @@ def import_job_run(*, job_id: int) -> ImportJob:
     try:
         report = _run(entity=job.entity, path=path, actor=job.created_by, write=True, job=job)
     except Exception:
-        job.status = ImportJobStatus.FAILED
+        transition(job, ImportJobStatus.FAILED, allowed=IMPORT_MOVES, save=False)
         job.finished_at = timezone.now()
         job.report = {"error_count": 1}
         job.errors = [{"row": 0, "column": "", "message": str(_("导入时发生内部错误"))}]
@@ -193,7 +206,8 @@ def import_job_run(*, job_id: int) -> ImportJob:
         job.save()
         raise
     _store(job, report)
-    job.status = ImportJobStatus.DONE if report.applied else ImportJobStatus.FAILED
+    done = ImportJobStatus.DONE if report.applied else ImportJobStatus.FAILED
+    transition(job, done, allowed=IMPORT_MOVES, save=False)
     job.rows_done = report.rows_total if report.applied else 0
     job.finished_at = timezone.now()
     job.save()

@@ -24,6 +24,7 @@ from salesops.core.audit import audit_create, audit_record, audit_update, snapsh
 from salesops.core.errors import PermissionDeniedError, ServiceError
 from salesops.core.models import AuditAction, RoleCode, User
 from salesops.core.sqlitedb import pragma
+from salesops.core.transitions import Transitions, transition
 from salesops.org.models import (
     PATH_ALPHABET,
     PATH_SEGMENT,
@@ -47,6 +48,15 @@ _AUDITED = (
     "user",
 )
 _EDITABLE = ("name", "phone", "status", "title", "owner")
+# Which status each status may be reached from. The member form may also set a
+# terminated membership active again, and saves the status it shows unchanged.
+MEMBER_MOVES = Transitions(
+    MemberStatus,
+    {
+        MemberStatus.ACTIVE: (MemberStatus.ACTIVE, MemberStatus.TERMINATED),
+        MemberStatus.TERMINATED: (MemberStatus.ACTIVE, MemberStatus.TERMINATED),
+    },
+)
 
 
 def _check_choice(value: str, choices: Iterable[str], field: str) -> None:
@@ -132,7 +142,7 @@ def member_update(
         _check_choice(title, Rank.values, "title")
     member.name = name
     member.phone = phone.strip()
-    member.status = status
+    transition(member, status, allowed=MEMBER_MOVES, save=False)  # saved and audited below
     member.title = title
     member.owner = owner
     member.save(update_fields=list(_EDITABLE))
@@ -190,10 +200,9 @@ def member_terminate(*, actor: User | None, member: Member, reason: str = "") ->
     the compensation plan decides how a terminated member's volume rolls up."""
     if member.status == MemberStatus.TERMINATED:
         raise ServiceError("already_terminated", _("该会员已终止"), field="status")
-    before = snapshot(member, ("status",))
-    member.status = MemberStatus.TERMINATED
-    member.save(update_fields=["status"])
-    audit_update(actor=actor, obj=member, before=before, note=reason.strip())
+    transition(
+        member, MemberStatus.TERMINATED, allowed=MEMBER_MOVES, actor=actor, note=reason.strip()
+    )
     return member
 
 

@@ -15,9 +15,11 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext as _
 
+from salesops.core.approvals.services import approval_submit
 from salesops.core.audit import audit_record
 from salesops.core.errors import ServiceError
 from salesops.core.models import AuditAction, User
+from salesops.core.transitions import Transitions, transition
 from salesops.org.models import (
     Member,
     MemberStatus,
@@ -28,6 +30,19 @@ from salesops.org.models import (
 from salesops.org.paths import child_path, path_depth, path_ids, subtree_bounds
 
 DOC_TYPE = "org.sponsor_change"
+# Which status each status may be reached from (a request is filed PENDING). A request
+# sent back (退回) and resubmitted through the approval engine stays RETURNED meanwhile,
+# so every decision may come from either.
+_IN_APPROVAL = (RequestStatus.PENDING, RequestStatus.RETURNED)
+REQUEST_MOVES = Transitions(
+    RequestStatus,
+    {
+        RequestStatus.APPROVED: _IN_APPROVAL,
+        RequestStatus.REJECTED: _IN_APPROVAL,
+        RequestStatus.RETURNED: _IN_APPROVAL,
+        RequestStatus.DRAFT: _IN_APPROVAL,  # 撤回
+    },
+)
 
 
 def sponsor_change_check(
@@ -148,9 +163,7 @@ def sponsor_change_request_submit(
     reason = reason.strip()
     if not reason:
         raise ServiceError("required", _("请填写变更原因"), field="reason")
-    if SponsorChangeRequest.objects.filter(
-        member=member, status__in=[RequestStatus.PENDING, RequestStatus.RETURNED]
-    ).exists():
+    if SponsorChangeRequest.objects.filter(member=member, status__in=_IN_APPROVAL).exists():
         raise ServiceError("already_pending", _("该会员已有未完成的推荐人变更申请"), field="member")
     req = SponsorChangeRequest.objects.create(
         member=member,
@@ -171,8 +184,6 @@ def sponsor_change_request_submit(
         },
         note=reason,
     )
-    from salesops.core.approvals.services import approval_submit
-
     approval_submit(
         actor=actor,
         doc_type=DOC_TYPE,
@@ -195,9 +206,7 @@ def _request_from(obj: Any) -> SponsorChangeRequest:
 
 
 def _set_status(req: SponsorChangeRequest, status: str, actor: User | None) -> None:
-    before = req.status
-    req.status = status
-    req.save(update_fields=["status"])
+    before = transition(req, status, allowed=REQUEST_MOVES, audit=False)
     audit_record(
         actor=actor, action=AuditAction.UPDATE, obj=req, changes={"status": (before, status)}
     )
@@ -206,8 +215,7 @@ def _set_status(req: SponsorChangeRequest, status: str, actor: User | None) -> N
 def sponsor_change_request_approved(approval: Any, *, actor: User | None = None) -> None:
     """Approval callback: re-validate against today's tree, then apply the move."""
     req = _request_from(approval)
-    # 退回 then resubmitted through the engine comes back here still marked "returned".
-    if req.status not in (RequestStatus.PENDING, RequestStatus.RETURNED):
+    if not REQUEST_MOVES.allows(req.status, RequestStatus.APPROVED):
         raise ServiceError("bad_state", _("该申请不在审批中"))
     sponsor_change_apply(
         actor=actor,

@@ -11,10 +11,11 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from salesops.core.audit import audit_create, audit_update, snapshot
+from salesops.core.audit import audit_create
 from salesops.core.errors import FieldError, ServiceError
 from salesops.core.models import RoleCode, User
 from salesops.core.money import parse_money, round_money
+from salesops.core.transitions import Transitions, transition
 from salesops.org.models import Employee, Member
 from salesops.sales.models import Customer, Order, OrderKind, OrderLine, OrderStatus, Product
 from salesops.sales.selectors import TIERS, Tier, customers_for, price_for
@@ -197,6 +198,10 @@ def order_create(
     return order
 
 
+# Which status each status may be reached from (an order is created CONFIRMED).
+ORDER_MOVES = Transitions(OrderStatus, {OrderStatus.CANCELLED: (OrderStatus.CONFIRMED,)})
+
+
 @transaction.atomic
 def order_cancel(*, actor: User | None, order: Order, reason: str = "") -> Order:
     """Cancel a confirmed order that has no returns (with returns, return the rest)."""
@@ -204,13 +209,10 @@ def order_cancel(*, actor: User | None, order: Order, reason: str = "") -> Order
     if viewer is not None and viewer.role == RoleCode.MEMBER and not viewer.is_admin:
         raise ServiceError("permission_denied", _("会员不能取消订单"), status=403)
     locked = Order.objects.select_for_update().get(pk=order.pk)
-    if locked.status != OrderStatus.CONFIRMED:
+    if not ORDER_MOVES.allows(locked.status, OrderStatus.CANCELLED):
         raise ServiceError("invalid_status", _("只有已确认的订单可以取消"))
     if locked.returns.exists():
         raise ServiceError("has_returns", _("订单已有退货，不能取消"))
-    before = snapshot(locked, ("status",))
-    locked.status = OrderStatus.CANCELLED
-    locked.save(update_fields=["status"])
-    audit_update(actor=actor, obj=locked, before=before, note=reason.strip())
+    transition(locked, OrderStatus.CANCELLED, allowed=ORDER_MOVES, actor=actor, note=reason.strip())
     order.status = locked.status
     return order
