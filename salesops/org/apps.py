@@ -24,6 +24,7 @@ def _register_approval_documents() -> None:
         if not (exc.name or "").startswith("salesops.core.approvals"):
             raise
         return
+    from salesops.org.selectors import sponsor_change_visible_to
     from salesops.org.services import sponsor_changes
 
     def url(object_id: str) -> str:
@@ -40,4 +41,5 @@ def _register_approval_documents() -> None:
         on_returned=sponsor_changes.sponsor_change_request_returned,
         on_cancelled=sponsor_changes.sponsor_change_request_cancelled,
         url=url,
+        can_view=sponsor_change_visible_to,
     )
