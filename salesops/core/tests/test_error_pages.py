@@ -35,7 +35,9 @@ def _message(html: str) -> str:
 
 
 def test_404_for_an_unknown_url_is_the_chinese_page_inside_the_layout(stock) -> None:
-    resp = _client(stock.rep_user).get("/no/such/page/", HTTP_REFERER="http://testserver/sales/orders/")
+    resp = _client(stock.rep_user).get(
+        "/no/such/page/", HTTP_REFERER="http://testserver/sales/orders/"
+    )
     html = resp.content.decode()
     assert resp.status_code == 404
     assert "<title>页面不存在 · SalesOps</title>" in html
