@@ -57,7 +57,7 @@ def test_403_shows_the_reason_in_the_layout(stock) -> None:
     resp = _client(stock.rep_user).get(reverse("compensation:runs"))
     html = resp.content.decode()
     assert resp.status_code == 403
-    assert "<title>没有权限 · SalesOps</title>" in html
+    assert "<title>无权访问 · SalesOps</title>" in html
     assert _message(html) == "只有财务或管理员可以查看结算"
     assert 'id="main-menu"' in html
 
