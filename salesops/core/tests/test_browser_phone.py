@@ -19,7 +19,7 @@ import pytest
 from django.urls import reverse
 
 from conftest import CHROMIUM, CHROMIUM_ARGS
-from salesops.compensation.models import CommissionRun
+from salesops.compensation.models import CommissionPeriod, CommissionRun, PeriodStatus
 from salesops.compensation.services.runs import commission_run_start
 from salesops.compensation.tests import statements_world as sw
 from salesops.core.tests import matrix_world as mw
@@ -196,3 +196,32 @@ def test_desktop_sidebar_is_the_fixed_column_without_the_button(
     page.goto(reverse("compensation:statement", args=[run.pk, "SM01"]))
     _assert_fits(page, "statement")
     _shot(page, "1440-statement")
+    response = page.goto("/no/such/page/")
+    assert response is not None and response.status == 404
+    assert page.locator("#main-menu").is_visible()  # the error page is inside the layout
+    page.click("#error-home")
+    page.wait_for_url(live_server.url + "/")
+
+
+def test_phone_htmx_failure_shows_the_servers_message_in_a_dismissible_alert(
+    world: tuple[mw.World, CommissionRun], browser: Any, live_server: Any
+) -> None:
+    CommissionPeriod.objects.create(period=dt.date(2026, 9, 1), status=PeriodStatus.CLOSED)
+    page = _page(browser, live_server, PHONE)
+    _log_in(page, "finance")
+    page.goto(reverse("compensation:runs"))
+    page.fill("#run-period", "2026-09")
+    page.click("#run-start")
+    alert = page.locator("#so-alerts .alert-danger")
+    alert.wait_for()
+    assert alert.inner_text().strip() == "该月份已结账,不能重新结算"
+    assert "409" not in alert.inner_text()
+    _assert_fits(page, "runs with the alert")
+    _shot(page, "390-htmx-error")
+    alert.locator(".btn-close").click()
+    alert.wait_for(state="detached")
+    response = page.goto(reverse("core:audit"))  # the audit log is for admin
+    assert response is not None and response.status == 403
+    assert page.locator("#error-message").inner_text().strip() == "只有系统管理员可以查看操作日志"
+    _assert_fits(page, "403 page")
+    _shot(page, "390-error-page")

@@ -75,6 +75,22 @@ window.SalesOps.serverMessage = function (status, contentType, body) {
   return en ? "The request could not be completed." : "操作未能完成。";
 };
 
+// fetch() a JSON page; a failure rejects with the server's readable message.
+window.SalesOps.fetchJSON = function (url) {
+  const en = (document.documentElement.lang || "").startsWith("en");
+  return fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+    .catch(function () {
+      throw new Error(en ? "Could not reach the server; check the network and try again."
+        : "无法连接服务器，请检查网络后重试。");
+    })
+    .then(function (r) {
+      if (r.ok) { return r.json(); }
+      return r.text().then(function (body) {
+        throw new Error(window.SalesOps.serverMessage(r.status, r.headers.get("Content-Type"), body));
+      });
+    });
+};
+
 document.body.addEventListener("htmx:responseError", function (ev) {
   const xhr = ev.detail.xhr;
   window.SalesOps.showError(window.SalesOps.serverMessage(
