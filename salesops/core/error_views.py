@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -64,8 +65,12 @@ def _reason(exception: BaseException | None) -> str:
 def _back_url(request: HttpRequest) -> str:
     """Where 返回上一页 goes: the referring page when it is on this site."""
     referer = request.META.get("HTTP_REFERER", "")
+    try:
+        host = request.get_host()
+    except DisallowedHost:  # the 400 for a bad Host header must still render
+        return ""
     same_site = bool(referer) and url_has_allowed_host_and_scheme(
-        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        referer, allowed_hosts={host}, require_https=request.is_secure()
     )
     return referer if same_site and urlsplit(referer).path != request.path else ""
 

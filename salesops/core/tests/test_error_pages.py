@@ -73,6 +73,15 @@ def test_error_page_in_english(stock) -> None:
     assert "Back to the previous page" in html and "Home" in html
 
 
+def test_400_for_a_bad_host_header_is_the_page_without_the_servers_detail(stock) -> None:
+    resp = _client(stock.rep_user).get("/", HTTP_HOST="evil.example")
+    html = resp.content.decode()
+    assert resp.status_code == 400
+    assert "<title>请求有误 · SalesOps</title>" in html
+    assert _message(html) == "提交的内容无法处理，请检查后重试。"
+    assert "evil.example" not in html
+
+
 def test_405_on_a_page_is_the_rendered_page_with_allow(stock) -> None:
     resp = _client(stock.rep_user).get(reverse("compensation:run_start"))
     html = resp.content.decode()
