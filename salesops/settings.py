@@ -102,7 +102,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "salesops.core.error_views.ErrorPageMiddleware",
 ]
+CSRF_FAILURE_VIEW = "salesops.core.error_views.csrf_failure"
 
 ROOT_URLCONF = "salesops.urls"
 WSGI_APPLICATION = "salesops.wsgi.application"

@@ -21,3 +21,9 @@ urlpatterns += [path(prefix, include(module)) for prefix, module in registry.url
 # Vendored assets are served by Django itself so the demo and small intranet installs need
 # no web server; a larger install puts nginx in front of STATIC_ROOT.
 urlpatterns += [re_path(r"^static/(?P<path>.*)$", static_views.serve, {"insecure": True})]
+
+# Error pages in the UI's language, inside the layout (salesops/core/error_views.py).
+handler400 = "salesops.core.error_views.bad_request"
+handler403 = "salesops.core.error_views.permission_denied"
+handler404 = "salesops.core.error_views.page_not_found"
+handler500 = "salesops.core.error_views.server_error"

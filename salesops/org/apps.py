@@ -40,6 +40,7 @@ class OrgConfig(AppConfig):
             on_returned=sponsor_changes.sponsor_change_request_returned,
             on_cancelled=sponsor_changes.sponsor_change_request_cancelled,
             url=lambda object_id: reverse("org:sponsor_change_detail", args=[object_id]),
+            can_view=selectors.sponsor_change_visible_to,
         )
         org, network = "org", "network"
         register_module(

@@ -21,8 +21,8 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from salesops.core.access import NOTHING, Viewer
-from salesops.core.models import DataScope, RoleCode
+from salesops.core.access import NOTHING, Viewer, viewer_for
+from salesops.core.models import DataScope, RoleCode, User
 from salesops.core.registry import Card
 from salesops.org.access import employee_scope_q, member_scope_q
 from salesops.org.models import (
@@ -40,7 +40,7 @@ CHILDREN_PAGE = 50
 
 
 def _not_found() -> Http404:
-    return Http404("not found")
+    return Http404(_("记录不存在或无权访问"))
 
 
 # --- departments and employees ---------------------------------------------------------
@@ -256,6 +256,15 @@ def sponsor_change_request_for_viewer(viewer: Viewer, pk: int | str) -> SponsorC
         return sponsor_change_requests_for_viewer(viewer).get(pk=int(pk))
     except (SponsorChangeRequest.DoesNotExist, ValueError, TypeError):
         raise _not_found() from None
+
+
+def sponsor_change_visible_to(user: User, object_id: str) -> bool:
+    """Who may read a sponsor change may read its approval request (``can_view``)."""
+    try:
+        sponsor_change_request_for_viewer(viewer_for(user), object_id)
+    except Http404:
+        return False
+    return True
 
 
 # --- the tree as of a date ------------------------------------------------------------

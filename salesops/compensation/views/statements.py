@@ -83,7 +83,13 @@ def statement_pdf_view(request: HttpRequest, pk: int, member_no: str) -> HttpRes
 def my_statements(request: HttpRequest) -> HttpResponse:
     viewer = request_viewer(request)
     if viewer.member is None:
-        raise Http404(_("您不是直销会员"))
+        # Admin sees this menu entry too: an explanation and the way to everyone's
+        # statements, not a 404.
+        return render(
+            request,
+            "compensation/my_statements.html",
+            {"not_member": True, "can_manage": is_finance(viewer)},
+        )
     return render(
         request,
         "compensation/my_statements.html",

@@ -9,11 +9,16 @@ A module registers each of its document types once, usually from its ``AppConfig
         on_rejected=sponsor_change_rejected,
         on_returned=sponsor_change_returned,
         url=lambda object_id: reverse("org:sponsor_change", args=[object_id]),
+        can_view=sponsor_change_visible_to,
     )
 
 Callbacks are called with the ``ApprovalRequest`` (positionally) inside the transaction
 of the action that decided it, so a failing callback rolls the decision back. A callback
 that declares an ``actor`` keyword parameter also receives the user who decided.
+
+``can_view(user, object_id)`` says who may read the document: they may read its approval
+request too (status, steps, history), so someone who sees a sponsor change, e.g. the director
+whose step comes later, can follow its 审批详情 link.
 """
 
 from __future__ import annotations
@@ -43,6 +48,11 @@ class DocumentType:
     on_returned: Callback | None = None
     url: Callable[[str], str] | None = None
     on_cancelled: Callback | None = None
+    can_view: Callable[[User, str], bool] | None = None
+
+    def visible_to(self, user: User, object_id: str) -> bool:
+        """Whether ``user`` may read the document (and so its approval request)."""
+        return self.can_view is not None and bool(self.can_view(user, object_id))
 
     def document_url(self, object_id: str) -> str:
         """The document's own page, or "" when the module gave none. A module whose link
@@ -64,6 +74,7 @@ def register_document_type(
     on_returned: Callback | None = None,
     url: Callable[[str], str] | None = None,
     on_cancelled: Callback | None = None,
+    can_view: Callable[[User, str], bool] | None = None,
 ) -> DocumentType:
     """Register (or re-register, e.g. on autoreload) a document type."""
     if not doc_type or len(doc_type) > 64:
@@ -76,6 +87,7 @@ def register_document_type(
         on_returned=on_returned,
         url=url,
         on_cancelled=on_cancelled,
+        can_view=can_view,
     )
     _REGISTRY[doc_type] = entry
     return entry

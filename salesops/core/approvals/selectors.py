@@ -1,6 +1,7 @@
 """Read side of the approval engine: what a user may see, the inbox tabs, one request.
 
-A user sees a request they submitted or hold (or held) a task on; an admin sees all.
+A user sees a request they submitted or hold (or held) a task on; an admin sees all; and
+one request's page is open to whoever may read its document (``can_view`` of its type).
 Everything else is not found.
 """
 
@@ -11,6 +12,7 @@ from typing import Any
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from salesops.core.access import viewer_for
+from salesops.core.approvals.registry import document_types
 from salesops.core.errors import NotFoundError, PermissionDeniedError
 from salesops.core.models import (
     ApprovalEvent,
@@ -70,6 +72,10 @@ def tab_q(user: User, tab: str) -> Q:
 
 def approval_requests_for(user: User) -> QuerySet[ApprovalRequest]:
     """Requests the user may see, with what an inbox row shows (bounded queries)."""
+    return _with_row_fields(ApprovalRequest.objects.filter(requests_visible_q(user)), user)
+
+
+def _with_row_fields(qs: QuerySet[ApprovalRequest], user: User) -> QuerySet[ApprovalRequest]:
     step_name = ApprovalStep.objects.filter(
         flow=OuterRef("flow"), order=OuterRef("current_step")
     ).values("name")[:1]
@@ -82,15 +88,11 @@ def approval_requests_for(user: User) -> QuerySet[ApprovalRequest]:
         status=TaskStatus.PENDING,
         step__order=OuterRef("current_step"),
     ).values("pk")[:1]
-    return (
-        ApprovalRequest.objects.filter(requests_visible_q(user))
-        .select_related("submitted_by", "flow")
-        .annotate(
-            current_step_name=Subquery(step_name),
-            my_action=Subquery(my_task.values("status")[:1]),
-            my_acted_at=Subquery(my_task.values("acted_at")[:1]),
-            my_task_id=Subquery(my_pending),
-        )
+    return qs.select_related("submitted_by", "flow").annotate(
+        current_step_name=Subquery(step_name),
+        my_action=Subquery(my_task.values("status")[:1]),
+        my_acted_at=Subquery(my_task.values("acted_at")[:1]),
+        my_task_id=Subquery(my_pending),
     )
 
 
@@ -111,32 +113,42 @@ def inbox_counts(user: User) -> dict[str, int]:
 
 
 def approval_request_for_user(user: User, request_id: Any) -> ApprovalRequest:
-    """The access helper: one request the user may see, with steps, tasks and history."""
+    """The access helper: one request the user may see, with steps, tasks and history.
+    Besides the submitter, the approvers with a task and admin, whoever may read the
+    document may read its request (the document type's ``can_view``): e.g. an approver of a
+    later step, whose task does not exist yet."""
     try:
         pk = int(request_id)
     except (TypeError, ValueError):
         raise _not_found() from None
-    obj = (
-        approval_requests_for(user)
-        .filter(pk=pk)
-        .prefetch_related(
-            Prefetch(
-                "tasks",
-                queryset=ApprovalTask.objects.select_related("approver", "step").order_by(
-                    "step__order", "id"
-                ),
-            ),
-            Prefetch(
-                "events",
-                queryset=ApprovalEvent.objects.select_related("actor").order_by("at", "id"),
-            ),
-            Prefetch("flow__steps", queryset=ApprovalStep.objects.select_related("approver_role")),
-        )
-        .first()
-    )
+    obj = _with_detail(approval_requests_for(user)).filter(pk=pk).first()
     if obj is None:
-        raise _not_found()
+        every = _with_row_fields(ApprovalRequest.objects.all(), user)
+        obj = _with_detail(every).filter(pk=pk).first()
+        if obj is None or not _document_visible(user, obj):
+            raise _not_found()
     return obj
+
+
+def _document_visible(user: User, obj: ApprovalRequest) -> bool:
+    entry = next((d for d in document_types() if d.doc_type == obj.doc_type), None)
+    return entry is not None and entry.visible_to(user, obj.object_id)
+
+
+def _with_detail(qs: QuerySet[ApprovalRequest]) -> QuerySet[ApprovalRequest]:
+    return qs.prefetch_related(
+        Prefetch(
+            "tasks",
+            queryset=ApprovalTask.objects.select_related("approver", "step").order_by(
+                "step__order", "id"
+            ),
+        ),
+        Prefetch(
+            "events",
+            queryset=ApprovalEvent.objects.select_related("actor").order_by("at", "id"),
+        ),
+        Prefetch("flow__steps", queryset=ApprovalStep.objects.select_related("approver_role")),
+    )
 
 
 def pending_task_for(request: ApprovalRequest, user: User) -> ApprovalTask | None:

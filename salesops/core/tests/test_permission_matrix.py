@@ -184,9 +184,11 @@ class Oracle:
 
     @cached_property
     def approvals(self) -> set[str]:
+        """The requests whose page opens: admin all; the submitter, the approvers, and
+        whoever sees the sponsor change itself (its page links to the request)."""
         if self.is_admin:
             return set(mw.SPONSOR_CHANGES)
-        return self.approvals_mine | self.approvals_pending
+        return self.approvals_mine | self.approvals_pending | self.sponsor_changes
 
     @cached_property
     def approvals_mine(self) -> set[str]:
@@ -978,4 +980,5 @@ def test_oracle_matches_the_worlds_shape() -> None:
     assert Oracle("member").sponsor_changes == {"scr_a"}
     assert Oracle("outsider").sponsor_changes == {"scr_b"}
     assert Oracle("manager").approvals == {"scr_a"}
-    assert Oracle("rep2").approvals == set()
+    assert Oracle("rep2").approvals == {"scr_a"}  # rep2 serves m_down, whose change it is
+    assert Oracle("mgr_b").approvals == {"scr_b"}

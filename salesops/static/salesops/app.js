@@ -6,12 +6,98 @@ document.addEventListener("click", function (ev) {
     ev.stopImmediatePropagation();
   }
 }, true);
-document.body.addEventListener("htmx:responseError", function (ev) {
-  const box = document.getElementById("so-error");
+
+// The fixed header may wrap to two lines on a phone: the page starts below its real height.
+(function () {
+  const header = document.getElementById("so-header");
+  if (!header) { return; }
+  const sync = function () {
+    document.documentElement.style.setProperty("--so-header-h", header.offsetHeight + "px");
+  };
+  sync();
+  if (window.ResizeObserver) { new ResizeObserver(sync).observe(header); }
+  window.addEventListener("resize", sync);
+})();
+
+// The off-canvas menu (below 992 px) closes when one of its links is followed.
+(function () {
+  const sidebar = document.getElementById("so-sidebar");
+  if (!sidebar || !window.bootstrap) { return; }
+  sidebar.addEventListener("click", function (ev) {
+    if (!ev.target.closest("a[href]")) { return; }
+    const menu = window.bootstrap.Offcanvas.getInstance(sidebar);
+    if (menu) { menu.hide(); }
+  });
+})();
+
+window.SalesOps = window.SalesOps || {};
+
+// A dismissible alert at the top of the page (the server's message, never a bare code).
+window.SalesOps.showError = function (message) {
+  const box = document.getElementById("so-alerts");
+  if (!box) { window.alert(message); return; }
+  const alert = document.createElement("div");
+  alert.className = "alert alert-danger alert-dismissible shadow-sm";
+  alert.setAttribute("role", "alert");
+  alert.dataset.soClientError = "";
+  const text = document.createElement("span");
+  text.textContent = message;
+  const close = document.createElement("button");
+  close.type = "button";
+  close.className = "btn-close";
+  close.dataset.bsDismiss = "alert";
+  close.setAttribute("aria-label", document.documentElement.lang.startsWith("en") ? "Close" : "关闭");
+  alert.append(text, close);
+  box.replaceChildren(alert);
+};
+
+// The reason the server gave: the JSON body's "message" (our API), the [data-so-error]
+// element of an error page or partial, or a short plain-text body.
+window.SalesOps.serverMessage = function (status, contentType, body) {
+  const type = contentType || "";
+  if (type.includes("json")) {
+    try {
+      const data = JSON.parse(body);
+      if (data && typeof data.message === "string" && data.message) { return data.message; }
+      if (data && typeof data.detail === "string" && data.detail) { return data.detail; }
+    } catch (e) { /* not JSON after all */ }
+  } else if (type.includes("html")) {
+    const doc = new DOMParser().parseFromString(body, "text/html");
+    const el = doc.querySelector("[data-so-error]");
+    if (el && el.textContent.trim()) { return el.textContent.trim(); }
+  } else if (body && body.trim() && body.trim().length <= 300) {
+    return body.trim();
+  }
   const en = (document.documentElement.lang || "").startsWith("en");
-  const status = ev.detail.xhr.status;
-  const msg = status === 403
-    ? (en ? "Permission denied" : "没有权限")
-    : (en ? "Request failed (" : "操作失败（") + status + (en ? ")" : "）");
-  if (box) { box.textContent = msg; box.classList.remove("d-none"); } else { window.alert(msg); }
+  if (status === 403) { return en ? "You do not have permission to do this." : "您没有执行此操作的权限。"; }
+  if (status === 404) { return en ? "The record does not exist or you may not see it." : "记录不存在或无权访问。"; }
+  if (status >= 500) { return en ? "The server hit an error; please try again later." : "服务器出错了，请稍后重试。"; }
+  return en ? "The request could not be completed." : "操作未能完成。";
+};
+
+// fetch() a JSON page; a failure rejects with the server's readable message.
+window.SalesOps.fetchJSON = function (url) {
+  const en = (document.documentElement.lang || "").startsWith("en");
+  return fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+    .catch(function () {
+      throw new Error(en ? "Could not reach the server; check the network and try again."
+        : "无法连接服务器，请检查网络后重试。");
+    })
+    .then(function (r) {
+      if (r.ok) { return r.json(); }
+      return r.text().then(function (body) {
+        throw new Error(window.SalesOps.serverMessage(r.status, r.headers.get("Content-Type"), body));
+      });
+    });
+};
+
+document.body.addEventListener("htmx:responseError", function (ev) {
+  const xhr = ev.detail.xhr;
+  window.SalesOps.showError(window.SalesOps.serverMessage(
+    xhr.status, xhr.getResponseHeader("Content-Type"), xhr.responseText));
+});
+document.body.addEventListener("htmx:sendError", function () {
+  const en = (document.documentElement.lang || "").startsWith("en");
+  window.SalesOps.showError(en ? "Could not reach the server; check the network and try again."
+    : "无法连接服务器，请检查网络后重试。");
 });
