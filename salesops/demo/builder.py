@@ -654,7 +654,7 @@ class DemoBuilder:
         for m, start in enumerate(self.months):
             end = min(_month_end(start), self.today)
             days = end.day
-            # The current month is under way: its volume so far, not a whole month's.
+            # The current month is under way: its share of the month gone by.
             so_far = days / _month_end(start).day
             drafts: list[tuple[datetime.date, int, dict[str, object], list]] = []
             for p in self.plans:
@@ -663,8 +663,9 @@ class DemoBuilder:
                 ):
                     continue
                 target = self._target_pv(p.title)
-                if so_far < 1:
-                    target = int(target * so_far)
+                # Under way: the members who have ordered so far, a month's volume each.
+                if so_far < 1 and rng.random() >= so_far:
+                    continue
                 # The sales rep who services the member is credited too (as for a
                 # customer's order), so reps' and managers' figures include member sales.
                 base = {

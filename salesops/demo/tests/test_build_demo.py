@@ -172,6 +172,12 @@ def test_build_demo_creates_the_company(client) -> None:  # type: ignore[no-unty
     assert this_month.filter(member__isnull=False).count() > 0
     assert this_month.filter(customer__isnull=False).count() > 0
     assert this_month.aggregate(s=Sum("total_amount"))["s"] > Decimal(1000)
+    # ... at the pace of a whole month (per day about as many orders as in the one before)
+    last_month = Order.objects.filter(
+        order_date__gte=date(2026, 2, 1), order_date__lt=TODAY.replace(day=1)
+    )
+    per_day_now, per_day_before = this_month.count() / 10, last_month.count() / 28
+    assert 0.6 * per_day_before <= per_day_now <= 1.5 * per_day_before
 
     # commissions: the eleven months before the current one run, all but the last two closed
     assert sorted(CommissionRun.objects.values_list("period", flat=True).distinct()) == [
