@@ -9,8 +9,11 @@ salesops <any manage.py command>           e.g. salesops migrate, salesops creat
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
+import time
 
 DEMO_PASSWORD = "salesops-demo"  # noqa: S105 - documented demo-only password
 DEMO_USERS = [
@@ -67,7 +70,44 @@ def serve(argv: list[str]) -> int:
     return 0
 
 
+def _started() -> float:
+    """When the demo was asked for: ``make demo`` passes its start (install included)."""
+    try:
+        return float(os.environ["SALESOPS_STARTED"])
+    except (KeyError, ValueError):
+        return time.time()
+
+
+def _say_when_ready(port: str, started: float, timeout: float = 120.0) -> None:
+    """Print the elapsed time once the server accepts connections (from a side thread)."""
+
+    def wait() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", int(port)), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            return
+        took = time.time() - started
+        print(
+            f"演示已就绪，用时 {took:.0f} 秒 / demo ready after {took:.0f} s: "
+            f"http://127.0.0.1:{port}/",
+            flush=True,
+        )
+
+    threading.Thread(target=wait, daemon=True).start()
+
+
 def demo(argv: list[str]) -> int:
+    started = _started()
+    print(
+        "首次运行需约 1 分钟生成演示数据，之后秒开 / "
+        "the first run takes about a minute to build the demo data, later runs start at once",
+        flush=True,
+    )
     _manage(["migrate", "--noinput", "-v", "0"])
     _manage(["build_demo"])
     port = _port(argv)
@@ -80,6 +120,7 @@ def demo(argv: list[str]) -> int:
     print("=" * 64, flush=True)
     if "--no-serve" in argv:
         return 0
+    _say_when_ready(port, started)
     return serve(argv)
 
 

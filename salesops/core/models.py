@@ -126,10 +126,16 @@ class AuditLog(models.Model):
 
 
 class Notification(models.Model):
+    """A message to one user. ``title``/``body`` hold it in the installation's default
+    language (what search and exports use); ``texts`` holds it in every UI language,
+    ``{"en": [title, body], ...}``, so each reader sees it in their own. Text a person
+    typed (a comment, a reply) is the same in every language."""
+
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     at = models.DateTimeField(auto_now_add=True)
     title = models.CharField(_("标题"), max_length=200)
     body = models.TextField(_("内容"), blank=True)
+    texts = models.JSONField(default=dict, blank=True)
     url = models.CharField(max_length=300, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -144,7 +150,20 @@ class Notification(models.Model):
     # ---------------------------------------------------------------------------
 
     def __str__(self) -> str:
-        return self.title
+        return self.shown_title
+
+    def _shown(self, index: int, stored: str) -> str:
+        text = self.texts.get(translation.get_language() or "")
+        return str(text[index]) if isinstance(text, list) and len(text) == 2 else stored
+
+    @property
+    def shown_title(self) -> str:
+        """The title in the reader's language (the active one)."""
+        return self._shown(0, self.title)
+
+    @property
+    def shown_body(self) -> str:
+        return self._shown(1, self.body)
 
 
 class SignMode(models.TextChoices):

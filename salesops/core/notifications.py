@@ -3,11 +3,13 @@ the notifications page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from salesops.core.errors import NotFoundError
@@ -16,29 +18,48 @@ from salesops.core.models import Notification, User
 TITLE_MAX = 200
 URL_MAX = 300
 
+# What a message says: plain text (e.g. what a person typed) is shown as it is; a callable
+# such as ``lambda: _("审批已通过：%(t)s") % {"t": title}`` is rendered in every UI
+# language, so the reader sees it in theirs rather than in the sender's.
+Text = str | Callable[[], str]
 
-def notify(*, user: User, title: str, body: str = "", url: str = "") -> Notification:
+
+def _render(text: Text) -> str:
+    return str(text() if callable(text) else text)
+
+
+def _fields(title: Text, body: Text, url: str) -> dict[str, Any]:
+    with translation.override(settings.LANGUAGE_CODE):
+        fields: dict[str, Any] = {
+            "title": _render(title)[:TITLE_MAX],
+            "body": _render(body),
+            "url": str(url)[:URL_MAX],
+            "texts": {},
+        }
+    if callable(title) or callable(body):
+        for code, _name in settings.LANGUAGES:
+            with translation.override(code):
+                fields["texts"][code] = [_render(title)[:TITLE_MAX], _render(body)]
+    return fields
+
+
+def notify(*, user: User, title: Text, body: Text = "", url: str = "") -> Notification:
     """One message to one user (inside the caller's transaction)."""
-    return Notification.objects.create(
-        user=user, title=str(title)[:TITLE_MAX], body=str(body), url=str(url)[:URL_MAX]
-    )
+    return Notification.objects.create(user=user, **_fields(title, body, url))
 
 
 def notify_many(
-    *, users: Iterable[User], title: str, body: str = "", url: str = ""
+    *, users: Iterable[User], title: Text, body: Text = "", url: str = ""
 ) -> list[Notification]:
     """The same message to several users in one insert (each user once)."""
+    fields = _fields(title, body, url)
     seen: set[int] = set()
     rows = []
     for user in users:
         if user.pk in seen:
             continue
         seen.add(user.pk)
-        rows.append(
-            Notification(
-                user=user, title=str(title)[:TITLE_MAX], body=str(body), url=str(url)[:URL_MAX]
-            )
-        )
+        rows.append(Notification(user=user, **fields))
     return Notification.objects.bulk_create(rows)
 
 

@@ -1,11 +1,14 @@
 """The demo company: a deterministic, realistic data set for ``salesops demo``.
 
-Everything is derived from ``random.Random(seed)`` and the fixed reference date
-2026-10-31, never from the clock, so two builds with the same seed and scale hold the same
-people, trees, orders and amounts. Small things (departments, employees, products) go
-through the services; the large tables (members, customers, orders) are bulk-inserted
-with the same rules the services apply (paths from ``salesops.org.paths``, line amount =
-``round_money(quantity × unit_price)``, order total = sum of its lines).
+Everything is derived from ``random.Random(seed)`` and the day the demo ends on
+(``today``: the current local date unless a caller fixes it), never read from the clock
+during the build, so two builds with the same seed, scale and day hold the same people,
+trees, orders and amounts. The twelve months of orders end on that day (the current month
+so far), so the dashboard's "this month" and every month page show real figures. Small
+things (departments, employees, products) go through the services; the large tables
+(members, customers, orders) are bulk-inserted with the same rules the services apply
+(paths from ``salesops.org.paths``, line amount = ``round_money(quantity × unit_price)``,
+order total = sum of its lines).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from decimal import Decimal
 from django.apps import apps
 from django.contrib.auth.hashers import make_password
 from django.db import models, transaction
+from django.utils import timezone
 from django.utils.timezone import get_default_timezone
 from django.utils.translation import gettext as _
 
@@ -92,11 +96,9 @@ from salesops.sales.services.products import (
 )
 
 DEFAULT_SEED = 20261001
-REFERENCE_DATE = datetime.date(2026, 10, 31)
-FIRST_MONTH = datetime.date(2025, 11, 1)
-MONTHS = 12
-MEMBERS_SINCE = datetime.date(2023, 11, 1)
-PRICE_LIST_FROM = datetime.date(2025, 11, 1)
+MONTHS = 12  # of orders, the last one being the current month up to today
+MEMBERS_BEFORE = 24  # months of member history before the first month of orders
+CUSTOMERS_BEFORE = 29  # months of customer registrations before it
 DEMO_PASSWORD = "salesops-demo"  # noqa: S105 - documented demo-only password
 BATCH = 5000
 
@@ -120,12 +122,15 @@ def demo_present() -> bool:
     return Department.objects.filter(code=names.COMPANY_CODE).exists()
 
 
-def _month_starts() -> list[datetime.date]:
-    out, d = [], FIRST_MONTH
-    for _i in range(MONTHS):
-        out.append(d)
-        d = (d.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
-    return out
+def _shift_months(d: datetime.date, months: int) -> datetime.date:
+    """The first day of the month ``months`` after (or before) ``d``'s."""
+    index = d.year * 12 + d.month - 1 + months
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def month_starts(today: datetime.date) -> list[datetime.date]:
+    """The demo's months of orders: the current month and the eleven before it."""
+    return [_shift_months(today, k) for k in range(1 - MONTHS, 1)]
 
 
 def _stamp(day: datetime.date, minute: int) -> datetime.datetime:
@@ -167,10 +172,20 @@ class BuildStats:
 class DemoBuilder:
     """Builds the demo company in one transaction. Use ``build_demo()``."""
 
-    def __init__(self, *, seed: int = DEFAULT_SEED, scale: float = 1.0, out: Out = print):
+    def __init__(
+        self,
+        *,
+        seed: int = DEFAULT_SEED,
+        scale: float = 1.0,
+        today: datetime.date,
+        out: Out = print,
+    ):
         if scale <= 0:
             raise ValueError("scale must be positive")
         self.rng = random.Random(seed)
+        self.today = today
+        self.months = month_starts(today)
+        self.first_month = self.months[0]
         self.scale = scale
         self.out = out
         self.stats = BuildStats()
@@ -258,7 +273,7 @@ class DemoBuilder:
     ) -> Employee:
         self._emp_seq += 1
         no = f"HX{self._emp_seq:04d}"
-        hired = datetime.date(2016, 1, 1) + datetime.timedelta(days=self.rng.randrange(3700))
+        hired = self.today - datetime.timedelta(days=30 + self.rng.randrange(3700))
         emp = employee_create(
             actor=None,
             employee_no=no,
@@ -268,7 +283,7 @@ class DemoBuilder:
             email=f"{no.lower()}@hxyp.example.com",
             position=self.positions[position],
             manager=manager,
-            hired_on=min(hired, REFERENCE_DATE),
+            hired_on=hired,
         )
         self.employees.append(_Staff(emp, city))
         return emp
@@ -381,7 +396,10 @@ class DemoBuilder:
 
     def _products(self) -> None:
         price_list = price_list_create(
-            actor=None, name=_("2025-2026 年度价目表"), valid_from=PRICE_LIST_FROM
+            actor=None,
+            name=_("%(first)d-%(last)d 年度价目表")
+            % {"first": self.first_month.year, "last": self.today.year},
+            valid_from=self.first_month,
         )
         self.prices: list[tuple[int, Decimal, Decimal]] = []  # (product id, list, member)
         for p in names.PRODUCTS:
@@ -425,10 +443,10 @@ class DemoBuilder:
         for start in range(0, len(rows), BATCH):
             Customer.objects.bulk_create(rows[start : start + BATCH])
         # auto_now_add stamped the build time; registration dates come from the seed instead.
-        since = datetime.date(2023, 6, 1)
+        since = _shift_months(self.first_month, -CUSTOMERS_BEFORE)
         by_day: dict[datetime.date, list[int]] = {}
         for c in rows:
-            day = since + datetime.timedelta(days=rng.randrange((FIRST_MONTH - since).days))
+            day = since + datetime.timedelta(days=rng.randrange((self.first_month - since).days))
             by_day.setdefault(day, []).append(c.pk)
         for day, pks in sorted(by_day.items()):
             stamp = _stamp(day, rng.randrange(9 * 60, 18 * 60))
@@ -446,10 +464,11 @@ class DemoBuilder:
         rng = self.rng
         n = self._n(MEMBERS, 50)
         roots = max(2, round(6 * math.sqrt(self.scale)))
-        span = (REFERENCE_DATE - MEMBERS_SINCE).days
+        since = _shift_months(self.first_month, -MEMBERS_BEFORE)
+        span = (self.today - since).days
         # Joining accelerates over the three years (density grows towards today).
         offsets = sorted(int(span * rng.random() ** 0.75) for _i in range(n - roots))
-        joined = [MEMBERS_SINCE + datetime.timedelta(days=d) for d in [0] * roots + offsets]
+        joined = [since + datetime.timedelta(days=d) for d in [0] * roots + offsets]
         plans: list[_MemberPlan] = []
         # Preferential attachment (a member appears once, plus once per recruit) gives the
         # usual shape — most members leaves, a few big legs; short "chains" of one recruit
@@ -511,7 +530,7 @@ class DemoBuilder:
             pos += count
         rest = [i for i in range(n) if not plans[i].title]
         # SRs: older members and those who recruit are likelier to qualify.
-        weights = [1.0 + kids[i] + (REFERENCE_DATE - plans[i].joined_on).days / 365 for i in rest]
+        weights = [1.0 + kids[i] + (self.today - plans[i].joined_on).days / 365 for i in rest]
         for i in self._weighted_sample(rest, weights, round(n * 0.20)):
             plans[i].title = Rank.SR
 
@@ -583,9 +602,9 @@ class DemoBuilder:
         )
         return [i for _key, i in keyed[:k]]
 
-    @staticmethod
-    def _month_index(d: datetime.date) -> int:
-        return (d.year - FIRST_MONTH.year) * 12 + d.month - FIRST_MONTH.month
+    def _month_index(self, d: datetime.date) -> int:
+        first = self.first_month
+        return (d.year - first.year) * 12 + d.month - first.month
 
     # -- orders ------------------------------------------------------------------------
 
@@ -632,9 +651,11 @@ class DemoBuilder:
         line_count = order_count = 0
         owner_dept = {s.employee.pk: s.employee.department_id for s in self.employees}
         customer_rate = {"老客户": 0.45, "转介绍": 0.3}
-        for m, start in enumerate(_month_starts()):
-            end = min(_month_end(start), REFERENCE_DATE)
+        for m, start in enumerate(self.months):
+            end = min(_month_end(start), self.today)
             days = end.day
+            # The current month is under way: its share of the month gone by.
+            so_far = days / _month_end(start).day
             drafts: list[tuple[datetime.date, int, dict[str, object], list]] = []
             for p in self.plans:
                 if p.joined_on > end or (
@@ -642,13 +663,20 @@ class DemoBuilder:
                 ):
                     continue
                 target = self._target_pv(p.title)
+                # Under way: the members who have ordered so far, a month's volume each.
+                if so_far < 1 and rng.random() >= so_far:
+                    continue
+                # The sales rep who services the member is credited too (as for a
+                # customer's order), so reps' and managers' figures include member sales.
                 base = {
                     "member_id": p.pk,
                     "credited_member_id": p.pk,
+                    "credited_employee_id": p.owner_id,
                     "department_id": owner_dept[p.owner_id],
                 }
                 first_day = p.joined_on.day if p.joined_on >= start else 1
-                if p.aro and (p.title or rng.random() < 0.85):
+                # The autoship goes out on the 5th: not yet, early in the current month.
+                if p.aro and (p.title or rng.random() < 0.85) and max(5, first_day) <= days:
                     aro = Decimal(
                         rng.randint(15, 30) * 100 if p.title else rng.randint(3, 15) * 100
                     )
@@ -685,7 +713,7 @@ class DemoBuilder:
                         if target <= 50:
                             break
             for cid, owner_id, dept_id, source in self.customers:
-                if rng.random() >= customer_rate.get(source, 0.2):
+                if rng.random() >= customer_rate.get(source, 0.2) * so_far:
                     continue
                 lines = self._customer_lines()
                 drafts.append(
@@ -779,7 +807,7 @@ class DemoBuilder:
         seq: dict[datetime.date, int] = {}
         returns, lines, refunds = [], [], {}
         for order_id, line_id, qty, price, order_date in chosen:
-            day = min(REFERENCE_DATE, order_date + datetime.timedelta(days=rng.randint(2, 30)))
+            day = min(self.today, order_date + datetime.timedelta(days=rng.randint(2, 30)))
             seq[day] = seq.get(day, 0) + 1
             back = Decimal(rng.randint(1, int(qty)))
             amount = round_money(back * price)
@@ -853,7 +881,7 @@ class DemoBuilder:
                 actor=self.users["rep1"],
                 member=member,
                 new_sponsor=new_sponsor,
-                effective_on=datetime.date(2026, 11, 1),
+                effective_on=_shift_months(self.today, 1),
                 reason=_("会员搬迁至新推荐人所在城市，申请由其就近辅导"),
             )
         except ServiceError as exc:
@@ -943,23 +971,31 @@ def wipe_demo(out: Out = print) -> None:
 
 
 def build_demo(
-    *, seed: int = DEFAULT_SEED, scale: float = 1.0, force: bool = False, out: Out = print
+    *,
+    seed: int = DEFAULT_SEED,
+    scale: float = 1.0,
+    force: bool = False,
+    today: datetime.date | None = None,
+    out: Out = print,
 ) -> BuildStats | None:
     """Build the demo, or do nothing if one is there (``force``: wipe and rebuild).
 
-    Returns the statistics, or None when skipped."""
+    The data ends on ``today`` (default: the current local date). Returns the
+    statistics, or None when skipped."""
+    today = today or timezone.localdate()
     if demo_present():
         if not force:
             out(_("演示数据已存在，跳过（使用 --force 删除并重建）"))
             return None
         wipe_demo(out)
     out(_("正在生成演示数据（seed=%(seed)d, scale=%(scale)s）…") % {"seed": seed, "scale": scale})
-    builder = DemoBuilder(seed=seed, scale=scale, out=out)
+    builder = DemoBuilder(seed=seed, scale=scale, today=today, out=out)
     stats = builder.build()
     from salesops.demo.compensation import build_demo_compensation
 
     t0 = time.perf_counter()
-    stats.counts.update(build_demo_compensation(_month_starts(), builder.users, out))
+    # Commission runs for the months before the current one (still under way).
+    stats.counts.update(build_demo_compensation(builder.months[:-1], builder.users, out))
     stats.seconds += time.perf_counter() - t0
     out(_("演示数据生成完毕，用时 %(s).1f 秒") % {"s": stats.seconds})
     return stats

@@ -1,7 +1,7 @@
-"""The demo's commission history: every demo month computed with the seed plan, all but
-the last two closed through the month-close approval (which writes rank history), one
-payout batch approved and one waiting in finance2's inbox, and one question on a line of
-member1's statement answered by finance.
+"""The demo's commission history: every demo month before the current one computed with
+the seed plan, all but the last two closed through the month-close approval (which writes
+rank history), one payout batch approved and one waiting in finance2's inbox, and one
+question on a line of member1's statement answered by finance.
 
 Everything goes through the same services the screens use, so the demo shows real
 approvals, audit rows and notifications.

@@ -114,7 +114,13 @@ def org_chart(viewer: Viewer, *, max_people: int = 2000) -> list[dict[str, Any]]
         parent = nodes.get(d["parent_id"]) if d["parent_id"] else None
         (parent["children"] if parent is not None else roots).append(node)
     for p in people:
-        label = p["name"] + (f"（{p['position__name']}）" if p["position__name"] else "")
+        label = p["name"]
+        if p["position__name"]:
+            # Full-width brackets in Chinese, "name (position)" in English.
+            label = _("%(name)s（%(position)s）") % {
+                "name": p["name"],
+                "position": p["position__name"],
+            }
         nodes[p["department_id"]]["children"].append(
             {"name": label, "id": f"e{p['pk']}", "kind": "employee"}
         )

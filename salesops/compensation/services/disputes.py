@@ -27,7 +27,7 @@ from salesops.core.access import Viewer, viewer_for
 from salesops.core.audit import audit_create, audit_record
 from salesops.core.errors import PermissionDeniedError, ServiceError
 from salesops.core.models import AuditAction, RoleCode, User
-from salesops.core.notifications import notify, notify_many
+from salesops.core.notifications import Text, notify, notify_many
 from salesops.core.transitions import Transitions, transition
 
 BODY_MAX = 2000
@@ -121,12 +121,12 @@ def _add_message(*, actor: User, dispute: Dispute, body: str) -> DisputeMessage:
     return msg
 
 
-def _tell_finance(*, actor: User, dispute: Dispute, title: str, body: str) -> None:
+def _tell_finance(*, actor: User, dispute: Dispute, title: Text, body: str) -> None:
     users = [u for u in _finance_users() if u.pk != actor.pk]
     notify_many(users=users, title=title, body=body[:200], url=_url(dispute))
 
 
-def _tell_member(*, actor: User, dispute: Dispute, title: str, body: str) -> None:
+def _tell_member(*, actor: User, dispute: Dispute, title: Text, body: str) -> None:
     member_user = dispute.member.user
     if member_user is not None and member_user.pk != actor.pk:
         notify(user=member_user, title=title, body=body[:200], url=_url(dispute))
@@ -164,10 +164,11 @@ def dispute_open(*, actor: User, line: CommissionLine, body: str) -> Dispute:
     else:
         _transition(actor=actor, dispute=dispute, to=DisputeStatus.OPEN, note="question")
     _add_message(actor=actor, dispute=dispute, body=text)
+    member_no = viewer.member.member_no
     _tell_finance(
         actor=actor,
         dispute=dispute,
-        title=_("会员 %(no)s 对结算明细提出疑问") % {"no": viewer.member.member_no},
+        title=lambda: _("会员 %(no)s 对结算明细提出疑问") % {"no": member_no},
         body=text,
     )
     return dispute
@@ -192,14 +193,16 @@ def dispute_reply(*, actor: User, dispute: Dispute, body: str) -> DisputeMessage
     if finance:
         _transition(actor=actor, dispute=dispute, to=DisputeStatus.ANSWERED, note="answer")
         msg = _add_message(actor=actor, dispute=dispute, body=text)
-        _tell_member(actor=actor, dispute=dispute, title=_("财务已答复您的奖金疑问"), body=text)
+        _tell_member(
+            actor=actor, dispute=dispute, title=lambda: _("财务已答复您的奖金疑问"), body=text
+        )
         return msg
     _transition(actor=actor, dispute=dispute, to=DisputeStatus.OPEN, note="reply")
     msg = _add_message(actor=actor, dispute=dispute, body=text)
     _tell_finance(
         actor=actor,
         dispute=dispute,
-        title=_("会员 %(no)s 回复了奖金疑问") % {"no": dispute.member.member_no},
+        title=lambda: _("会员 %(no)s 回复了奖金疑问") % {"no": dispute.member.member_no},
         body=text,
     )
     return msg
@@ -220,7 +223,10 @@ def dispute_close(*, actor: User, dispute: Dispute) -> Dispute:
     owner = rights.owner
     # Closing a closed thread: _transition refuses it (dispute_closed, 409).
     _transition(actor=actor, dispute=dispute, to=DisputeStatus.CLOSED, note="close")
-    title = _("奖金疑问 #%(id)s 已关闭") % {"id": dispute.pk}
+
+    def title() -> str:
+        return _("奖金疑问 #%(id)s 已关闭") % {"id": dispute.pk}
+
     if owner:
         _tell_finance(actor=actor, dispute=dispute, title=title, body="")
     else:

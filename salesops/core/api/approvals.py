@@ -248,8 +248,8 @@ def _notification_out(n: Notification) -> dict[str, Any]:
     return {
         "id": n.pk,
         "at": n.at,
-        "title": n.title,
-        "body": n.body,
+        "title": n.shown_title,
+        "body": n.shown_body,
         "url": n.url,
         "read": n.read_at is not None,
     }

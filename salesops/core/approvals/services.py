@@ -42,7 +42,7 @@ from salesops.core.models import (
     TaskStatus,
     User,
 )
-from salesops.core.notifications import notify, notify_many
+from salesops.core.notifications import Text, notify, notify_many
 from salesops.core.transitions import Transitions, claim, transition
 
 
@@ -463,15 +463,15 @@ def _open_step(request: ApprovalRequest, step: ApprovalStep) -> list[ApprovalTas
     tasks = ApprovalTask.objects.bulk_create(
         [ApprovalTask(request=request, step=step, approver=u) for u in approvers]
     )
+    doc_label = document_type(request.doc_type).label
+    # Rendered in each language, so every approver reads it in their own.
     notify_many(
         users=approvers,
-        title=_("待审批：%(title)s") % {"title": request.title},
-        body=_("%(who)s 提交的%(doc)s等待您审批（%(step)s）")
-        % {
-            "who": request.submitted_by,
-            "doc": document_type(request.doc_type).label,
-            "step": step.name,
-        },
+        title=lambda: _("待审批：%(title)s") % {"title": request.title},
+        body=lambda: (
+            _("%(who)s 提交的%(doc)s等待您审批（%(step)s）")
+            % {"who": request.submitted_by, "doc": doc_label, "step": step.name}
+        ),
         url=request_url(request),
     )
     return tasks
@@ -599,7 +599,7 @@ def _skip_pending(request: ApprovalRequest, *, exclude: int | None = None) -> li
     return users
 
 
-def _notify_submitter(request: ApprovalRequest, title: str, comment: str = "") -> None:
+def _notify_submitter(request: ApprovalRequest, title: Text, comment: str = "") -> None:
     notify(user=request.submitted_by, title=title, body=comment, url=request_url(request))
 
 
@@ -612,13 +612,13 @@ def _finish(
     if status == ApprovalStatus.APPROVED:
         _event(request, actor=None, action=EventAction.FINISH)
         run_callback(doc.on_approved, request, actor)
-        _notify_submitter(request, _("审批已通过：%(t)s") % {"t": request.title}, comment)
+        _notify_submitter(request, lambda: _("审批已通过：%(t)s") % {"t": request.title}, comment)
     elif status == ApprovalStatus.REJECTED:
         run_callback(doc.on_rejected, request, actor)
-        _notify_submitter(request, _("审批被驳回：%(t)s") % {"t": request.title}, comment)
+        _notify_submitter(request, lambda: _("审批被驳回：%(t)s") % {"t": request.title}, comment)
     elif status == ApprovalStatus.RETURNED:
         run_callback(doc.on_returned, request, actor)
-        _notify_submitter(request, _("审批被退回：%(t)s") % {"t": request.title}, comment)
+        _notify_submitter(request, lambda: _("审批被退回：%(t)s") % {"t": request.title}, comment)
 
 
 @transaction.atomic
@@ -753,7 +753,7 @@ def approval_cancel(*, actor: User, request_id: int | str) -> ApprovalRequest:
     if approvers:
         notify_many(
             users=approvers,
-            title=_("审批已撤回：%(t)s") % {"t": request.title},
+            title=lambda: _("审批已撤回：%(t)s") % {"t": request.title},
             url=request_url(request),
         )
     _audit(request, actor=actor, action=EventAction.CANCEL, before=before)

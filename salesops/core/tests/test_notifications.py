@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+from collections.abc import Iterator
 
 import pytest
+from django.apps import apps as django_apps
 from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+from django.utils.html import escape
+from django.utils.translation import gettext_lazy
 
-from salesops.core.models import Notification
+from salesops.core.approvals import (
+    StepSpec,
+    approval_act,
+    approval_flow_create,
+    approval_submit,
+    register_document_type,
+)
+from salesops.core.approvals.registry import unregister_document_type
+from salesops.core.models import ApprovalTask, Notification
 from salesops.core.notifications import (
     notification_mark_all_read,
     notification_mark_read,
@@ -90,3 +105,98 @@ def test_api_list_and_read(stock, client: Client) -> None:  # type: ignore[no-un
     assert client.post(f"/api/notifications/{other.pk}/read", **alice).status_code == 404
     assert client.get("/api/notifications?unread=true", **alice).json()["count"] == 1
     assert client.post("/api/notifications/read-all", **alice).json() == {"marked": 1}
+
+
+# --- the reader's language ---------------------------------------------------------------
+
+LANG_DOC = "test.language"
+
+
+@pytest.fixture
+def language_doc() -> Iterator[None]:
+    register_document_type(
+        LANG_DOC,
+        label=gettext_lazy("推荐人变更"),  # a label with an English translation
+        on_approved=lambda request, actor=None: None,
+        on_rejected=lambda request, actor=None: None,
+        url=lambda object_id: f"/x/{object_id}/",
+    )
+    yield
+    unregister_document_type(LANG_DOC)
+    translation.deactivate()
+
+
+def _cells(client: Client, user, language: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(title, body) of the user's messages as the API gives them in ``language``; the
+    page shows the same words."""
+    client.force_login(user)
+    client.post(reverse("set_language"), {"language": language, "next": "/"})
+    api = client.get("/api/notifications", **_auth(client, user.username)).json()["items"]
+    shown = [(n["title"], n["body"]) for n in api]
+    html = client.get("/notifications/").content.decode()
+    for title, body in shown:
+        assert escape(title) in html
+        assert escape(body) in html
+    return shown
+
+
+def test_notifications_show_in_the_readers_language(stock, language_doc, client: Client) -> None:  # type: ignore[no-untyped-def]
+    # given a one-step flow approved by the rep's manager
+    approval_flow_create(
+        actor=None,
+        doc_type=LANG_DOC,
+        name="f",
+        steps=[StepSpec(name="经理", users=[stock.manager_user])],
+    )
+    # when the rep submits while using English
+    with translation.override("en"):
+        request = approval_submit(
+            actor=stock.rep_user, doc_type=LANG_DOC, object_id="1", title="Q4"
+        )
+    # then the manager, reading in Chinese, gets it in Chinese; in English, in English
+    assert _cells(client, stock.manager_user, "zh-hans") == [
+        ("待审批：Q4", "alice 提交的推荐人变更等待您审批（经理）")
+    ]
+    assert _cells(client, stock.manager_user, "en") == [
+        (
+            "Awaiting approval: Q4",
+            "Sponsor changes submitted by alice is awaiting your approval (经理)",
+        )
+    ]
+
+    # when the manager approves while using Chinese, with a comment
+    task = ApprovalTask.objects.get(request=request, approver=stock.manager_user)
+    with translation.override("zh-hans"):
+        approval_act(actor=stock.manager_user, task_id=task.pk, action="approve", comment="同意")
+    # then the rep reads the outcome in English (the comment as typed), or in Chinese
+    assert _cells(client, stock.rep_user, "en") == [("Approved: Q4", "同意")]
+    assert _cells(client, stock.rep_user, "zh-hans") == [("审批已通过：Q4", "同意")]
+    # the stored columns (search, exports) hold the default language
+    stored = Notification.objects.get(user=stock.rep_user)
+    assert (stored.title, stored.body) == ("审批已通过：Q4", "同意")
+    assert stored.texts == {"zh-hans": ["审批已通过：Q4", "同意"], "en": ["Approved: Q4", "同意"]}
+
+
+def test_plain_text_shows_as_written_in_every_language(stock, client: Client) -> None:  # type: ignore[no-untyped-def]
+    notify(user=stock.rep_user, title="你好", body="内容")
+    assert _cells(client, stock.rep_user, "en") == [("你好", "内容")]
+    assert Notification.objects.get().texts == {}
+
+
+def test_migration_localises_existing_titles_it_recognises(stock) -> None:  # type: ignore[no-untyped-def]
+    # given rows stored before ``texts`` existed, in either language
+    migration = importlib.import_module("salesops.core.migrations.0005_notification_texts")
+    rows = [
+        Notification.objects.create(user=stock.rep_user, title="Approved: Q4", body="ok"),
+        Notification.objects.create(user=stock.rep_user, title="奖金疑问 #7 已关闭"),
+        Notification.objects.create(user=stock.rep_user, title="别的消息", body="x"),
+    ]
+    # when the migration's data step runs
+    migration._fill_texts(django_apps, None)
+    # then the recognised titles exist in both languages, the others are left as stored
+    texts = [Notification.objects.get(pk=r.pk).texts for r in rows]
+    assert texts == [
+        {"zh-hans": ["审批已通过：Q4", "ok"], "en": ["Approved: Q4", "ok"]},
+        {"zh-hans": ["奖金疑问 #7 已关闭", ""], "en": ["Commission query #7 closed", ""]},
+        {},
+    ]

@@ -569,10 +569,10 @@ def notifications(request: HttpRequest) -> HttpResponseBase:
             Column(
                 "title",
                 gettext_lazy("标题"),
-                lambda n: n.title,
+                lambda n: n.shown_title,
                 link=lambda n: reverse("core:notification_open", args=[n.pk]),
             ),
-            Column("body", gettext_lazy("内容"), lambda n: n.body),
+            Column("body", gettext_lazy("内容"), lambda n: n.shown_body),
             Column("at", gettext_lazy("时间"), lambda n: fmt_time(n.at), sort="at"),
             Column(
                 "read",

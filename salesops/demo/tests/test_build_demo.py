@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Max, Min, Sum
 from django.utils import timezone
 
+from salesops.compensation.models import CommissionPeriod, CommissionRun, PayoutBatch
 from salesops.core.models import ApprovalTask, RoleCode, TaskStatus, User
 from salesops.core.money import round_money
 from salesops.demo.builder import DEMO_PASSWORD, MAX_DEPTH, demo_digest
@@ -19,6 +20,9 @@ from salesops.org.paths import child_path
 from salesops.sales.models import Customer, Order, OrderLine, PriceListItem, Product, Return
 
 SCALE = 0.02
+# The day the demo's data ends on, pinned (the command defaults to the current date). In
+# the past: closing a month needs it to have ended by the clock.
+TODAY = date(2026, 3, 10)
 USERS = {
     "admin": RoleCode.ADMIN,
     "director": RoleCode.DIRECTOR,
@@ -39,7 +43,9 @@ def fast_hasher(settings) -> None:  # type: ignore[no-untyped-def]
 
 def build(*args: str) -> str:
     out = StringIO()
-    call_command("build_demo", "--scale", str(SCALE), *args, stdout=out)
+    call_command(
+        "build_demo", "--scale", str(SCALE), "--today", TODAY.isoformat(), *args, stdout=out
+    )
     return out.getvalue()
 
 
@@ -139,11 +145,52 @@ def test_build_demo_creates_the_company(client) -> None:  # type: ignore[no-unty
     assert (
         Order.objects.filter(member__isnull=False).exclude(credited_member=F("member")).count() == 0
     )
+    # ... and the rep who services the member is credited with the member's orders too
+    assert Order.objects.filter(member__isnull=False, credited_employee__isnull=True).count() == 0
+    assert (
+        Order.objects.filter(member__isnull=False)
+        .exclude(credited_employee=F("member__owner"))
+        .count()
+        == 0
+    )
+    assert (
+        Order.objects.filter(department__isnull=False)
+        .exclude(department=F("credited_employee__department"))
+        .count()
+        == 0
+    )
+    rep1 = Employee.objects.get(user__username="rep1")
+    assert Order.objects.filter(credited_employee=rep1, member__isnull=False).count() > 0
+
+    # the data ends on the pinned day: twelve months of orders, the current one so far
+    span = Order.objects.aggregate(first=Min("order_date"), last=Max("order_date"))
+    assert span == {"first": date(2025, 4, 1), "last": TODAY}
+    assert Return.objects.aggregate(last=Max("return_date"))["last"] <= TODAY
+    assert Member.objects.aggregate(last=Max("joined_on"))["last"] <= TODAY
+    assert Employee.objects.aggregate(last=Max("hired_on"))["last"] < TODAY
+    this_month = Order.objects.filter(order_date__gte=TODAY.replace(day=1))
+    assert this_month.filter(member__isnull=False).count() > 0
+    assert this_month.filter(customer__isnull=False).count() > 0
+    assert this_month.aggregate(s=Sum("total_amount"))["s"] > Decimal(1000)
+    # ... at the pace of a whole month (per day about as many orders as in the one before)
+    last_month = Order.objects.filter(
+        order_date__gte=date(2026, 2, 1), order_date__lt=TODAY.replace(day=1)
+    )
+    per_day_now, per_day_before = this_month.count() / 10, last_month.count() / 28
+    assert 0.6 * per_day_before <= per_day_now <= 1.5 * per_day_before
+
+    # commissions: the eleven months before the current one run, all but the last two closed
+    assert sorted(CommissionRun.objects.values_list("period", flat=True).distinct()) == [
+        date(2025, m, 1) for m in range(4, 13)
+    ] + [date(2026, 1, 1), date(2026, 2, 1)]
+    closed = CommissionPeriod.objects.filter(closed_at__isnull=False)
+    assert max(closed.values_list("period", flat=True)) == date(2025, 12, 1)
+    assert PayoutBatch.objects.count() == 2
 
     # timestamps come from the seed's calendar, not from the clock
     for day, created_at in Order.objects.values_list("order_date", "created_at"):
         assert timezone.localtime(created_at).date() == day
-    assert Customer.objects.filter(created_at__gte=datetime(2025, 11, 1, tzinfo=UTC)).count() == 0
+    assert Customer.objects.filter(created_at__gte=datetime(2025, 4, 1, tzinfo=UTC)).count() == 0
 
     # returns never exceed their order, and the order knows what was returned
     for ret in Return.objects.select_related("original_order"):

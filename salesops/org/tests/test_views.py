@@ -183,6 +183,30 @@ def test_org_chart_data_is_scoped(client: Client, stock, net) -> None:  # type: 
     assert client.get(reverse("org:chart")).status_code == 200
 
 
+def test_org_chart_brackets_follow_the_language(client: Client, stock) -> None:  # type: ignore[no-untyped-def]
+    # given a rep with a position
+    from salesops.factories import PositionFactory
+
+    EmployeeFactory(
+        name="Ann",
+        department=stock.team,
+        manager=stock.manager,
+        position=PositionFactory(code="P-AE", name="AE"),
+    )
+    _login(client, stock.manager_user)
+
+    def people() -> list[str]:
+        (team,) = client.get(reverse("org:chart_data")).json()["roots"]
+        return [c["name"] for c in team["children"]]
+
+    # when the chart is read in Chinese, then full-width brackets
+    assert people() == ["鲍勃", "爱丽丝", "Ann（AE）"]
+
+    # when it is read in English, then "name (position)"
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert people() == ["鲍勃", "爱丽丝", "Ann (AE)"]
+
+
 def test_member_export_is_recorded(client: Client, stock, net) -> None:  # type: ignore[no-untyped-def]
     resp = _login(client, stock.rep_user).get(reverse("org:members"), {"export": "xlsx"})
     assert resp.status_code == 200

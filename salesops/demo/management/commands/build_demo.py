@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -20,6 +21,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force", action="store_true", help="delete an existing demo and rebuild it"
         )
+        parser.add_argument(
+            "--today",
+            type=datetime.date.fromisoformat,
+            default=None,
+            help="the day the data ends on, YYYY-MM-DD (default: today)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["scale"] <= 0:
@@ -31,4 +38,10 @@ class Command(BaseCommand):
             self.stdout.write(line)
             self.stdout.flush()
 
-        build_demo(seed=options["seed"], scale=options["scale"], force=options["force"], out=out)
+        build_demo(
+            seed=options["seed"],
+            scale=options["scale"],
+            force=options["force"],
+            today=options["today"],
+            out=out,
+        )
