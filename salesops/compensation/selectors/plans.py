@@ -10,7 +10,8 @@ from django.utils.translation import gettext as _
 from salesops.compensation.models import CompPlanVersion
 from salesops.compensation.services.plans import can_manage_plans
 from salesops.core.errors import NotFoundError, PermissionDeniedError
-from salesops.core.models import AuditLog, User
+from salesops.core.models import User
+from salesops.core.selectors import AuditEntry, audit_for_object
 
 
 def plans_for(user: User) -> QuerySet[CompPlanVersion]:
@@ -40,9 +41,5 @@ def previous_version(version: CompPlanVersion) -> CompPlanVersion | None:
     )
 
 
-def plan_audit_rows(version: CompPlanVersion) -> QuerySet[AuditLog]:
-    return (
-        AuditLog.objects.filter(object_type=version._meta.label_lower, object_id=str(version.pk))
-        .select_related("actor")
-        .order_by("-at", "-id")[:200]
-    )
+def plan_audit_rows(version: CompPlanVersion) -> list[AuditEntry]:
+    return audit_for_object(version)
