@@ -24,9 +24,10 @@ from salesops.compensation.models import (
     Dispute,
     DisputeMessage,
 )
+from salesops.compensation.selectors.formulas import bonus_name, line_formula
 from salesops.compensation.services.adjustments import RULE as RULE_ADJUSTMENT
 from salesops.compensation.services.runs import rank_plan_of
-from salesops.org.models import MemberStatus
+from salesops.org.models import MemberStatus, rank_label
 
 # What a viewer may see of a statement (decided in ``selectors.statement_for_viewer``).
 VIEW_FULL = "full"  # the member themselves, finance, admin: everything incl. disputes
@@ -75,7 +76,7 @@ def rank_progress(plan: RankPlan, result: RankInputs, *, terminated: bool = Fals
     """
     current = result.paid_as or ""
     if terminated:
-        return RankProgress(current, "", "", (), note=_("会员已终止,不参与职级评定"))
+        return RankProgress(current, "", "", (), note=_("会员已终止，不参与职级评定"))
     codes = plan.rank_codes
     idx = codes.index(current) + 1 if current in codes else 0
     if idx >= len(plan.ranks):
@@ -115,6 +116,16 @@ def rank_progress(plan: RankPlan, result: RankInputs, *, terminated: bool = Fals
 class StatementLine:
     line: CommissionLine
     dispute: Dispute | None = None
+
+    @property
+    def name(self) -> str:
+        """The bonus name in the reader's language (``selectors.formulas``)."""
+        return bonus_name(self.line.name)
+
+    @property
+    def formula(self) -> str:
+        """The formula in the reader's language, rendered from the line's inputs."""
+        return line_formula(self.line)
 
 
 @dataclass
@@ -278,7 +289,7 @@ def statement_pdf(st: Statement) -> bytes:
         table(
             [
                 [_("会员编号"), m.member_no, _("姓名"), m.name],
-                [_("当月职级"), r.paid_as or "-", _("荣衔"), r.title or "-"],
+                [_("当月职级"), rank_label(r.paid_as) or "-", _("荣衔"), r.title or "-"],
                 [_("个人业绩"), format_money(r.pv), _("20号前业绩"), format_money(r.pv_by_cutoff)],
                 [
                     _("亲自培训SR"),
@@ -295,7 +306,7 @@ def statement_pdf(st: Statement) -> bytes:
     if st.show_lines:
         story += [Paragraph(_("奖金明细"), h_style)]
         rows: list[list[object]] = [[_("奖项"), _("计算公式"), _("金额")]]
-        rows += [[sl.line.name, sl.line.formula, format_money(sl.line.amount)] for sl in st.lines]
+        rows += [[sl.name, sl.formula, format_money(sl.line.amount)] for sl in st.lines]
         if len(rows) == 1:
             rows.append([_("本月没有奖金"), "", ""])
         story.append(table(rows, [30 * mm, 110 * mm, 30 * mm]))
@@ -310,22 +321,22 @@ def statement_pdf(st: Statement) -> bytes:
                         [
                             _("第%(n)d代") % {"n": g.generation},
                             who,
-                            sl.line.formula,
+                            sl.formula,
                             format_money(sl.line.amount),
                         ]
                     )
             rows.append([_("小计"), "", "", format_money(st.override_total)])
             story.append(table(rows, [18 * mm, 35 * mm, 87 * mm, 30 * mm]))
         if st.adjustments:
-            story.append(Paragraph(_("调整(已结账月份的更正)"), h_style))
+            story.append(Paragraph(_("调整（已结账月份的更正）"), h_style))
             rows = [[_("所属月份"), _("奖项"), _("计算公式"), _("金额")]]
             for sl in st.adjustments:
                 sp = sl.line.source_period
                 rows.append(
                     [
                         f"{sp:%Y-%m}" if sp else "-",
-                        sl.line.name,
-                        sl.line.formula,
+                        sl.name,
+                        sl.formula,
                         format_money(sl.line.amount),
                     ]
                 )
@@ -354,9 +365,6 @@ def progress_text(progress: RankProgress) -> str:
     if not progress.next_rank:
         return _("已是最高职级")
     if not progress.missing:
-        return _("已满足 %(rank)s 的全部条件") % {"rank": progress.next_rank}
-    head = _("距 %(rank)s %(name)s:") % {
-        "rank": progress.next_rank,
-        "name": progress.next_rank_name,
-    }
+        return _("已满足 %(rank)s 的全部条件") % {"rank": rank_label(progress.next_rank)}
+    head = _("距 %(rank)s：") % {"rank": rank_label(progress.next_rank)}
     return head + _("；").join(s.text for s in progress.missing)

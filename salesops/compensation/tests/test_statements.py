@@ -121,7 +121,7 @@ def test_rank_progress_top_rank_misses_nothing(plan: RankPlan) -> None:
 
 def test_rank_progress_terminated_member_gets_a_note(plan: RankPlan) -> None:
     p = rank_progress(plan, Figures("", D("50000.00"), 0, D(0)), terminated=True)
-    assert (p.next_rank, p.missing, p.note) == ("", (), "会员已终止,不参与职级评定")
+    assert (p.next_rank, p.missing, p.note) == ("", (), "会员已终止，不参与职级评定")
 
 
 @settings(max_examples=200, deadline=None)
@@ -474,7 +474,7 @@ def test_terminated_member_statement_says_no_rank_evaluation(
         .get(reverse("compensation:statement", args=[run.pk, "SR99"]))
         .content.decode()
     )
-    assert "会员已终止,不参与职级评定" in body
+    assert "会员已终止，不参与职级评定" in body
 
 
 @pytest.mark.django_db

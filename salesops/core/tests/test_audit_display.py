@@ -79,8 +79,10 @@ def test_object_log_reads_labels_names_and_local_times(stock, admin: User) -> No
 def test_object_log_in_english(stock, admin: User) -> None:  # type: ignore[no-untyped-def]
     batch = _changes(stock, admin)
     with translation.override("en"):
-        shown = _shown(audit_for_object(stock.rep))
-        assert ("Employees", "Active", "Yes", "No", "2026-10-06 09:02") in shown
+        assert _shown(audit_for_object(stock.rep)) == {
+            ("Employee", "Department", "华东一组", "华南一组", "2026-10-06 09:02"),
+            ("Employee", "Active", "Yes", "No", "2026-10-06 09:02"),
+        }
         assert _shown(audit_for_object(batch)) == {
             ("Payout batch", "Status", "", "Draft", "2026-10-06 09:02"),
             ("Payout batch", "Status", "Draft", "Approved", "2026-10-06 09:02"),
