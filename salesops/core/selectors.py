@@ -186,7 +186,7 @@ def audit_entries(
         model = audited_model(row.object_type)
         f = _model_field(model, row.field)
         plan.append((row, model, f))
-        if f is not None and f.many_to_one and f.related_model is not None:
+        if f is not None and (f.many_to_one or f.one_to_one) and f.related_model is not None:
             related = f.related_model
             assert isinstance(related, type)
             for raw in (row.before, row.after):
@@ -201,7 +201,7 @@ def audit_entries(
     def show(f: models.Field[Any, Any] | None, raw: str) -> str:
         if raw == "" or f is None:
             return raw
-        if f.many_to_one and f.related_model is not None:
+        if (f.many_to_one or f.one_to_one) and f.related_model is not None:
             related = f.related_model
             assert isinstance(related, type)
             pk = _valid_pk(related, raw)

@@ -86,7 +86,7 @@ def rank_progress(plan: RankPlan, result: RankInputs, *, terminated: bool = Fals
     pv_gap = nxt.pv - Decimal(result.pv)
     if pv_gap > 0:
         missing.append(
-            Shortfall("pv", pv_gap, _("差 %(amount)s 元个人业绩") % {"amount": f"{pv_gap:.2f}"})
+            Shortfall("pv", pv_gap, _("差 %(amount)s 元个人业绩") % {"amount": f"{pv_gap:,.2f}"})
         )
     count_gap = nxt.sr_count - int(result.sr_count)
     if count_gap > 0:
@@ -103,7 +103,7 @@ def rank_progress(plan: RankPlan, result: RankInputs, *, terminated: bool = Fals
             Shortfall(
                 "sr_volume",
                 vol_gap,
-                _("差 %(amount)s 元亲自培训SR业绩") % {"amount": f"{vol_gap:.2f}"},
+                _("差 %(amount)s 元亲自培训SR业绩") % {"amount": f"{vol_gap:,.2f}"},
             )
         )
     return RankProgress(current, nxt.code, nxt.name, tuple(missing))

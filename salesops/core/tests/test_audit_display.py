@@ -161,3 +161,11 @@ def test_object_type_filter_lists_models_by_verbose_name(db: None) -> None:
     assert choices["compensation.disputemessage"] == "疑问回复"
     assert choices["org.employee"] == "员工"
     assert "auth.permission" not in choices
+
+
+def test_one_to_one_and_self_references_show_names(stock, admin: User) -> None:  # type: ignore[no-untyped-def]
+    AuditLog.objects.all().delete()
+    audit_create(actor=admin, obj=stock.rep, fields=["user", "manager"])
+    shown = {(e.field_label, e.after) for e in audit_for_object(stock.rep)}
+    assert shown == {("登录账号", str(stock.rep_user)), ("直属上级", "鲍勃")}
+    assert str(stock.rep_user) != str(stock.rep_user.pk)
