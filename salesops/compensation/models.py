@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesops.core.fields import JSONTextField
 from salesops.org.models import Member
@@ -156,7 +157,7 @@ class CommissionResult(models.Model):
     # maintain for each of a million rows a run stores.
     member = models.ForeignKey(
         Member,
-        verbose_name=_("会员"),
+        verbose_name=pgettext_lazy("one", "会员"),
         on_delete=models.PROTECT,
         db_constraint=False,
         db_index=False,
@@ -202,7 +203,7 @@ class CommissionLine(models.Model):
     )
     member = models.ForeignKey(
         Member,
-        verbose_name=_("会员"),
+        verbose_name=pgettext_lazy("one", "会员"),
         on_delete=models.PROTECT,
         related_name="+",
         db_constraint=False,
@@ -260,7 +261,10 @@ class Dispute(models.Model):
         db_constraint=False,
     )
     member = models.ForeignKey(
-        Member, verbose_name=_("会员"), on_delete=models.PROTECT, related_name="+"
+        Member,
+        verbose_name=pgettext_lazy("one", "会员"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     status = models.CharField(
         _("状态"), max_length=16, choices=DisputeStatus.choices, default=DisputeStatus.OPEN
@@ -343,7 +347,10 @@ class PayoutBatch(models.Model):
 class PayoutItem(models.Model):
     batch = models.ForeignKey(PayoutBatch, on_delete=models.CASCADE, related_name="items")
     member = models.ForeignKey(
-        Member, verbose_name=_("会员"), on_delete=models.PROTECT, related_name="+"
+        Member,
+        verbose_name=pgettext_lazy("one", "会员"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     period = models.DateField(_("结算月份"))  # the month the amount was earned (accrued)
     kind = models.CharField(_("类别"), max_length=16, choices=PayoutKind.choices)

@@ -9,6 +9,7 @@ accept the keys the spec names, so no user input reaches ``order_by`` or ``filte
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from salesops.core.access import request_viewer
 from salesops.core.audit import audit_record
+from salesops.core.display import export_value, format_datetime
 from salesops.core.models import AuditAction
 from salesops.core.money import format_money
 
@@ -49,12 +51,14 @@ class Column:
             return format_money(raw)  # type: ignore[arg-type]
         if raw is None:
             return ""
+        if isinstance(raw, datetime.datetime):
+            return format_datetime(raw)
         return raw
 
     def export_value(self, obj: Any) -> object:
         raw = self.value(obj)
-        if isinstance(raw, Decimal):
-            return raw
+        if isinstance(raw, Decimal | datetime.date):
+            return export_value(raw)  # datetimes: local and naive, as on the page
         if raw is None:
             return ""
         if isinstance(raw, int | float | bool):

@@ -22,6 +22,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from salesops.core.audit import audit_record
+from salesops.core.display import export_value
 from salesops.core.models import AuditAction, User
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -42,10 +43,9 @@ def neutralise(value: object) -> object:
 
 
 def _cell_value(value: object) -> object:
-    value = neutralise(value)
-    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
-        return value.replace(tzinfo=None)
-    return value  # Decimals are written exactly (openpyxl keeps their text)
+    """Aware datetimes in the installation's time zone (a cell has none); Decimals are
+    written exactly (openpyxl keeps their text)."""
+    return export_value(neutralise(value))
 
 
 def _write(fh: IO[bytes], headers: list[str], rows: Iterable[Sequence[object]], title: str) -> None:

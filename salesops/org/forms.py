@@ -65,6 +65,6 @@ class MemberBankForm(forms.Form):
         label=_("银行账号"),
         max_length=40,
         required=False,
-        help_text=_("留空表示不修改;如需清除账号请勾选下方选项"),
+        help_text=_("留空表示不修改；如需清除账号请勾选下方选项"),
     )
     clear_account = forms.BooleanField(label=_("清除银行账号"), required=False)

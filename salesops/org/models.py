@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # Materialised paths: each ancestor id as a fixed-width base-36 segment, root first.
 # Fixed width makes depth = len(path) / width and a subtree a contiguous key range.
@@ -34,7 +35,7 @@ class PathField(models.CharField):
 class DepartmentKind(models.TextChoices):
     COMPANY = "company", _("公司")
     REGION = "region", _("大区")
-    DEPARTMENT = "department", _("部门")
+    DEPARTMENT = "department", pgettext_lazy("one", "部门")
     TEAM = "team", _("团队")
 
 
@@ -62,7 +63,7 @@ class Department(models.Model):
     )
 
     class Meta:
-        verbose_name = _("部门")
+        verbose_name = pgettext_lazy("one", "部门")
         verbose_name_plural = _("部门")
         ordering = ["path"]
 
@@ -97,7 +98,10 @@ class Employee(models.Model):
     phone = models.CharField(_("手机号"), max_length=32, blank=True)
     email = models.EmailField(_("邮箱"), blank=True)
     department = models.ForeignKey(
-        Department, verbose_name=_("部门"), on_delete=models.PROTECT, related_name="employees"
+        Department,
+        verbose_name=pgettext_lazy("one", "部门"),
+        on_delete=models.PROTECT,
+        related_name="employees",
     )
     position = models.ForeignKey(
         Position, verbose_name=_("岗位"), null=True, blank=True, on_delete=models.SET_NULL
@@ -116,7 +120,7 @@ class Employee(models.Model):
     active = models.BooleanField(_("在职"), default=True)
 
     class Meta:
-        verbose_name = _("员工")
+        verbose_name = pgettext_lazy("one", "员工")
         verbose_name_plural = _("员工")
         ordering = ["employee_no"]
 
@@ -140,6 +144,17 @@ class Rank(models.TextChoices):
     SD = "SD", _("销售总监")
     SSD = "SSD", _("资深销售总监")
     TE = "TE", _("寰宇领袖")
+
+
+def rank_label(code: str | None) -> str:
+    """A rank as people read it: its name in the reader's language with the code that
+    plans and reports use (``资深销售总监 SSD``); a code no longer in the ladder as is."""
+    if not code:
+        return ""
+    try:
+        return f"{Rank(code).label} {code}"
+    except ValueError:
+        return code
 
 
 class Member(models.Model):
@@ -187,7 +202,7 @@ class Member(models.Model):
     )
 
     class Meta:
-        verbose_name = _("会员")
+        verbose_name = pgettext_lazy("one", "会员")
         verbose_name_plural = _("会员")
         ordering = ["member_no"]
         # Downline to N levels: one seek per level on (depth, path) instead of scanning
@@ -259,7 +274,10 @@ class SponsorChangeRequest(models.Model):
     """申请变更推荐人: the first document type routed through the approval engine."""
 
     member = models.ForeignKey(
-        Member, verbose_name=_("会员"), on_delete=models.CASCADE, related_name="+"
+        Member,
+        verbose_name=pgettext_lazy("one", "会员"),
+        on_delete=models.CASCADE,
+        related_name="+",
     )
     new_sponsor = models.ForeignKey(
         Member, verbose_name=_("新推荐人"), on_delete=models.PROTECT, related_name="+"

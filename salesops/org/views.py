@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET
 
 from salesops.core.access import Viewer, mask_bank_account, mask_phone, request_viewer
+from salesops.core.display import format_datetime
 from salesops.core.errors import ServiceError
 from salesops.core.forms import apply_service_error
 from salesops.core.listing import Column, Filter, ListSpec, list_page
@@ -345,7 +346,7 @@ def member_bank_edit(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(_("只有财务或管理员可以修改收款信息"))
     form = MemberBankForm(request.POST or None, initial={"bank_name": member.bank_name})
     if member.bank_account:
-        form.fields["bank_account"].help_text = _("当前账号 %(account)s;留空表示不修改") % {
+        form.fields["bank_account"].help_text = _("当前账号 %(account)s；留空表示不修改") % {
             "account": _member_bank_account(viewer, member)
         }
     if request.method == "POST" and form.is_valid():
@@ -368,7 +369,7 @@ def member_bank_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "org/form.html",
         {
             "form": form,
-            "title": _("收款信息:%(name)s") % {"name": member.name},
+            "title": _("收款信息：%(name)s") % {"name": member.name},
             "back_url": reverse("org:member_detail", args=[member.pk]),
             "back_label": member.name,
         },
@@ -448,7 +449,7 @@ def sponsor_changes(request: HttpRequest) -> HttpResponseBase:
             Column(
                 "created_at",
                 _lazy("申请时间"),
-                lambda r: r.created_at.strftime("%Y-%m-%d %H:%M"),
+                lambda r: format_datetime(r.created_at),
                 sort="created_at",
             ),
         ],

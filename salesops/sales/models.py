@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import F
 from django.db.models.functions import Cast, Round
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from salesops.org.models import Department, Employee, Member
 
@@ -34,7 +35,7 @@ class Customer(models.Model):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
-        verbose_name = _("客户")
+        verbose_name = pgettext_lazy("one", "客户")
         verbose_name_plural = _("客户")
         ordering = ["-id"]
 
@@ -110,7 +111,7 @@ class Order(models.Model):
     )
     customer = models.ForeignKey(
         Customer,
-        verbose_name=_("客户"),
+        verbose_name=pgettext_lazy("one", "客户"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -170,7 +171,7 @@ class Order(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("订单")
+        verbose_name = pgettext_lazy("one", "订单")
         verbose_name_plural = _("订单")
         ordering = ["-order_date", "-id"]
         indexes = [

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from salesops.core.access import Viewer, request_viewer
+from salesops.core.display import format_datetime
 from salesops.core.errors import ServiceError
 from salesops.core.forms import apply_service_error
 from salesops.core.listing import Column, Filter, ListSpec, Scene, list_page
@@ -70,7 +71,7 @@ def _can_manage_products(viewer: Viewer) -> bool:
 
 
 def _when(value: Any) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+    return format_datetime(value) if value else ""
 
 
 def _audit_context(obj: Any, *, show_personal: bool = False) -> dict[str, Any]:

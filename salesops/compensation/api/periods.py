@@ -46,7 +46,7 @@ class PeriodPage(PageOut):
 
 
 class PeriodListIn(Schema):
-    q: str = Field("", max_length=100, description="月份,如 2026-09")
+    q: str = Field("", max_length=100, description="月份，如 2026-09")
     status: str = Field("", max_length=16)
     page: int = Field(1, ge=1, le=MAX_PAGE)
 

@@ -302,7 +302,7 @@ def projection(request: HttpRequest, params: Query[ProjectionIn]) -> Any:
         "inactive_months": p.rates.inactive_months,
         "growth_per_step": f"{p.growth_per_step:.4f}",
         "seed_growth_per_step": rep.SEED_RECRUITS_PER_STEP,
-        "note": _("种子资料的倍增假设每个人每一步都培养 4 人且无人流失;实际测算按本公司数据。"),
+        "note": _("种子资料的倍增假设每个人每一步都培养 4 人且无人流失；实际测算按本公司数据。"),
         "steps": [
             {
                 "step": s.step,

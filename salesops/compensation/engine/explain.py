@@ -77,13 +77,11 @@ def threshold_line(
     bonus = plan.morning_star if rule == RULE_MORNING else plan.open_star
     label = basis_label(plan, bonus.basis)
     formula = f"{label} {money(volume)} ≥ {num(minimum)} ({rank}) → {money(amount)}"
-    return LineItem(
-        rule,
-        bonus.name,
-        amount,
-        formula,
-        {bonus.basis: money(volume), "min": num(minimum), "paid_as": rank},
-    )
+    inputs = {bonus.basis: money(volume), "min": num(minimum), "paid_as": rank}
+    if bonus.basis == "pv_by_cutoff":
+        # A page renders the formula again in its reader's language from the inputs.
+        inputs["cutoff_day"] = str(plan.volume.early_cutoff_day)
+    return LineItem(rule, bonus.name, amount, formula, inputs)
 
 
 def override_line(

@@ -20,7 +20,8 @@ from salesops.compensation.models import CompPlanVersion, PlanStatus
 from salesops.compensation.rights import is_finance
 from salesops.core.access import viewer_for
 from salesops.core.errors import NotFoundError, PermissionDeniedError
-from salesops.core.models import AuditLog, User
+from salesops.core.models import User
+from salesops.core.selectors import AuditEntry, audit_for_object
 
 SEED_PLAN_PATH = settings.PROJECT_DIR / "plans" / "seed-rank-plan.toml"
 SEED_EFFECTIVE_FROM = dt.date(2000, 1, 1)
@@ -110,9 +111,5 @@ def previous_version(version: CompPlanVersion) -> CompPlanVersion | None:
     )
 
 
-def plan_audit_rows(version: CompPlanVersion) -> QuerySet[AuditLog]:
-    return (
-        AuditLog.objects.filter(object_type=version._meta.label_lower, object_id=str(version.pk))
-        .select_related("actor")
-        .order_by("-at", "-id")[:200]
-    )
+def plan_audit_rows(version: CompPlanVersion) -> list[AuditEntry]:
+    return audit_for_object(version)

@@ -152,7 +152,7 @@ def dispute_open(*, actor: User, line: CommissionLine, body: str) -> Dispute:
     if not current.exists():
         raise ServiceError(
             code="line_not_current",
-            message=_("该结算结果已被重新计算,请在最新结算单上提问"),
+            message=_("该结算结果已被重新计算，请在最新结算单上提问"),
             status=409,
         )
     dispute = Dispute.objects.select_related("member__user").filter(line=line).first()

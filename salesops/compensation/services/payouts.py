@@ -146,7 +146,7 @@ def payout_batch_build(*, actor: User, pay_date: dt.date) -> PayoutBatch:
     if schedule.not_closed:
         raise ServiceError(
             code="months_not_closed",
-            message=_("以下月份尚未结账,不能生成 %(date)s 的发放批次:%(months)s")
+            message=_("以下月份尚未结账，不能生成 %(date)s 的发放批次：%(months)s")
             % {"date": f"{pay_date:%Y-%m-%d}", "months": _months_text(schedule.not_closed)},
             field="pay_date",
             status=409,
@@ -164,7 +164,7 @@ def payout_batch_build(*, actor: User, pay_date: dt.date) -> PayoutBatch:
     if batch.status not in EDITABLE:
         raise ServiceError(
             code="batch_locked",
-            message=_("发放批次%(status)s,不能重新生成") % {"status": batch.get_status_display()},
+            message=_("发放批次%(status)s，不能重新生成") % {"status": batch.get_status_display()},
             status=409,
         )
     before = snapshot(batch, ["status", "total", "items_count"])
@@ -173,7 +173,7 @@ def payout_batch_build(*, actor: User, pay_date: dt.date) -> PayoutBatch:
     batch.total, batch.items_count = _totals(batch)
     transition(batch, PayoutStatus.DRAFT, allowed=PAYOUT_MOVES, save=False)  # audited below
     batch.save(update_fields=["total", "items_count", "status"])
-    note = _("月度:%(monthly)s;季度评估:%(override)s") % {
+    note = _("月度：%(monthly)s；季度评估：%(override)s") % {
         "monthly": _months_text(schedule.monthly) or "-",
         "override": _months_text(schedule.override) or "-",
     }
@@ -194,7 +194,7 @@ def payout_batch_build(*, actor: User, pay_date: dt.date) -> PayoutBatch:
         )
         if before == snapshot(batch, ["status", "total", "items_count"]):
             audit_record(
-                actor=actor, action=AuditAction.UPDATE, obj=batch, note=_("重新生成,金额无变化")
+                actor=actor, action=AuditAction.UPDATE, obj=batch, note=_("重新生成，金额无变化")
             )
     return batch
 
@@ -222,11 +222,11 @@ def payout_batch_submit(*, actor: User, batch: PayoutBatch) -> ApprovalRequest:
     if batch.status not in EDITABLE:
         raise ServiceError(
             code="not_submittable",
-            message=_("发放批次%(status)s,不能送审") % {"status": batch.get_status_display()},
+            message=_("发放批次%(status)s，不能送审") % {"status": batch.get_status_display()},
             status=409,
         )
     if batch.items_count == 0:
-        raise ServiceError(code="empty_batch", message=_("发放批次没有明细,不能送审"), status=409)
+        raise ServiceError(code="empty_batch", message=_("发放批次没有明细，不能送审"), status=409)
     _set_status(batch, PayoutStatus.PENDING, actor, _("提交发放审批"))
     ensure_flow(doctypes.PAYOUT_BATCH)
     return approval_submit_again(
@@ -245,7 +245,7 @@ def payout_batch_approved(request: ApprovalRequest, *, actor: User | None = None
     if batch.status != PayoutStatus.PENDING or request.amount != batch.total:
         raise ServiceError(
             code="batch_changed",
-            message=_("发放批次已变更(状态或金额与审批单不符),请重新送审"),
+            message=_("发放批次已变更（状态或金额与审批单不符），请重新送审"),
             status=409,
         )
     _set_status(
@@ -336,7 +336,7 @@ def payout_batch_export(*, actor: User, batch: PayoutBatch) -> bytes:
     batch = _locked(batch.pk)
     if batch.status not in EXPORTABLE:
         raise ServiceError(
-            code="not_approved", message=_("发放批次尚未审批通过,不能导出"), status=409
+            code="not_approved", message=_("发放批次尚未审批通过，不能导出"), status=409
         )
     full = viewer.role == RoleCode.FINANCE
     no_account = _("缺少银行账号")
@@ -353,7 +353,7 @@ def payout_batch_export(*, actor: User, batch: PayoutBatch) -> bytes:
         total += pay.amount
         remark = no_account if not pay.bank_account else ""
         if pay.amount < 0:
-            remark = "; ".join(x for x in (remark, _("应发为负(扣回)")) if x)
+            remark = "; ".join(x for x in (remark, _("应发为负（扣回）")) if x)
         ws.append(
             _row(
                 ws,
@@ -407,7 +407,7 @@ def payout_batch_export(*, actor: User, batch: PayoutBatch) -> bytes:
         actor=actor,
         action=AuditAction.EXPORT,
         obj=batch,
-        note=_("导出银行文件:%(n)s 人,合计 %(total)s,缺少账号 %(missing)s 人,账号%(shown)s")
+        note=_("导出银行文件：%(n)s 人，合计 %(total)s，缺少账号 %(missing)s 人，账号%(shown)s")
         % {
             "n": members,
             "total": f"{total:.2f}",

@@ -58,7 +58,7 @@ def month_from_text(text: str, *, field: str = "period", code: str = "invalid_pe
     """A month typed by the user (form or API): ``YYYY-MM``, or a field error."""
     month = parse_month(text)
     if month is None:
-        raise ServiceError(code=code, message=_("请输入月份,格式 YYYY-MM"), field=field)
+        raise ServiceError(code=code, message=_("请输入月份，格式 YYYY-MM"), field=field)
     return month
 
 
@@ -91,12 +91,12 @@ def _check_closable(state: CommissionPeriod) -> CommissionRun:
     run = state.current_run
     if run is None or run.status != RunStatus.DONE:
         raise ServiceError(
-            code="no_result", message=_("该月份还没有完成的结算结果,请先发起结算"), status=409
+            code="no_result", message=_("该月份还没有完成的结算结果，请先发起结算"), status=409
         )
     if CommissionRun.objects.filter(period=state.period, status__in=ACTIVE_RUN_STATUSES).exists():
         raise ServiceError(
             code="run_in_progress",
-            message=_("该月份有结算正在进行,请等待其完成后再结账"),
+            message=_("该月份有结算正在进行，请等待其完成后再结账"),
             status=409,
         )
     return run
@@ -111,7 +111,7 @@ def period_close_refusal(state: CommissionPeriod) -> ServiceError | None:
         return ServiceError(code="period_closed", message=_("该月份已结账"), status=409)
     if state.period >= timezone.localdate().replace(day=1):
         return ServiceError(
-            code="period_not_ended", message=_("该月份尚未结束,不能结账"), status=409
+            code="period_not_ended", message=_("该月份尚未结束，不能结账"), status=409
         )
     try:
         _check_closable(state)
@@ -138,7 +138,7 @@ def period_close_submit(*, actor: User, period: CommissionPeriod) -> ApprovalReq
         PeriodStatus.CLOSING,
         allowed=PERIOD_MOVES,
         actor=actor,
-        note=_("申请结账,当前结果 #%(run)s") % {"run": run.pk},
+        note=_("申请结账，当前结果 #%(run)s") % {"run": run.pk},
         close_requested_by=actor,
     )
     ensure_flow(doctypes.PERIOD_CLOSE)
@@ -222,7 +222,7 @@ def period_close_approved(request: ApprovalRequest, *, actor: User | None = None
     if request.amount != run.total:
         raise ServiceError(
             code="period_changed",
-            message=_("该月份的结算结果已变更(金额与审批单不符),请重新申请结账"),
+            message=_("该月份的结算结果已变更（金额与审批单不符），请重新申请结账"),
             status=409,
         )
     before = snapshot(state, ["status", "closed_at"])
@@ -240,7 +240,9 @@ def period_close_approved(request: ApprovalRequest, *, actor: User | None = None
             "status": (before["status"], state.status),
             "closed_at": (before["closed_at"], state.closed_at),
         },
-        note=_("结账审批通过 #%(req)s,结果 #%(run)s,职级历史 %(ranks)s 条,职级变更 %(titles)s 人")
+        note=_(
+            "结账审批通过 #%(req)s，结果 #%(run)s，职级历史 %(ranks)s 条，职级变更 %(titles)s 人"
+        )
         % {"req": request.pk, "run": run.pk, "ranks": ranks, "titles": titles},
     )
 

@@ -82,7 +82,7 @@ class PlanInvalidError(ServiceError):
     def __init__(self, issues: Iterable[PlanIssue]) -> None:
         self.issues: list[PlanIssue] = list(issues)
         lines = [issue_line(i) for i in self.issues]
-        head = _("方案文件有 %(n)d 处错误:") % {"n": len(lines)}
+        head = _("方案文件有 %(n)d 处错误：") % {"n": len(lines)}
         super().__init__(
             code="plan_invalid",
             message="\n".join([head, *lines]),
@@ -155,7 +155,7 @@ def decode_plan_text(data: str | bytes) -> str:
     if "\x00" in text:
         raise ServiceError(
             code="plan_nul",
-            message=_("方案文件不能包含空字符(\\x00)"),
+            message=_("方案文件不能包含空字符（\\x00）"),
             field="text",
             status=422,
         )
@@ -215,7 +215,7 @@ def _check_file_version(plan: Plan, *, exclude_pk: int | None = None) -> None:
         raise ServiceError(
             code="plan_version_stale",
             message=_(
-                "文件中的版本号 %(file)d 低于已有的版本 v%(db)d:这可能是旧的方案文件,"
+                "文件中的版本号 %(file)d 低于已有的版本 v%(db)d：这可能是旧的方案文件，"
                 "请把 [plan] version 改为不低于 %(db)d"
             )
             % {"file": plan.header.version, "db": highest},
@@ -240,7 +240,7 @@ def _check_activatable(version: CompPlanVersion) -> None:
     if frozen is not None:
         raise ServiceError(
             code="period_closed",
-            message=_("%(month)s 已结账(或正在结账),生效月份不能早于或等于已结账的月份")
+            message=_("%(month)s 已结账（或正在结账），生效月份不能早于或等于已结账的月份")
             % {"month": f"{frozen:%Y-%m}"},
             field="effective_from",
             status=409,
@@ -256,7 +256,7 @@ def _check_activatable(version: CompPlanVersion) -> None:
     if running is not None:
         raise ServiceError(
             code="run_in_progress",
-            message=_("%(month)s 的结算正在进行,请等待其完成后再提交")
+            message=_("%(month)s 的结算正在进行，请等待其完成后再提交")
             % {"month": f"{running:%Y-%m}"},
             status=409,
         )
@@ -274,7 +274,7 @@ def _check_activatable(version: CompPlanVersion) -> None:
         # The in-force rule breaks a tie of effective months by the higher version.
         raise ServiceError(
             code="newer_version_same_month",
-            message=_("更新的版本 v%(v)d 已从同一月份生效,请新建版本") % {"v": newer.version},
+            message=_("更新的版本 v%(v)d 已从同一月份生效，请新建版本") % {"v": newer.version},
             field="effective_from",
             status=409,
         )
@@ -389,7 +389,7 @@ def plan_version_create(
     except IntegrityError:
         raise ServiceError(
             code="plan_version_conflict",
-            message=_("同一方案正被他人同时上传,请重试"),
+            message=_("同一方案正被他人同时上传，请重试"),
             status=409,
         ) from None
     audit_create(actor=actor, obj=version, fields=AUDIT_FIELDS)
@@ -418,7 +418,7 @@ def plan_version_update_draft(
         if plan.header.code != obj.code:
             raise ServiceError(
                 code="plan_code_changed",
-                message=_("方案代码不能修改(本版本属于 %(code)s);其他方案请新建")
+                message=_("方案代码不能修改（本版本属于 %(code)s）；其他方案请新建")
                 % {"code": obj.code},
                 field="text",
                 status=422,
@@ -466,7 +466,7 @@ def _set_status(
 
 
 def activation_title(version: CompPlanVersion) -> str:
-    return _("奖金方案生效:%(name)s v%(v)d(%(month)s 起)") % {
+    return _("奖金方案生效：%(name)s v%(v)d（%(month)s 起）") % {
         "name": version.name,
         "v": version.version,
         "month": f"{version.effective_from:%Y-%m}",

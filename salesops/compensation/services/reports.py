@@ -322,16 +322,16 @@ def trip_not_evaluated(trip: Trip) -> tuple[str, ...]:
     if trip.repeat_requires_promotion or trip.repeat_requires_new_first_level_rank:
         notes.append(
             _(
-                "再次参加的条件(年内晋升%(promo)s、第一层新增%(rank)s)未评估:系统没有往届"
-                "旅游资格记录,无法判断会员是否已参加过;本页只按首次达标条件计算。"
+                "再次参加的条件（年内晋升%(promo)s、第一层新增%(rank)s）未评估：系统没有往届"
+                "旅游资格记录，无法判断会员是否已参加过；本页只按首次达标条件计算。"
             )
             % {
-                "promo": "" if trip.repeat_requires_promotion else _("(不要求)"),
+                "promo": "" if trip.repeat_requires_promotion else _("（不要求）"),
                 "rank": trip.repeat_requires_new_first_level_rank or "-",
             }
         )
     if trip.first_may_span_years:
-        notes.append(_("“首次达标可跨两个年度”未评估:本页只统计当前年度窗口内的月份。"))
+        notes.append(_("“首次达标可跨两个年度”未评估：本页只统计当前年度窗口内的月份。"))
     return tuple(notes)
 
 

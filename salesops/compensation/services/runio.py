@@ -469,7 +469,7 @@ def _read(
     if tree.unreached.size:
         cycles = find_cycles(sponsor_idx, tree.unreached)
         shown = "; ".join(" → ".join(member_nos[i] for i in c) for c in cycles[:5])
-        raise RunInputError(_("推荐关系存在循环:%(cycles)s") % {"cycles": shown})
+        raise RunInputError(_("推荐关系存在循环：%(cycles)s") % {"cycles": shown})
 
     moves = pl.concat([job.result() for job in [*sales_jobs, back_job]], how="vertical")
     packed = moves["key"].to_numpy()

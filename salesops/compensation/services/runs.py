@@ -89,14 +89,16 @@ def commission_run_start(*, actor: User, period: dt.date) -> CommissionRun:
     # Serialise starts of one period; the partial unique index backs this up.
     state = CommissionPeriod.objects.select_for_update().get(pk=state.pk)
     if state.status == PeriodStatus.CLOSED:
-        raise ServiceError(code="period_closed", message=_("该月份已结账,不能重新结算"), status=409)
+        raise ServiceError(
+            code="period_closed", message=_("该月份已结账，不能重新结算"), status=409
+        )
     if state.status == PeriodStatus.CLOSING:
         raise ServiceError(
             code="period_closing",
-            message=_("该月份正在结账审批中,不能重新结算;如需重算请先撤回或驳回结账申请"),
+            message=_("该月份正在结账审批中，不能重新结算；如需重算请先撤回或驳回结账申请"),
             status=409,
         )
-    busy = _("该月份已有结算正在进行,请等待其完成")
+    busy = _("该月份已有结算正在进行，请等待其完成")
     if CommissionRun.objects.filter(period=first, status__in=ACTIVE_RUN_STATUSES).exists():
         raise ServiceError(code="run_in_progress", message=busy, status=409)
     version = plan_version_in_force(first)
@@ -199,15 +201,15 @@ def _store(
     ):
         state = CommissionPeriod.objects.select_for_update().get(period=run.period)
         if state.status == PeriodStatus.CLOSED:
-            raise RunInputError(_("该月份已结账,结果未保存"))
+            raise RunInputError(_("该月份已结账，结果未保存"))
         if state.status == PeriodStatus.CLOSING:
-            raise RunInputError(_("该月份正在结账审批中,结果未保存"))
+            raise RunInputError(_("该月份正在结账审批中，结果未保存"))
         # Claim the row (the UPDATE holds its lock to the commit) so a concurrent 重置
         # either waits for this store or wins and this store stops here.
         if not CommissionRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
             progress=90
         ):
-            raise RunInputError(_("该结算已被重置,结果未保存"))
+            raise RunInputError(_("该结算已被重置，结果未保存"))
         store_settings()
         previous = state.current_run_id
         bulk_insert(CommissionResult, RESULT_COLUMNS, results)
@@ -268,11 +270,11 @@ def commission_run_reset(*, actor: User, run: CommissionRun) -> CommissionRun:
     if not run_is_stale(locked):
         raise ServiceError(
             code="run_not_stale",
-            message=_("该结算开始不足 %(minutes)s 分钟,可能仍在计算,暂不能重置")
+            message=_("该结算开始不足 %(minutes)s 分钟，可能仍在计算，暂不能重置")
             % {"minutes": stale_minutes()},
             status=409,
         )
-    _mark_reset(locked, actor=actor, error=_("超时未完成,已由 %(user)s 重置") % {"user": actor})
+    _mark_reset(locked, actor=actor, error=_("超时未完成，已由 %(user)s 重置") % {"user": actor})
     return locked
 
 

@@ -25,9 +25,10 @@ from salesops.compensation.models import (
     DisputeMessage,
 )
 from salesops.compensation.selectors import VIEW_FULL, VIEW_SUMMARY
+from salesops.compensation.selectors.formulas import bonus_name, line_formula
 from salesops.compensation.selectors.plans import rank_plan_of
 from salesops.core.money import format_money
-from salesops.org.models import MemberStatus
+from salesops.org.models import MemberStatus, rank_label
 
 # --------------------------------------------------------------------------- rank progress
 
@@ -70,7 +71,7 @@ def rank_progress(plan: RankPlan, result: RankInputs, *, terminated: bool = Fals
     """
     current = result.paid_as or ""
     if terminated:
-        return RankProgress(current, "", "", (), note=_("会员已终止,不参与职级评定"))
+        return RankProgress(current, "", "", (), note=_("会员已终止，不参与职级评定"))
     codes = plan.rank_codes
     idx = codes.index(current) + 1 if current in codes else 0
     if idx >= len(plan.ranks):
@@ -80,7 +81,7 @@ def rank_progress(plan: RankPlan, result: RankInputs, *, terminated: bool = Fals
     pv_gap = nxt.pv - Decimal(result.pv)
     if pv_gap > 0:
         missing.append(
-            Shortfall("pv", pv_gap, _("差 %(amount)s 元个人业绩") % {"amount": f"{pv_gap:.2f}"})
+            Shortfall("pv", pv_gap, _("差 %(amount)s 元个人业绩") % {"amount": f"{pv_gap:,.2f}"})
         )
     count_gap = nxt.sr_count - int(result.sr_count)
     if count_gap > 0:
@@ -97,7 +98,7 @@ def rank_progress(plan: RankPlan, result: RankInputs, *, terminated: bool = Fals
             Shortfall(
                 "sr_volume",
                 vol_gap,
-                _("差 %(amount)s 元亲自培训SR业绩") % {"amount": f"{vol_gap:.2f}"},
+                _("差 %(amount)s 元亲自培训SR业绩") % {"amount": f"{vol_gap:,.2f}"},
             )
         )
     return RankProgress(current, nxt.code, nxt.name, tuple(missing))
@@ -110,6 +111,16 @@ def rank_progress(plan: RankPlan, result: RankInputs, *, terminated: bool = Fals
 class StatementLine:
     line: CommissionLine
     dispute: Dispute | None = None
+
+    @property
+    def name(self) -> str:
+        """The bonus name in the reader's language (``selectors.formulas``)."""
+        return bonus_name(self.line.name)
+
+    @property
+    def formula(self) -> str:
+        """The formula in the reader's language, rendered from the line's inputs."""
+        return line_formula(self.line)
 
 
 @dataclass
@@ -271,7 +282,7 @@ def statement_pdf(st: Statement) -> bytes:
         table(
             [
                 [_("会员编号"), m.member_no, _("姓名"), m.name],
-                [_("当月职级"), r.paid_as or "-", _("荣衔"), r.title or "-"],
+                [_("当月职级"), rank_label(r.paid_as) or "-", _("荣衔"), r.title or "-"],
                 [_("个人业绩"), format_money(r.pv), _("20号前业绩"), format_money(r.pv_by_cutoff)],
                 [
                     _("亲自培训SR"),
@@ -288,7 +299,7 @@ def statement_pdf(st: Statement) -> bytes:
     if st.show_lines:
         story += [Paragraph(_("奖金明细"), h_style)]
         rows: list[list[object]] = [[_("奖项"), _("计算公式"), _("金额")]]
-        rows += [[sl.line.name, sl.line.formula, format_money(sl.line.amount)] for sl in st.lines]
+        rows += [[sl.name, sl.formula, format_money(sl.line.amount)] for sl in st.lines]
         if len(rows) == 1:
             rows.append([_("本月没有奖金"), "", ""])
         story.append(table(rows, [30 * mm, 110 * mm, 30 * mm]))
@@ -303,22 +314,22 @@ def statement_pdf(st: Statement) -> bytes:
                         [
                             _("第%(n)d代") % {"n": g.generation},
                             who,
-                            sl.line.formula,
+                            sl.formula,
                             format_money(sl.line.amount),
                         ]
                     )
             rows.append([_("小计"), "", "", format_money(st.override_total)])
             story.append(table(rows, [18 * mm, 35 * mm, 87 * mm, 30 * mm]))
         if st.adjustments:
-            story.append(Paragraph(_("调整(已结账月份的更正)"), h_style))
+            story.append(Paragraph(_("调整（已结账月份的更正）"), h_style))
             rows = [[_("所属月份"), _("奖项"), _("计算公式"), _("金额")]]
             for sl in st.adjustments:
                 sp = sl.line.source_period
                 rows.append(
                     [
                         f"{sp:%Y-%m}" if sp else "-",
-                        sl.line.name,
-                        sl.line.formula,
+                        sl.name,
+                        sl.formula,
                         format_money(sl.line.amount),
                     ]
                 )
@@ -347,9 +358,6 @@ def progress_text(progress: RankProgress) -> str:
     if not progress.next_rank:
         return _("已是最高职级")
     if not progress.missing:
-        return _("已满足 %(rank)s 的全部条件") % {"rank": progress.next_rank}
-    head = _("距 %(rank)s %(name)s:") % {
-        "rank": progress.next_rank,
-        "name": progress.next_rank_name,
-    }
+        return _("已满足 %(rank)s 的全部条件") % {"rank": rank_label(progress.next_rank)}
+    head = _("距 %(rank)s：") % {"rank": rank_label(progress.next_rank)}
     return head + _("；").join(s.text for s in progress.missing)

@@ -240,7 +240,7 @@ def test_open_month_is_refused_naming_the_months(
         payout_batch_build(actor=finance, pay_date=FEB10)
     assert exc.value.code == "months_not_closed"
     assert str(exc.value.message) == (
-        "以下月份尚未结账,不能生成 2027-02-10 的发放批次:2026-11、2026-12"
+        "以下月份尚未结账，不能生成 2027-02-10 的发放批次：2026-11、2026-12"
     )
     assert not PayoutBatch.objects.exists()
     with pytest.raises(ServiceError) as none:

@@ -178,7 +178,7 @@ def test_store_refuses_a_month_that_went_closing_while_queued(
     for callback in callbacks:
         callback()
     late.refresh_from_db()
-    assert (late.status, late.error) == (RunStatus.FAILED, "该月份正在结账审批中,结果未保存")
+    assert (late.status, late.error) == (RunStatus.FAILED, "该月份正在结账审批中，结果未保存")
     assert CommissionPeriod.objects.get(period=SEP).current_run_id == good.pk
 
 
@@ -325,7 +325,7 @@ def test_stale_run_can_be_reset_and_the_month_rerun(
     stuck.refresh_from_db()
     reset = commission_run_reset(actor=w.fin2, run=stuck)
     assert reset.status == RunStatus.FAILED
-    assert reset.error == "超时未完成,已由 财务二 重置"
+    assert reset.error == "超时未完成，已由 财务二 重置"
     assert AuditLog.objects.filter(
         object_type="compensation.commissionrun", object_id=str(stuck.pk), field="status",
         before="running", after="failed", actor=w.fin2,

@@ -126,7 +126,7 @@ def test_every_issue_is_listed_with_file_key_and_reason(fin1: User) -> None:
     exc = caught.value
     assert [(i.file, i.key, i.reason) for i in exc.issues] == BROKEN_ISSUES
     assert str(exc.message).splitlines() == [
-        "方案文件有 3 处错误:",
+        "方案文件有 3 处错误：",
         "broken.toml volume.early_cutoff_day: must be between 1 and 31, got 40",
         "broken.toml volume.vat_divisor: must be a number, got 'abc'",
         "broken.toml ranks.qualifying_rank: unknown rank 'XX'",
@@ -226,7 +226,7 @@ def test_approval_activates_and_supersedes_the_older_version(fin1: User, fin2: U
     assert v2.status == PlanStatus.PENDING
     assert (request.doc_type, request.object_id, request.title) == (
         doctypes.PLAN_ACTIVATION, str(v2.pk),
-        "奖金方案生效:直销职级奖金制度(种子方案) v2(2026-11 起)",
+        "奖金方案生效：直销职级奖金制度(种子方案) v2（2026-11 起）",
     )  # fmt: skip
     # The submitter has no task of their own request.
     assert not ApprovalTask.objects.filter(request=request, approver=fin1).exists()

@@ -437,7 +437,7 @@ def test_projection_page_shows_both_series(
     ]
     assert len(chart["observed"]) == 6
     html = resp.content.decode()
-    assert "假设每个人每一步都培养 4 人,并且没有任何人流失" in html
+    assert "假设每个人每一步都培养 4 人，并且没有任何人流失" in html
     assert "种子资料的倍增假设" in html and "按本公司实际数据测算" in html
     assert "projection-no-data" not in html
 
@@ -501,7 +501,7 @@ def test_trips_month_beyond_the_calendar_is_an_input_error(
     # The trip window of 9999-12 would end in year 10000: refused, never a 500.
     bad = client.get("/api/comp/reports/trips?month=9999-12", **bearer(trips_world.finance))
     assert (bad.status_code, bad.json()["code"]) == (400, "invalid_month")
-    assert bad.json()["fields"] == [{"field": "month", "message": "请输入月份,格式 YYYY-MM"}]
+    assert bad.json()["fields"] == [{"field": "month", "message": "请输入月份，格式 YYYY-MM"}]
     # The page ignores the month it cannot use and shows the current one.
     client.force_login(trips_world.finance)
     assert client.get("/comp/reports/trips/", {"month": "0001-01"}).status_code == 200

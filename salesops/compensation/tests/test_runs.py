@@ -186,7 +186,7 @@ def test_failed_run_leaves_previous_current_results(
     SponsorHistory.objects.filter(member=world["sm"]).update(sponsor=world["sr0"])
     bad = run_period(finance, django_capture_on_commit_callbacks)
     assert bad.status == RunStatus.FAILED
-    assert bad.error == "推荐关系存在循环:SM01 → SR00"
+    assert bad.error == "推荐关系存在循环：SM01 → SR00"
     assert CommissionResult.objects.filter(run=bad).count() == 0
     assert CommissionLine.objects.filter(run=bad).count() == 0
     assert CommissionPeriod.objects.get(period=OCT).current_run_id == good.pk
@@ -312,6 +312,6 @@ def test_period_closed_while_queued_fails_inside_the_store_transaction(
     for callback in callbacks:
         callback()
     late.refresh_from_db()
-    assert (late.status, late.error) == (RunStatus.FAILED, "该月份已结账,结果未保存")
+    assert (late.status, late.error) == (RunStatus.FAILED, "该月份已结账，结果未保存")
     assert CommissionResult.objects.filter(run=late).count() == 0
     assert CommissionPeriod.objects.get(period=OCT).current_run_id == good.pk

@@ -86,7 +86,7 @@ def texts(plan: RankPlan, f: Figures, **kw: Any) -> list[str]:
 def test_rank_progress_no_rank_yet_needs_own_volume_for_sr(plan: RankPlan) -> None:
     p = rank_progress(plan, Figures("", D("9800.00"), 0, D(0)))
     assert (p.next_rank, p.next_rank_name) == ("SR", "业务代表")
-    assert [s.text for s in p.missing] == ["差 3200.00 元个人业绩"]
+    assert [s.text for s in p.missing] == ["差 3,200.00 元个人业绩"]
 
 
 def test_rank_progress_seed_sr_needs_one_trained_sr_for_se(plan: RankPlan) -> None:
@@ -96,7 +96,7 @@ def test_rank_progress_seed_sr_needs_one_trained_sr_for_se(plan: RankPlan) -> No
 
 def test_rank_progress_sr_short_on_pv_and_count(plan: RankPlan) -> None:
     assert texts(plan, Figures("SR", D("14000.00"), 0, D(0))) == [
-        "差 1000.00 元个人业绩",
+        "差 1,000.00 元个人业绩",
         "差 1 位亲自培训 SR",
     ]
 
@@ -105,7 +105,7 @@ def test_rank_progress_seed_sm_needs_two_srs_and_volume_for_ssm(plan: RankPlan) 
     # Seed example 2: SM with 4 SRs of 20000 each → SSM needs 6 SRs and 100000.
     p = rank_progress(plan, Figures("SM", D("30000.00"), 4, D("80000.00")))
     assert p.next_rank == "SSM"
-    assert [s.text for s in p.missing] == ["差 2 位亲自培训 SR", "差 20000.00 元亲自培训SR业绩"]
+    assert [s.text for s in p.missing] == ["差 2 位亲自培训 SR", "差 20,000.00 元亲自培训SR业绩"]
     assert [(s.requirement, s.missing) for s in p.missing] == [
         ("sr_count", D(2)),
         ("sr_volume", D("20000.00")),
@@ -119,7 +119,7 @@ def test_rank_progress_top_rank_misses_nothing(plan: RankPlan) -> None:
 
 def test_rank_progress_terminated_member_gets_a_note(plan: RankPlan) -> None:
     p = rank_progress(plan, Figures("", D("50000.00"), 0, D(0)), terminated=True)
-    assert (p.next_rank, p.missing, p.note) == ("", (), "会员已终止,不参与职级评定")
+    assert (p.next_rank, p.missing, p.note) == ("", (), "会员已终止，不参与职级评定")
 
 
 @settings(max_examples=200, deadline=None)
@@ -176,7 +176,7 @@ def test_statement_of_the_seed_sm_explains_each_line(
     assert s.progress is not None
     assert [m.text for m in s.progress.missing] == [
         "差 2 位亲自培训 SR",
-        "差 20000.00 元亲自培训SR业绩",
+        "差 20,000.00 元亲自培训SR业绩",
     ]
 
 
@@ -198,7 +198,7 @@ def test_statement_page_shows_formulas_override_sources_and_progress(
     assert body.count('class="override-generation"') == 1
     assert 'id="override-total">¥4,000.00<' in body
     assert 'id="statement-payable">¥14,615.38<' in body
-    assert "差 2 位亲自培训 SR" in body and "差 20000.00 元亲自培训SR业绩" in body
+    assert "差 2 位亲自培训 SR" in body and "差 20,000.00 元亲自培训SR业绩" in body
     assert "提出疑问" in body  # the member may ask about each line
     # Finance sees the same statement but answers on the dispute page, not here.
     fin = login(world.finance).get(url).content.decode()
@@ -447,7 +447,7 @@ def test_api_statements_follow_the_same_rules(
         "个人业绩 30000.00 ≥ 20000 → 20% × 30000.00 × 0.9 ÷ 1.17 = 4615.38"
     )
     assert st_out["overrides"][0]["source_members"] == ["SR00", "SR01", "SR02", "SR03"]
-    assert st_out["progress"]["missing"] == ["差 2 位亲自培训 SR", "差 20000.00 元亲自培训SR业绩"]
+    assert st_out["progress"]["missing"] == ["差 2 位亲自培训 SR", "差 20,000.00 元亲自培训SR业绩"]
     url = f"/api/comp/runs/{run.pk}/statements/SR00"
     assert client.get(url, **bearer(world.sm_user)).status_code == 404  # seed plan: none
     set_upline_visibility(run, "summary")
@@ -472,7 +472,7 @@ def test_terminated_member_statement_says_no_rank_evaluation(
         .get(reverse("compensation:statement", args=[run.pk, "SR99"]))
         .content.decode()
     )
-    assert "会员已终止,不参与职级评定" in body
+    assert "会员已终止，不参与职级评定" in body
 
 
 @pytest.mark.django_db

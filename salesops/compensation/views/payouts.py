@@ -58,7 +58,7 @@ def _batch_spec() -> ListSpec:
             Column("exported_at", gettext_lazy("导出时间"), lambda b: b.exported_at or ""),
         ],
         search_fields=["pay_date"],
-        search_hint=gettext_lazy("发放日期,如 2026-12"),
+        search_hint=gettext_lazy("发放日期，如 2026-12"),
         filters=[Filter("status", gettext_lazy("状态"), list(PayoutStatus.choices), "status")],
         default_sort="-pay_date",
         export_name="payout_batches",
@@ -84,7 +84,7 @@ def _parse_date(text: str) -> dt.date:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
         raise ServiceError(
-            code="invalid_date", message=_("请选择发放日期,格式 YYYY-MM-DD"), field="pay_date"
+            code="invalid_date", message=_("请选择发放日期，格式 YYYY-MM-DD"), field="pay_date"
         ) from None
 
 
@@ -103,7 +103,7 @@ def payout_build(request: HttpRequest) -> HttpResponseBase:
         return redirect("compensation:payouts")
     messages.success(
         request,
-        _("发放批次已生成:%(n)s 笔,合计 %(total)s")
+        _("发放批次已生成：%(n)s 笔，合计 %(total)s")
         % {"n": batch.items_count, "total": f"{batch.total:,.2f}"},
     )
     return redirect("compensation:payout_detail", pk=batch.pk)

@@ -76,7 +76,7 @@ def _period_spec() -> ListSpec:
             Column("closed_at", gettext_lazy("结账时间"), lambda p: p.closed_at, "closed_at"),
         ],
         extra_search=selectors_periods.month_search_q,
-        search_hint=gettext_lazy("月份,如 2026-09"),
+        search_hint=gettext_lazy("月份，如 2026-09"),
         filters=[Filter("status", gettext_lazy("结账状态"), list(PeriodStatus.choices), "status")],
         default_sort="-period",
         export_name="commission_periods",
@@ -133,7 +133,7 @@ def period_close(request: HttpRequest, pk: int) -> HttpResponseBase:
     except ServiceError as exc:
         messages.error(request, str(exc.message))
     else:
-        messages.success(request, _("已提交结账申请,等待财务审批"))
+        messages.success(request, _("已提交结账申请，等待财务审批"))
     return redirect(_detail_url(state))
 
 
@@ -151,5 +151,5 @@ def run_reset(request: HttpRequest, pk: int) -> HttpResponseBase:
     except ServiceError as exc:
         messages.error(request, str(exc.message))
     else:
-        messages.success(request, _("已重置,可以重新发起该月份的结算"))
+        messages.success(request, _("已重置，可以重新发起该月份的结算"))
     return redirect("compensation:run_detail", pk=run.pk)

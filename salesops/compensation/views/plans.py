@@ -36,6 +36,7 @@ from salesops.compensation.services.plans import (
 from salesops.core.errors import NotFoundError, PermissionDeniedError, ServiceError
 from salesops.core.listing import Column, Filter, ListSpec, list_page
 from salesops.core.models import User
+from salesops.org.models import rank_label
 
 KIND_LABELS = {"rank": gettext_lazy("职级奖金"), "commission": gettext_lazy("销售提成")}
 
@@ -118,7 +119,7 @@ def _parse_month(raw: str) -> dt.date:
     except ValueError:
         raise ServiceError(
             code="invalid_effective_from",
-            message=_("请输入生效月份,格式 YYYY-MM"),
+            message=_("请输入生效月份，格式 YYYY-MM"),
             field="effective_from",
             status=422,
         ) from None
@@ -195,7 +196,7 @@ def _plan_form(request: HttpRequest, version: CompPlanVersion | None) -> HttpRes
         except PlanInvalidError as exc:
             issues, error, error_field, status = (
                 exc.issues,
-                _("方案文件有错误,请逐项修改:"),
+                _("方案文件有错误，请逐项修改："),
                 "text",
                 422,
             )
@@ -252,6 +253,7 @@ def _summary(plan: Plan) -> dict[str, Any]:
             "kind": "rank",
             "ranks": plan.ranks,
             "qualifying_rank": plan.qualifying_rank,
+            "qualifying_rank_label": rank_label(plan.qualifying_rank),
             "sales_bonus": plan.sales_bonus,
         }
     assert isinstance(plan, CommissionPlan)

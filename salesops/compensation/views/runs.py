@@ -27,6 +27,7 @@ from salesops.compensation.services.runs import commission_run_start, run_is_sta
 from salesops.core.access import Viewer, request_viewer
 from salesops.core.errors import NotFoundError, ServiceError
 from salesops.core.listing import Column, Filter, ListSpec, list_page
+from salesops.org.models import rank_label
 
 
 def _crumbs() -> list[dict[str, str]]:
@@ -146,7 +147,12 @@ def _result_spec(run: CommissionRun) -> ListSpec:
                 link=statement_url,
             ),
             Column("name", gettext_lazy("姓名"), lambda r: r.member.name),
-            Column("paid_as", gettext_lazy("当月职级"), lambda r: r.paid_as or "-", "paid_as"),
+            Column(
+                "paid_as",
+                gettext_lazy("当月职级"),
+                lambda r: rank_label(r.paid_as) or "-",
+                "paid_as",
+            ),
             Column("title", gettext_lazy("荣衔"), lambda r: r.title or "-"),
             Column("pv", gettext_lazy("个人业绩"), lambda r: r.pv, "pv", money=True),
             Column("sr_count", gettext_lazy("亲自培训SR数"), lambda r: r.sr_count, "sr_count"),

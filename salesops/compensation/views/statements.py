@@ -138,7 +138,7 @@ def dispute_open_view(request: HttpRequest, line_id: int) -> HttpResponseBase:
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, _("疑问已提交,财务会尽快答复"))
+        messages.success(request, _("疑问已提交，财务会尽快答复"))
     return redirect(
         reverse("compensation:statement", args=[line.run_id, line.member.member_no])
         + f"#line-{line.pk}"

@@ -214,7 +214,7 @@ def test_phone_htmx_failure_shows_the_servers_message_in_a_dismissible_alert(
     page.click("#run-start")
     alert = page.locator("#so-alerts .alert-danger")
     alert.wait_for()
-    assert alert.inner_text().strip() == "该月份已结账,不能重新结算"
+    assert alert.inner_text().strip() == "该月份已结账，不能重新结算"
     assert "409" not in alert.inner_text()
     _assert_fits(page, "runs with the alert")
     _shot(page, "390-htmx-error")

@@ -113,7 +113,7 @@ def test_run_start_for_a_closed_month_answers_htmx_with_the_reason(db) -> None:
     CommissionPeriod.objects.create(period=dt.date(2026, 9, 1), status=PeriodStatus.CLOSED)
     resp = _client(finance).post(reverse("compensation:run_start"), {"period": "2026-09"}, **HTMX)
     assert resp.status_code == 409
-    assert "data-so-error>该月份已结账,不能重新结算</div>" in resp.content.decode()
+    assert "data-so-error>该月份已结账，不能重新结算</div>" in resp.content.decode()
 
 
 def test_a_service_error_a_view_let_through_is_its_own_page(rf, stock) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -55,13 +56,14 @@ PLACEHOLDER = re.compile(r"%\([a-z_]+\)(?:\.\d+)?[sdf]")
 @dataclass
 class Entry:
     msgid: str = ""
+    context: str | None = None
     plural: str | None = None
     msgstr: dict[int, str] = field(default_factory=dict)
     flags: set[str] = field(default_factory=set)
 
 
 def _parse_po(text: str) -> list[Entry]:
-    """Just enough of the .po format for makemessages' output (no msgctxt is used)."""
+    """Just enough of the .po format for makemessages' output."""
     entries: list[Entry] = []
     for block in text.strip().split("\n\n"):
         entry, target = Entry(), ""
@@ -70,14 +72,16 @@ def _parse_po(text: str) -> list[Entry]:
                 entry.flags.update(f.strip() for f in line[2:].split(","))
             elif line.startswith("#"):
                 continue
-            elif m := re.match(r'^(msgid|msgid_plural|msgstr)(?:\[(\d)\])? (".*")$', line):
+            elif m := re.match(r'^(msgctxt|msgid|msgid_plural|msgstr)(?:\[(\d)\])? (".*")$', line):
                 keyword, index, value = (
                     m.group(1),
                     int(m.group(2) or 0),
                     ast.literal_eval(m.group(3)),
                 )
                 target = f"{keyword}{index}"
-                if keyword == "msgid":
+                if keyword == "msgctxt":
+                    entry.context = value
+                elif keyword == "msgid":
                     entry.msgid = value
                 elif keyword == "msgid_plural":
                     entry.plural = value
@@ -85,7 +89,9 @@ def _parse_po(text: str) -> list[Entry]:
                     entry.msgstr[index] = value
             elif line.startswith('"'):
                 value = ast.literal_eval(line)
-                if target == "msgid0":
+                if target == "msgctxt0":
+                    entry.context = (entry.context or "") + value
+                elif target == "msgid0":
                     entry.msgid += value
                 elif target == "msgid_plural0":
                     entry.plural = (entry.plural or "") + value
@@ -135,7 +141,10 @@ def test_compiled_catalog_matches_the_po(catalog: list[Entry]) -> None:
         mo = gettext.GNUTranslations(fh)
     stale = []
     for e in catalog[1:]:
-        if e.plural is None:
+        if e.context is not None:
+            if mo.pgettext(e.context, e.msgid) != e.msgstr[0]:
+                stale.append(e.msgid)
+        elif e.plural is None:
             if mo.gettext(e.msgid) != e.msgstr[0]:
                 stale.append(e.msgid)
         elif (mo.ngettext(e.msgid, e.plural, 1), mo.ngettext(e.msgid, e.plural, 2)) != (
@@ -144,6 +153,45 @@ def test_compiled_catalog_matches_the_po(catalog: list[Entry]) -> None:
         ):
             stale.append(e.msgid)
     assert stale == []
+
+
+# Full-width punctuation in Chinese, half-width in English (the compiled catalogue is what
+# the pages read).
+FULL_WIDTH_OR_CJK = re.compile(
+    r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]"
+)
+HALF_WIDTH_AFTER_CJK = re.compile(r"[\u4e00-\u9fff][,:;!?]")
+
+
+def _compiled() -> dict[str, str]:
+    with (LOCALE_DIR / "django.mo").open("rb") as fh:
+        mo = gettext.GNUTranslations(fh)
+    catalog: dict[Any, str] = mo._catalog  # type: ignore[attr-defined]
+    return {
+        (key if isinstance(key, str) else key[0]): value
+        for key, value in catalog.items()
+        if key not in ("", ("", 0))
+    }
+
+
+def test_compiled_english_has_no_cjk_or_full_width_punctuation() -> None:
+    compiled = _compiled()
+    assert len(compiled) > 1000  # the real catalogue, not an empty one
+    bad = {msgid: text for msgid, text in compiled.items() if FULL_WIDTH_OR_CJK.search(text)}
+    assert bad == {}
+
+
+def test_compiled_chinese_msgids_use_full_width_punctuation() -> None:
+    compiled = _compiled()
+    bad = sorted(msgid for msgid in compiled if HALF_WIDTH_AFTER_CJK.search(msgid))
+    assert bad == []
+
+
+def test_the_punctuation_check_catches_what_it_should() -> None:
+    assert HALF_WIDTH_AFTER_CJK.search("该月份已结账,不能重新结算")
+    assert not HALF_WIDTH_AFTER_CJK.search("该月份已结账，不能重新结算")
+    assert FULL_WIDTH_OR_CJK.search("Closed month；not allowed")
+    assert not FULL_WIDTH_OR_CJK.search("Closed month; not allowed (409)")
 
 
 # --- pages -------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -35,6 +34,7 @@ from salesops.core.approvals.services import (
     approval_flow_update,
     approval_resubmit,
 )
+from salesops.core.display import format_datetime
 from salesops.core.errors import FieldError, ServiceError
 from salesops.core.forms.approvals import (
     MAX_STEPS,
@@ -76,9 +76,7 @@ STATUS_BADGE = {
 
 def fmt_time(value: datetime.datetime | None) -> str:
     """2026-10-05 14:30 in the site's time zone."""
-    if value is None:
-        return ""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    return format_datetime(value)
 
 
 def _user(request: HttpRequest) -> User:

@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from salesops.core.listing import Column, Filter, ListSpec, list_page
-from salesops.core.models import AuditAction, AuditLog
-from salesops.core.selectors import audit_for_object, audit_log_for
+from salesops.core.models import AuditAction
+from salesops.core.selectors import audit_for_object, audit_log_for, audit_object_type_choices
 
 __all__ = ["audit_for_object", "audit_log_for"]
 
@@ -55,28 +55,21 @@ class DateFilter(Filter):
         return Q(**{self.lookup: start})
 
 
-def _fmt(value: datetime.datetime) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def audit_spec() -> ListSpec:
-    types = (
-        AuditLog.objects.order_by("object_type")
-        .values_list("object_type", flat=True)
-        .distinct()[:200]
-    )
+    """The columns read ``AuditEntry`` objects (``audit_log_for`` yields them), so the page,
+    its export and every 操作记录 tab render a row the same way."""
     return ListSpec(
         title=gettext_lazy("操作日志"),
         columns=[
-            Column("at", gettext_lazy("时间"), lambda r: _fmt(r.at), sort="at"),
+            Column("at", gettext_lazy("时间"), lambda r: r.at_text, sort="at"),
             Column("actor", gettext_lazy("操作人"), lambda r: str(r.actor) if r.actor else ""),
-            Column("action", gettext_lazy("操作"), lambda r: r.get_action_display()),
+            Column("action", gettext_lazy("操作"), lambda r: r.action_label),
             Column(
-                "object_type", gettext_lazy("对象类型"), lambda r: r.object_type, sort="object_type"
+                "object_type", gettext_lazy("对象类型"), lambda r: r.type_label, sort="object_type"
             ),
             Column("object_id", gettext_lazy("对象ID"), lambda r: r.object_id),
             Column("object_repr", gettext_lazy("对象"), lambda r: r.object_repr),
-            Column("field", gettext_lazy("字段"), lambda r: r.field),
+            Column("field", gettext_lazy("字段"), lambda r: r.field_label),
             Column("before", gettext_lazy("修改前"), lambda r: r.before),
             Column("after", gettext_lazy("修改后"), lambda r: r.after),
             Column("note", gettext_lazy("备注"), lambda r: r.note),
@@ -84,7 +77,12 @@ def audit_spec() -> ListSpec:
         search_fields=["object_repr", "object_id", "note"],
         search_hint=gettext_lazy("按对象名称、ID或备注搜索"),
         filters=[
-            Filter("object_type", gettext_lazy("对象类型"), [(t, t) for t in types], "object_type"),
+            Filter(
+                "object_type",
+                gettext_lazy("对象类型"),
+                audit_object_type_choices(),
+                "object_type",
+            ),
             Filter("action", gettext_lazy("操作"), AuditAction.choices, "action"),
             TextFilter(
                 "actor",

@@ -183,7 +183,7 @@ def member_bank_update(
     if old_account != bank_account:
         changes["bank_account"] = masked
         if masked[0] == masked[1]:
-            note = _("银行账号已变更(脱敏后相同)")
+            note = _("银行账号已变更（脱敏后相同）")
     audit_record(
         actor=actor,
         action=AuditAction.UPDATE,

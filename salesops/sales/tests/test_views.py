@@ -152,7 +152,8 @@ def test_reassign_and_audit_tab(stock, client) -> None:  # type: ignore[no-untyp
     c.refresh_from_db()
     assert c.owner == stock.manager
     body = client.get(f"/sales/customers/{c.pk}/").content.decode()
-    assert "操作记录" in body and "owner" in body
+    # The 操作记录 tab names the field and both owners, not "owner" and their ids.
+    assert "操作记录" in body and "<td>负责人</td><td>爱丽丝</td><td>鲍勃</td>" in body
     # The rep no longer owns it: 404 for them now.
     assert _login(client, stock.rep_user).get(f"/sales/customers/{c.pk}/").status_code == 404
 
