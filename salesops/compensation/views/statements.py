@@ -73,7 +73,18 @@ def statement(request: HttpRequest, pk: int, member_no: str) -> HttpResponse:
 @login_required
 def statement_pdf_view(request: HttpRequest, pk: int, member_no: str) -> HttpResponse:
     st = _statement(request, pk, member_no)
-    data = statement_pdf(st)
+    try:
+        data = statement_pdf(st)
+    except ServiceError as exc:
+        if exc.code != "pdf_font_missing":
+            raise
+        back = reverse("compensation:statement", args=[pk, member_no])
+        return render(
+            request,
+            "compensation/statement_pdf_error.html",
+            {"message": exc.message, "back_url": back, "st": st},
+            status=exc.status,
+        )
     resp = HttpResponse(data, content_type="application/pdf")
     name = f"statement-{st.run.period:%Y-%m}-{st.result.member.member_no}.pdf"
     resp["Content-Disposition"] = f'inline; filename="{name}"'
