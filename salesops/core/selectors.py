@@ -20,7 +20,7 @@ from salesops.core.access import (
     viewer_for,
 )
 from salesops.core.audit import object_type_of
-from salesops.core.models import ApprovalTask, AuditLog, RoleCode, TaskStatus, User
+from salesops.core.models import ApprovalTask, AuditLog, RoleCode, SavedScene, TaskStatus, User
 
 OBJECT_LOG_LIMIT = 200
 
@@ -89,3 +89,8 @@ def audit_log_for(user: User) -> QuerySet[AuditLog]:
     if not viewer_for(user).is_admin:
         raise PermissionDenied(_("只有系统管理员可以查看操作日志"))
     return AuditLog.objects.select_related("actor")
+
+
+def saved_scenes_for(user: User, list_key: str) -> list[SavedScene]:
+    """The user's own saved scenes of one list (never anyone else's), in saved order."""
+    return list(SavedScene.objects.filter(user=user, list_key=list_key).order_by("id"))
