@@ -34,7 +34,7 @@ from salesops.compensation.services.statements import (
 )
 from salesops.core.access import Viewer, request_viewer
 from salesops.core.errors import NotFoundError, ServiceError
-from salesops.core.listing import Column, Filter, ListSpec, list_page
+from salesops.core.listing import Column, DateRangeFilter, Filter, ListSpec, list_page
 
 
 def _statement(request: HttpRequest, pk: int, member_no: str) -> Statement:
@@ -185,6 +185,9 @@ def _dispute_spec(viewer: Viewer) -> ListSpec:
         search_fields=["member__member_no"] if selectors.can_manage_runs(viewer) else [],
         search_hint=gettext_lazy("会员编号"),
         filters=[Filter("status", gettext_lazy("状态"), DisputeStatus.choices, "status")],
+        date_filters=[
+            DateRangeFilter("updated", gettext_lazy("更新时间"), "updated_at", is_datetime=True)
+        ],
         default_sort="-updated_at",
         export_name="disputes",
         row_link=lambda d: reverse("compensation:dispute_detail", args=[d.pk]),
