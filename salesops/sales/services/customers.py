@@ -188,7 +188,7 @@ def customers_transfer(
         raise ServiceError("inactive", _("负责人已离职，不能分配客户"), field="owner")
     wanted = list(dict.fromkeys(customer_ids))
     customers = list(
-        Customer.objects.select_for_update()
+        Customer.objects.select_for_update(of=("self",))  # not the joined owner rows
         .filter(employee_scope_q(viewer, owner="owner", department="department"))
         .filter(pk__in=wanted)
         .order_by("pk")
