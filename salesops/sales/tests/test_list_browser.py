@@ -48,8 +48,8 @@ def test_select_all_export_selected_and_save_a_scene(stock, catalogue, browser_p
     # Narrow to the last five days (htmx swaps the table), then save it as the default.
     page.fill("#date-order_date_from", "2026-09-21")
     page.click("#list-filters button[type=submit]")
-    page.wait_for_function("document.querySelector('#list-count').innerText.includes('5')")
-    assert page.locator(".list-row-select").count() == 5
+    page.wait_for_function("document.querySelectorAll('.list-row-select').length === 5")
+    assert page.inner_text("#list-count").strip() == "共 5 条"
     page.click("#list-save-scene summary")
     page.fill("#scene-name", "九月下旬")
     page.check("#scene-default")
