@@ -186,6 +186,8 @@ X_FRAME_OPTIONS = "DENY"
 SALESOPS_API_TOKEN_DAYS = int(env_str("SALESOPS_API_TOKEN_DAYS", "30"))
 # List pages.
 SALESOPS_PAGE_SIZE = 20
+# PDF statements: a TrueType CJK font file to embed ("" = look in Debian's font paths).
+SALESOPS_PDF_FONT = env_str("SALESOPS_PDF_FONT", "")
 
 LOGGING = {
     "version": 1,

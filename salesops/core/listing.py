@@ -1,10 +1,12 @@
-"""The one list-page mechanism: scene tabs, search, whitelisted filters and sorting,
-pagination and .xlsx export, for every list in the UI.
+"""The one list-page mechanism: scene tabs (built-in and saved), search, whitelisted
+filters, date ranges and sorting, capped counting and pagination, row selection with the
+batch actions a list declares, and .xlsx export, for every list in the UI.
 
 A view builds a ``ListSpec`` (columns know how to show a row, so masking and money
 formatting live in one place per list) and calls ``list_page`` with a queryset that the
 app's selector has already filtered by the viewer's scope. Sorting and filtering only
-accept the keys the spec names, so no user input reaches ``order_by`` or ``filter``.
+accept the keys the spec names, so no user input reaches ``order_by`` or ``filter``; batch
+actions only ever see selected ids that survive that same scoped queryset.
 """
 
 from __future__ import annotations
@@ -16,23 +18,31 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from salesops.core.access import request_viewer
+from salesops.core.access import Viewer, request_viewer
 from salesops.core.audit import audit_record
 from salesops.core.display import export_value, format_datetime
-from salesops.core.models import AuditAction
+from salesops.core.errors import ServiceError
+from salesops.core.models import AuditAction, User
 from salesops.core.money import format_money
 
 MAX_SEARCH = 100
 PAGE_SIZE_CHOICES = (20, 50, 100)
+# Above this many rows a list shows "10,000+" with a link to count exactly, so a page
+# never scans a million-row table just to print its total.
+COUNT_CAP = 10_000
+MAX_BATCH = 500  # selected ids taken from one POST (a page holds at most 100)
+DATE_INPUT_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日")
 
 
 @dataclass
@@ -79,6 +89,55 @@ class Filter:
         return Q(**{self.lookup: value})
 
 
+def parse_day(text: str) -> datetime.date | None:
+    for fmt in DATE_INPUT_FORMATS:
+        try:
+            return datetime.datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a day, no time
+        except ValueError:
+            continue
+    return None
+
+
+@dataclass
+class DateRangeFilter:
+    """从 … 至 … on one date or datetime field; both ends inclusive, days in local time.
+
+    The request carries ``<key>_from`` and ``<key>_to``; an unreadable date or a start
+    after the end is reported on the page and that range is not applied.
+    """
+
+    key: str
+    label: str | Promise
+    lookup: str  # e.g. "order_date" or "created_at"
+    is_datetime: bool = False
+
+    @property
+    def param_from(self) -> str:
+        return f"{self.key}_from"
+
+    @property
+    def param_to(self) -> str:
+        return f"{self.key}_to"
+
+    def q(self, start: datetime.date | None, end: datetime.date | None) -> Q:
+        cond = Q()
+        if not self.is_datetime:
+            if start is not None:
+                cond &= Q(**{f"{self.lookup}__gte": start})
+            if end is not None:
+                cond &= Q(**{f"{self.lookup}__lte": end})
+            return cond
+
+        def midnight(day: datetime.date) -> datetime.datetime:
+            return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+        if start is not None:
+            cond &= Q(**{f"{self.lookup}__gte": midnight(start)})
+        if end is not None:
+            cond &= Q(**{f"{self.lookup}__lt": midnight(end + datetime.timedelta(days=1))})
+        return cond
+
+
 @dataclass
 class Scene:
     """A scene tab (我负责的 / 下属负责的 / 全部)."""
@@ -89,12 +148,44 @@ class Scene:
 
 
 @dataclass
+class BatchContext:
+    """What a batch handler gets: who acts, the selected rows that survived the viewer's
+    scope (as a queryset), and the value typed next to the action (e.g. a 工号)."""
+
+    request: HttpRequest
+    viewer: Viewer
+    actor: User
+    selected: QuerySet[Any]
+    ids: list[int]
+    value: str
+
+
+@dataclass
+class BatchAction:
+    """A button over the selected rows. ``handler`` calls a service and answers either a
+    response (a download) or the message to show; ``allowed`` decides who sees and may
+    post it, checked again on the server; ``confirm`` is asked before posting."""
+
+    key: str
+    label: str | Promise
+    handler: Callable[[BatchContext], HttpResponseBase | str]
+    allowed: Callable[[Viewer], bool] | None = None
+    confirm: str | Promise = ""
+    input_label: str | Promise = ""  # a text input the action needs, e.g. 新负责人工号
+    icon: str = "bi-check2-square"
+
+    def allows(self, viewer: Viewer) -> bool:
+        return self.allowed is None or self.allowed(viewer)
+
+
+@dataclass
 class ListSpec:
     title: str | Promise
     columns: list[Column]
     search_fields: list[str] = field(default_factory=list)
     search_hint: str | Promise = ""
     filters: list[Filter] = field(default_factory=list)
+    date_filters: list[DateRangeFilter] = field(default_factory=list)
     scenes: list[Scene] = field(default_factory=list)
     default_sort: str = "-id"
     export_name: str = "export"
@@ -103,6 +194,15 @@ class ListSpec:
     create_url: str = ""
     import_url: str = ""
     row_link: Callable[[Any], str] | None = None
+    batch_actions: list[BatchAction] = field(default_factory=list)
+    # Saved scenes are stored under this key; "" = the URL name of the view.
+    key: str = ""
+    # Rows are model instances with a pk, so they can be selected (and exported by id).
+    selectable: bool = True
+    export: bool = True
+    # Without a scene in the request, open the first scene that has rows for the viewer;
+    # False keeps the first one even when empty (an inbox: "nothing to approve" is news).
+    default_scene_with_rows: bool = True
 
 
 @dataclass
@@ -112,44 +212,101 @@ class ListState:
     scene: str
     filters: dict[str, str]
     page_size: int
+    dates: dict[str, tuple[datetime.date | None, datetime.date | None]] = field(
+        default_factory=dict
+    )
+    raw_dates: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def params(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        if self.q:
+            out["q"] = self.q
+        if self.sort:
+            out["sort"] = self.sort
+        if self.scene:
+            out["scene"] = self.scene
+        if self.page_size != PAGE_SIZE_CHOICES[0]:
+            out["size"] = self.page_size
+        out.update({k: v for k, v in self.filters.items() if v})
+        for key, (start, end) in self.dates.items():
+            if start is not None:
+                out[f"{key}_from"] = start.isoformat()
+            if end is not None:
+                out[f"{key}_to"] = end.isoformat()
+        return out
 
     def query(self, **overrides: object) -> str:
-        params: dict[str, object] = {}
-        if self.q:
-            params["q"] = self.q
-        if self.sort:
-            params["sort"] = self.sort
-        if self.scene:
-            params["scene"] = self.scene
-        if self.page_size != PAGE_SIZE_CHOICES[0]:
-            params["size"] = self.page_size
-        params.update({k: v for k, v in self.filters.items() if v})
+        params = self.params()
         params.update(overrides)
         return urlencode({k: v for k, v in params.items() if v not in ("", None)})
 
 
-def _state(request: HttpRequest, spec: ListSpec) -> ListState:
-    q = request.GET.get("q", "").strip()[:MAX_SEARCH]
+def _state_keys(spec: ListSpec) -> set[str]:
+    keys = {"q", "sort", "scene", "size"} | {f.key for f in spec.filters}
+    for d in spec.date_filters:
+        keys |= {d.param_from, d.param_to}
+    return keys
+
+
+def _state(params: QueryDict, spec: ListSpec) -> ListState:
+    q = params.get("q", "").strip()[:MAX_SEARCH]
     sortable = {c.key for c in spec.columns if c.sort}
-    sort = request.GET.get("sort", "")
+    sort = params.get("sort", "")
     if sort.lstrip("-") not in sortable:
         sort = ""
     scene_keys = [s.key for s in spec.scenes]
-    scene = request.GET.get("scene", "")
+    scene = params.get("scene", "")
     if scene not in scene_keys:
-        scene = scene_keys[0] if scene_keys else ""
-    filters = {f.key: request.GET.get(f.key, "") for f in spec.filters}
+        scene = ""
+    filters = {f.key: params.get(f.key, "") for f in spec.filters}
     try:
-        size = int(request.GET.get("size", PAGE_SIZE_CHOICES[0]))
+        size = int(params.get("size", PAGE_SIZE_CHOICES[0]))
     except ValueError:
         size = PAGE_SIZE_CHOICES[0]
     if size not in PAGE_SIZE_CHOICES:
         size = PAGE_SIZE_CHOICES[0]
-    return ListState(q=q, sort=sort, scene=scene, filters=filters, page_size=size)
+    state = ListState(q=q, sort=sort, scene=scene, filters=filters, page_size=size)
+    for d in spec.date_filters:
+        _parse_range(params, d, state)
+    return state
+
+
+def _parse_range(params: QueryDict, d: DateRangeFilter, state: ListState) -> None:
+    bounds: list[datetime.date | None] = []
+    bad = False
+    for name in (d.param_from, d.param_to):
+        text = params.get(name, "").strip()[:20]
+        state.raw_dates[name] = text
+        day = parse_day(text) if text else None
+        if text and day is None:
+            bad = True
+        bounds.append(day)
+    start, end = bounds
+    if bad:
+        state.errors.append(
+            _("%(label)s：日期格式不正确，请按 2026-10-05 的格式填写") % {"label": d.label}
+        )
+        return
+    if start is not None and end is not None and start > end:
+        state.errors.append(_("%(label)s：开始日期晚于结束日期") % {"label": d.label})
+        return
+    if start is not None or end is not None:
+        state.dates[d.key] = (start, end)
+
+
+def _default_scene(queryset: QuerySet[Any], spec: ListSpec) -> str:
+    """The first scene that has rows for this viewer (one cheap EXISTS per empty scene),
+    so an admin or a director, who owns no customers, does not land on an empty 我负责的."""
+    for scene in spec.scenes[:-1]:
+        if queryset.filter(scene.q).exists():
+            return scene.key
+    return spec.scenes[-1].key if spec.scenes else ""
 
 
 def apply_list_state(queryset: QuerySet[Any], spec: ListSpec, state: ListState) -> QuerySet[Any]:
-    """Scene, search, filters and ordering applied to an already-scoped queryset."""
+    """Scene, search, filters, date ranges and ordering applied to an already-scoped
+    queryset."""
     qs = queryset
     for scene in spec.scenes:
         if scene.key == state.scene:
@@ -167,13 +324,20 @@ def apply_list_state(queryset: QuerySet[Any], spec: ListSpec, state: ListState) 
             cond_or_none = flt.q(value)
             if cond_or_none is not None:
                 qs = qs.filter(cond_or_none)
+    for d in spec.date_filters:
+        if d.key in state.dates:
+            qs = qs.filter(d.q(*state.dates[d.key]))
+    return _ordered(qs, spec, state)
+
+
+def _ordered(qs: QuerySet[Any], spec: ListSpec, state: ListState) -> QuerySet[Any]:
     if state.sort:
         col = next(c for c in spec.columns if c.key == state.sort.lstrip("-"))
         assert col.sort is not None
         desc = state.sort.startswith("-")
-        qs = qs.order_by(("-" if desc else "") + col.sort, "-pk" if desc else "pk")
-    elif spec.default_sort:
-        qs = qs.order_by(spec.default_sort, "-pk")
+        return qs.order_by(("-" if desc else "") + col.sort, "-pk" if desc else "pk")
+    if spec.default_sort:
+        return qs.order_by(spec.default_sort, "-pk")
     return qs
 
 
@@ -184,6 +348,237 @@ def export_rows(spec: ListSpec, qs: QuerySet[Any]) -> tuple[list[str], Any]:
     return headers, rows
 
 
+# ---------------------------------------------------------------------- counting, pages
+
+
+@dataclass
+class ListPager:
+    """One page of rows from one capped count and one slice (never Paginator's second
+    count). ``num_pages`` is None while the count is capped."""
+
+    number: int
+    size: int
+    count: int
+    capped: bool
+    rows: list[Any]
+    has_next: bool
+
+    @property
+    def num_pages(self) -> int | None:
+        if self.capped:
+            return None
+        return max(1, -(-self.count // self.size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_previous or self.has_next
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def object_list(self) -> list[Any]:
+        return self.rows
+
+
+def count_capped(qs: QuerySet[Any], *, exact: bool = False) -> tuple[int, bool]:
+    """(count, capped): COUNT over at most COUNT_CAP + 1 rows unless asked to be exact."""
+    if exact:
+        return qs.order_by().count(), False
+    n = qs.order_by()[: COUNT_CAP + 1].count()
+    if n > COUNT_CAP:
+        return COUNT_CAP, True
+    return n, False
+
+
+def paginate(qs: QuerySet[Any], *, size: int, page: str, exact: bool = False) -> ListPager:
+    count, capped = count_capped(qs, exact=exact)
+    try:
+        number = max(1, int(page))
+    except (TypeError, ValueError):
+        number = 1
+    if not capped:
+        number = min(number, max(1, -(-count // size)))
+    offset = (number - 1) * size
+    rows = list(qs[offset : offset + size + 1])
+    return ListPager(
+        number=number,
+        size=size,
+        count=count,
+        capped=capped,
+        rows=rows[:size],
+        has_next=len(rows) > size,
+    )
+
+
+# --------------------------------------------------------------------------- posts
+
+
+def list_key_of(request: HttpRequest, spec: ListSpec) -> str:
+    if spec.key:
+        return spec.key
+    match = getattr(request, "resolver_match", None)
+    if match is not None and match.view_name:
+        return str(match.view_name)
+    return spec.export_name
+
+
+def _export_selected(spec: ListSpec) -> BatchAction:
+    def handler(ctx: BatchContext) -> HttpResponseBase:
+        from salesops.core.xlsx import xlsx_response
+
+        headers, rows = export_rows(spec, ctx.selected)
+        audit_record(
+            actor=ctx.actor,
+            action=AuditAction.EXPORT,
+            object_type=spec.export_name,
+            note=_("导出所选 %(n)d 条：id=%(ids)s")
+            % {"n": len(ctx.ids), "ids": ",".join(str(i) for i in ctx.ids)},
+        )
+        return xlsx_response(filename=f"{spec.export_name}.xlsx", headers=headers, rows=rows)
+
+    return BatchAction(
+        "export_selected",
+        gettext_lazy("导出所选"),
+        handler,
+        allowed=lambda v: v.can_export,
+        icon="bi-download",
+    )
+
+
+def batch_actions_for(spec: ListSpec, viewer: Viewer) -> list[BatchAction]:
+    """The spec's actions plus 导出所选 for every exportable list, as far as the viewer
+    may use them."""
+    if not spec.selectable:
+        return []
+    actions = list(spec.batch_actions)
+    if spec.export:
+        actions.insert(0, _export_selected(spec))
+    return [a for a in actions if a.allows(viewer)]
+
+
+def _selected_ids(request: HttpRequest) -> list[int]:
+    out: list[int] = []
+    seen: set[int] = set()
+    for raw in request.POST.getlist("ids")[:MAX_BATCH]:
+        try:
+            pk = int(raw)
+        except ValueError:
+            continue
+        if pk not in seen:
+            seen.add(pk)
+            out.append(pk)
+    return out
+
+
+def _run_batch(
+    request: HttpRequest,
+    *,
+    queryset: QuerySet[Any],
+    spec: ListSpec,
+    state: ListState,
+    viewer: Viewer,
+    back: str,
+) -> HttpResponseBase:
+    key = request.POST.get("batch", "")
+    action = next((a for a in batch_actions_for(spec, viewer) if a.key == key), None)
+    if action is None:
+        raise PermissionDenied(_("您没有执行该批量操作的权限"))
+    ids = _selected_ids(request)
+    if not ids:
+        messages.warning(request, _("请先勾选要操作的记录"))
+        return HttpResponseRedirect(back)
+    # Re-filter through the viewer's scope: an id outside it is ignored, and said so.
+    found = set(queryset.filter(pk__in=ids).values_list("pk", flat=True))
+    kept = [i for i in ids if i in found]
+    ignored = len(ids) - len(kept)
+    if ignored:
+        messages.warning(
+            request,
+            _("%(n)d 条所选记录不在您的数据范围内，已忽略") % {"n": ignored},
+        )
+    if not kept:
+        return HttpResponseRedirect(back)
+    ctx = BatchContext(
+        request=request,
+        viewer=viewer,
+        actor=request.user,  # type: ignore[arg-type]
+        selected=_ordered(queryset.filter(pk__in=kept), spec, state),
+        ids=kept,
+        value=request.POST.get("value", "").strip()[:100],
+    )
+    try:
+        result = action.handler(ctx)
+    except ServiceError as exc:
+        messages.error(request, str(exc.message))
+        return HttpResponseRedirect(back)
+    if isinstance(result, HttpResponseBase):
+        return result
+    messages.success(request, result)
+    return HttpResponseRedirect(back)
+
+
+def _post(
+    request: HttpRequest,
+    *,
+    queryset: QuerySet[Any],
+    spec: ListSpec,
+    state: ListState,
+    viewer: Viewer,
+) -> HttpResponseBase:
+    from salesops.core.scenes import (
+        saved_scene_create,
+        saved_scene_delete,
+        saved_scene_set_default,
+    )
+
+    back = request.get_full_path()
+    what = request.POST.get("list_action", "")
+    if what == "batch":
+        return _run_batch(
+            request, queryset=queryset, spec=spec, state=state, viewer=viewer, back=back
+        )
+    actor: User = request.user  # type: ignore[assignment]
+    try:
+        if what == "save_scene":
+            scene = saved_scene_create(
+                actor=actor,
+                list_key=list_key_of(request, spec),
+                name=request.POST.get("name", ""),
+                query=state.query(),
+                is_default=request.POST.get("is_default") == "1",
+            )
+            messages.success(request, _("场景“%(name)s”已保存") % {"name": scene.name})
+        elif what in ("delete_scene", "default_scene", "undefault_scene"):
+            try:
+                pk = int(request.POST.get("scene_id", ""))
+            except ValueError:
+                pk = 0
+            if what == "delete_scene":
+                saved_scene_delete(actor=actor, pk=pk)
+                messages.success(request, _("场景已删除"))
+            else:
+                saved_scene_set_default(actor=actor, pk=pk, is_default=what == "default_scene")
+                messages.success(request, _("默认场景已更新"))
+        else:
+            raise PermissionDenied(_("未知的列表操作"))
+    except ServiceError as exc:
+        messages.error(request, str(exc.message))
+    return HttpResponseRedirect(back)
+
+
+# ------------------------------------------------------------------------------ page
+
+
 def list_page(
     request: HttpRequest,
     *,
@@ -192,11 +587,30 @@ def list_page(
     template: str = "core/list_page.html",
     context: dict[str, Any] | None = None,
 ) -> HttpResponseBase:
-    """Render a list page (or just its table for htmx, or an .xlsx export)."""
-    state = _state(request, spec)
-    qs = apply_list_state(queryset, spec, state)
-    viewer = request_viewer(request)
+    """Render a list page (or just its table for htmx, or an .xlsx export), or answer a
+    POST from it: a batch action over selected rows or a saved-scene change."""
+    from salesops.core.selectors import saved_scenes_for
 
+    viewer = request_viewer(request)
+    list_key = list_key_of(request, spec)
+    saved = saved_scenes_for(request.user, list_key)  # type: ignore[arg-type]
+    params: QueryDict = request.GET
+    keys = _state_keys(spec)
+    if not any(k in params for k in keys):
+        default = next((s for s in saved if s.is_default), None)
+        if default is not None:
+            params = QueryDict(default.query)
+    state = _state(params, spec)
+    if spec.scenes and not state.scene:
+        if spec.default_scene_with_rows:
+            state.scene = _default_scene(queryset, spec)
+        else:
+            state.scene = spec.scenes[0].key
+
+    if request.method == "POST":
+        return _post(request, queryset=queryset, spec=spec, state=state, viewer=viewer)
+
+    qs = apply_list_state(queryset, spec, state)
     if request.GET.get("export") == "xlsx":
         if not viewer.can_export:
             raise PermissionDenied(_("您没有导出权限"))
@@ -211,23 +625,20 @@ def list_page(
         )
         return xlsx_response(filename=f"{spec.export_name}.xlsx", headers=headers, rows=rows)
 
-    paginator = Paginator(qs, state.page_size)
-    try:
-        page = paginator.page(request.GET.get("page", 1))
-    except PageNotAnInteger:
-        page = paginator.page(1)
-    except EmptyPage:
-        page = paginator.page(paginator.num_pages)
+    exact = request.GET.get("count") == "exact"
+    pager = paginate(qs, size=state.page_size, page=request.GET.get("page", "1"), exact=exact)
+    actions = batch_actions_for(spec, viewer)
     rows_out = [
         {
             "obj": obj,
+            "pk": getattr(obj, "pk", None),
             "cells": [
                 {"value": c.display(obj), "link": c.link(obj) if c.link else "", "money": c.money}
                 for c in spec.columns
             ],
             "link": spec.row_link(obj) if spec.row_link else "",
         }
-        for obj in page.object_list
+        for obj in pager.rows
     ]
     header_cells: list[dict[str, Any]] = [
         {
@@ -241,21 +652,32 @@ def list_page(
         }
         for c in spec.columns
     ]
+    current = state.query()
     ctx: dict[str, Any] = {
         "spec": spec,
         "state": state,
-        "page": page,
-        "paginator": paginator,
+        "page": pager,
+        "paginator": pager,
         "rows": rows_out,
         "headers": header_cells,
         "scene_links": [
             {
                 "key": s.key,
                 "label": s.label,
-                "active": s.key == state.scene,
+                "active": s.key == state.scene and not any(x.query == current for x in saved),
                 "url": "?" + state.query(scene=s.key, page=""),
             }
             for s in spec.scenes
+        ],
+        "saved_scenes": [
+            {
+                "pk": s.pk,
+                "name": s.name,
+                "is_default": s.is_default,
+                "active": s.query == current,
+                "url": "?" + s.query if s.query else "?" + urlencode({"q": ""}),
+            }
+            for s in saved
         ],
         "filter_widgets": [
             {
@@ -266,11 +688,34 @@ def list_page(
             }
             for f in spec.filters
         ],
-        "page_query": state.query(),
+        "date_widgets": [
+            {
+                "key": d.key,
+                "label": d.label,
+                "param_from": d.param_from,
+                "param_to": d.param_to,
+                "value_from": state.raw_dates.get(d.param_from, ""),
+                "value_to": state.raw_dates.get(d.param_to, ""),
+            }
+            for d in spec.date_filters
+        ],
+        "list_errors": state.errors,
+        "page_query": state.query(count="exact") if exact else current,
+        "pager_params": [
+            (k, v)
+            for k, v in {**state.params(), **({"count": "exact"} if exact else {})}.items()
+            if k != "size"
+        ],
         "export_url": "?" + state.query(export="xlsx"),
+        "count_exact_url": "?" + state.query(count="exact"),
+        "count_cap_label": f"{COUNT_CAP:,}+",
+        "reset_url": request.path,
         "can_export": viewer.can_export,
         "can_import": viewer.can_import,
         "page_sizes": PAGE_SIZE_CHOICES,
+        "batch_actions": actions,
+        "selectable": bool(actions),
+        "column_count": len(header_cells) + (1 if actions else 0),
     }
     if context:
         ctx.update(context)

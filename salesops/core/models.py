@@ -376,3 +376,39 @@ class ScheduledJobState(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class SavedScene(models.Model):
+    """A user's own list scene (筛选条件保存为场景): the list's query string under a name.
+
+    ``query`` is what the list mechanism produced for the state (search, scene, filters,
+    date ranges, sort, page size), never free SQL: it is parsed back through the same
+    whitelist as a request. At most one default per user and list.
+    """
+
+    user = models.ForeignKey(
+        User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="saved_scenes"
+    )
+    list_key = models.CharField(_("列表"), max_length=100)
+    name = models.CharField(_("场景名称"), max_length=30)
+    query = models.CharField(_("筛选条件"), max_length=1000, blank=True)
+    is_default = models.BooleanField(_("默认场景"), default=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("保存的场景")
+        verbose_name_plural = _("保存的场景")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "list_key", "name"], name="savedscene_unique_name"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "list_key"],
+                condition=models.Q(is_default=True),
+                name="savedscene_one_default",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "list_key"], name="savedscene_user_list")]
+
+    def __str__(self) -> str:
+        return self.name

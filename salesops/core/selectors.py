@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from salesops.core.access import Viewer, mask_bank_account, mask_id_number, mask_phone, viewer_for
 from salesops.core.audit import object_type_of
 from salesops.core.display import format_datetime, parse_stored_datetime
-from salesops.core.models import ApprovalTask, AuditLog, TaskStatus, User
+from salesops.core.models import ApprovalTask, AuditLog, SavedScene, TaskStatus, User
 from salesops.core.registry import Card, dashboard_panels
 
 OBJECT_LOG_LIMIT = 200
@@ -262,3 +262,8 @@ def audit_log_for(user: User) -> QuerySet[AuditLog]:
     qs = AuditLog.objects.select_related("actor")
     qs._iterable_class = AuditEntryIterable
     return qs
+
+
+def saved_scenes_for(user: User, list_key: str) -> list[SavedScene]:
+    """The user's own saved scenes of one list (never anyone else's), in saved order."""
+    return list(SavedScene.objects.filter(user=user, list_key=list_key).order_by("id"))

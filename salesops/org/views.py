@@ -21,7 +21,7 @@ from salesops.core.access import Viewer, mask_bank_account, mask_phone, request_
 from salesops.core.display import format_datetime
 from salesops.core.errors import ServiceError
 from salesops.core.forms import apply_service_error
-from salesops.core.listing import Column, Filter, ListSpec, list_page
+from salesops.core.listing import Column, DateRangeFilter, Filter, ListSpec, list_page
 from salesops.core.models import ApprovalEvent, ApprovalRequest
 from salesops.core.selectors import audit_for_object
 from salesops.org import selectors as sel
@@ -160,6 +160,7 @@ def employees(request: HttpRequest) -> HttpResponseBase:
             Filter("department", _lazy("部门"), dept_choices, "department_id"),
             Filter("active", _lazy("在职"), [("1", _lazy("在职")), ("0", _lazy("离职"))], "active"),
         ],
+        date_filters=[DateRangeFilter("hired_on", _lazy("入职日期"), "hired_on")],
         default_sort="employee_no",
         export_name="employees",
         create_url=reverse("org:employee_create") if viewer.is_admin else "",
@@ -299,6 +300,7 @@ def members(request: HttpRequest) -> HttpResponseBase:
             Filter("status", _lazy("状态"), MemberStatus.choices, "status"),
             Filter("title", _lazy("职级"), Rank.choices, "title"),
         ],
+        date_filters=[DateRangeFilter("joined_on", _lazy("加入日期"), "joined_on")],
         default_sort="member_no",
         export_name="members",
         row_link=lambda m: reverse("org:member_detail", args=[m.pk]),
@@ -456,6 +458,9 @@ def sponsor_changes(request: HttpRequest) -> HttpResponseBase:
         search_fields=["member__member_no", "member__name", "new_sponsor__member_no"],
         search_hint=_lazy("会员编号或姓名"),
         filters=[Filter("status", _lazy("状态"), RequestStatus.choices, "status")],
+        date_filters=[
+            DateRangeFilter("created", _lazy("申请时间"), "created_at", is_datetime=True)
+        ],
         default_sort="-created_at",
         export_name="sponsor_changes",
         create_url=reverse("org:sponsor_change_create"),

@@ -21,7 +21,16 @@ from salesops.core.access import Viewer, request_viewer
 from salesops.core.display import format_datetime
 from salesops.core.errors import ServiceError
 from salesops.core.forms import apply_service_error
-from salesops.core.listing import Column, Filter, ListSpec, Scene, list_page
+from salesops.core.listing import (
+    BatchAction,
+    BatchContext,
+    Column,
+    DateRangeFilter,
+    Filter,
+    ListSpec,
+    Scene,
+    list_page,
+)
 from salesops.core.models import RoleCode
 from salesops.core.selectors import audit_for_object
 from salesops.org.access import can_see_personal_info
@@ -43,6 +52,7 @@ from salesops.sales.services.customers import (
     customer_delete,
     customer_reassign,
     customer_update,
+    customers_transfer,
 )
 from salesops.sales.services.orders import order_cancel, order_create
 from salesops.sales.services.products import (
@@ -139,11 +149,30 @@ def _customer_spec(request: HttpRequest, viewer: Viewer) -> ListSpec:
             ),
             Filter("source", gettext_lazy("客户来源"), [(s, s) for s in sources], "source"),
         ],
+        date_filters=[
+            DateRangeFilter("created", gettext_lazy("创建时间"), "created_at", is_datetime=True)
+        ],
         scenes=[Scene(k, label, q) for k, label, q in selectors.customer_scenes(viewer)],
         default_sort="-id",
         export_name="customers",
         create_url=reverse("sales:customer_create"),
+        batch_actions=[
+            BatchAction(
+                "transfer",
+                gettext_lazy("转移负责人"),
+                _transfer_customers,
+                allowed=_is_staff,
+                confirm=gettext_lazy("把所选客户转移给该工号的员工？"),
+                input_label=gettext_lazy("新负责人工号"),
+                icon="bi-person-gear",
+            )
+        ],
     )
+
+
+def _transfer_customers(ctx: BatchContext) -> str:
+    done = customers_transfer(actor=ctx.actor, customer_ids=ctx.ids, owner_no=ctx.value)
+    return _("已将 %(n)d 位客户转移给 %(owner)s") % {"n": done.moved, "owner": done.owner}
 
 
 @login_required
@@ -581,6 +610,7 @@ def _order_spec(viewer: Viewer) -> ListSpec:
             Filter("status", gettext_lazy("状态"), OrderStatus.choices, "status"),
             Filter("kind", gettext_lazy("类型"), OrderKind.choices, "kind"),
         ],
+        date_filters=[DateRangeFilter("order_date", gettext_lazy("下单日期"), "order_date")],
         default_sort="-order_date",
         export_name="orders",
         create_url=reverse("sales:order_create") if _is_staff(viewer) else "",
@@ -837,6 +867,7 @@ def returns(request: HttpRequest) -> HttpResponseBase:
         ],
         search_fields=["return_no", "original_order__order_no"],
         search_hint=gettext_lazy("退货单号 / 原订单号"),
+        date_filters=[DateRangeFilter("return_date", gettext_lazy("退货日期"), "return_date")],
         default_sort="-return_date",
         export_name="returns",
     )

@@ -7,11 +7,13 @@ adjustments of closed months), adds the totals and says what is missing for the 
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
+from django.conf import settings
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
@@ -27,6 +29,7 @@ from salesops.compensation.models import (
 from salesops.compensation.selectors import VIEW_FULL, VIEW_SUMMARY
 from salesops.compensation.selectors.formulas import bonus_name, line_formula
 from salesops.compensation.selectors.plans import rank_plan_of
+from salesops.core.errors import ServiceError
 from salesops.core.money import format_money
 from salesops.org.models import MemberStatus, rank_label
 
@@ -230,15 +233,57 @@ def statement_build(*, run: CommissionRun, result: CommissionResult, view: str) 
 
 # --------------------------------------------------------------------------- PDF
 
-PDF_FONT = "STSong-Light"  # Adobe's CID font every PDF reader has: no font file to ship
+# A TrueType (glyf) CJK font embedded in every PDF, so no reader shows missing-glyph boxes
+# (the CID font STSong-Light is not embedded and needs Adobe's Asian font pack). reportlab
+# cannot embed CFF outlines, which rules out Debian's fonts-noto-cjk; these Debian packages
+# ship TrueType ones. SALESOPS_PDF_FONT (a .ttf/.ttc path) comes first when set.
+PDF_FONT_PATHS = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",  # fonts-wqy-microhei
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",  # fonts-wqy-zenhei
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",  # fonts-droid-fallback
+    "/usr/share/fonts/truetype/arphic/uming.ttc",  # fonts-arphic-uming
+)
+PDF_FONT_PACKAGE = "fonts-wqy-microhei"
 
 
-def _register_pdf_font() -> None:
+def pdf_font_missing() -> ServiceError:
+    return ServiceError(
+        "pdf_font_missing",
+        _(
+            "无法生成 PDF：服务器上没有可嵌入的中文字体。"
+            "请管理员安装 %(package)s（apt-get install %(package)s），"
+            "或在 SALESOPS_PDF_FONT 中设置一个 TrueType 中文字体文件的路径。"
+        )
+        % {"package": PDF_FONT_PACKAGE},
+        status=503,
+    )
+
+
+def pdf_font_candidates() -> list[str]:
+    configured = str(getattr(settings, "SALESOPS_PDF_FONT", "") or "")
+    return ([configured] if configured else []) + list(PDF_FONT_PATHS)
+
+
+def register_pdf_font() -> str:
+    """Register the first usable CJK TrueType font with reportlab; its registered name.
+
+    Raises ``pdf_font_missing`` (a readable 503) when no candidate exists or loads.
+    """
     from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
-    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+    for path in pdf_font_candidates():
+        if not os.path.isfile(path):
+            continue
+        name = "CJK-" + os.path.splitext(os.path.basename(path))[0]
+        if name in pdfmetrics.getRegisteredFontNames():
+            return name
+        try:
+            pdfmetrics.registerFont(TTFont(name, path, subfontIndex=0))
+        except (TTFError, OSError):  # e.g. CFF outlines, which reportlab cannot embed
+            continue
+        return name
+    raise pdf_font_missing()
 
 
 def statement_pdf(st: Statement) -> bytes:
@@ -251,10 +296,10 @@ def statement_pdf(st: Statement) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    _register_pdf_font()
-    title_style = ParagraphStyle("title", fontName=PDF_FONT, fontSize=16, leading=22)
-    h_style = ParagraphStyle("h", fontName=PDF_FONT, fontSize=12, leading=18, spaceBefore=6)
-    body = ParagraphStyle("body", fontName=PDF_FONT, fontSize=9, leading=13)
+    font = register_pdf_font()
+    title_style = ParagraphStyle("title", fontName=font, fontSize=16, leading=22)
+    h_style = ParagraphStyle("h", fontName=font, fontSize=12, leading=18, spaceBefore=6)
+    body = ParagraphStyle("body", fontName=font, fontSize=9, leading=13)
     r, m = st.result, st.result.member
 
     def para(text: object) -> Paragraph:
@@ -267,7 +312,7 @@ def statement_pdf(st: Statement) -> bytes:
         t.setStyle(
             TableStyle(
                 [
-                    ("FONT", (0, 0), (-1, -1), PDF_FONT, 9),
+                    ("FONT", (0, 0), (-1, -1), font, 9),
                     ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef1f5")),
                     ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#b8c0cc")),
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),

@@ -58,7 +58,7 @@ def row_members(resp: Any) -> list[str]:
     table = body[body.index('id="list-results"') : body.index("</table>")]
     rows = table.split("<tbody>")[1].split("<tr>")[1:]
     return [
-        re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[1]
+        re.findall(r'<td(?! class="list-select")[^>]*>(.*?)</td>', row, re.S)[1]
         for row in rows
         if "<td" in row and "暂无数据" not in row
     ]

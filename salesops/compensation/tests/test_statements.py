@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -30,11 +31,13 @@ from salesops.compensation.models import (
 from salesops.compensation.selectors import VIEW_FULL, VIEW_SUMMARY, VIEW_UPLINE_FULL
 from salesops.compensation.services.plans import plan_version_ensure_seed
 from salesops.compensation.services.statements import (
+    pdf_font_candidates,
     rank_progress,
+    register_pdf_font,
     statement_build,
 )
 from salesops.core.access import viewer_for
-from salesops.core.errors import NotFoundError
+from salesops.core.errors import NotFoundError, ServiceError
 from salesops.core.models import RoleCode
 from salesops.factories import MemberFactory, UserFactory, role
 from salesops.org.models import Member, MemberStatus
@@ -388,11 +391,27 @@ def test_visibility_holds_on_random_trees() -> None:
 # --------------------------------------------------------------------------- PDF
 
 
+def _pdf_font_installed() -> bool:
+    try:
+        register_pdf_font()
+    except ServiceError:
+        return False
+    return True
+
+
+needs_pdf_font = pytest.mark.skipif(
+    not _pdf_font_installed(),
+    reason="no TrueType Chinese font installed: apt-get install fonts-wqy-microhei "
+    "(or set SALESOPS_PDF_FONT)",
+)
+
+
 def pdf_text(data: bytes) -> str:
     reader = PdfReader(io.BytesIO(data))
     return "\n".join(page.extract_text() for page in reader.pages)
 
 
+@needs_pdf_font
 @pytest.mark.django_db
 @pytest.mark.usefixtures("immediate_tasks")
 def test_statement_pdf_is_chinese_and_holds_member_total_and_formulas(
@@ -415,6 +434,7 @@ def test_statement_pdf_is_chinese_and_holds_member_total_and_formulas(
     assert other.status_code == 404
 
 
+@needs_pdf_font
 @pytest.mark.django_db
 @pytest.mark.usefixtures("immediate_tasks")
 def test_summary_pdf_for_an_upline_has_no_lines(
@@ -426,6 +446,76 @@ def test_summary_pdf_for_an_upline_has_no_lines(
     text = pdf_text(resp.content)
     assert "SR00" in text and "¥4,076.92" in text and "¥20,000.00" in text
     assert "×" not in text and "奖金明细" not in text
+
+
+def _font_files(data: bytes) -> list[tuple[str, bool]]:
+    """(font name, has an embedded TrueType FontFile2 stream) for every font used."""
+    out = []
+    for page in PdfReader(io.BytesIO(data)).pages:
+        fonts = page["/Resources"]["/Font"]
+        for ref in fonts.values():
+            font = ref.get_object()
+            descs = [font]
+            if "/DescendantFonts" in font:
+                descs = [d.get_object() for d in font["/DescendantFonts"]]
+            for d in descs:
+                fd = d.get("/FontDescriptor")
+                embedded = fd is not None and "/FontFile2" in fd.get_object()
+                out.append((str(font["/BaseFont"]), embedded))
+    return out
+
+
+@needs_pdf_font
+@pytest.mark.django_db
+@pytest.mark.usefixtures("immediate_tasks")
+def test_statement_pdf_embeds_its_chinese_font(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    run = run_period(world.finance, django_capture_on_commit_callbacks)
+    resp = login(world.sm_user).get(reverse("compensation:statement_pdf", args=[run.pk, "SM01"]))
+    assert resp.status_code == 200
+    fonts = _font_files(resp.content)
+    # reportlab's canvas always lists Helvetica (one of the 14 standard fonts every reader
+    # has, and no Chinese glyphs); every other font must travel inside the file.
+    others = [(name, embedded) for name, embedded in fonts if name != "/Helvetica"]
+    assert others, fonts
+    assert all(embedded for _name, embedded in others), fonts
+    assert not any("STSong" in name for name, _e in fonts)
+    assert "王经理" in pdf_text(resp.content)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("immediate_tasks")
+def test_statement_pdf_without_a_font_answers_a_readable_page(
+    world: World, django_capture_on_commit_callbacks: Any, settings: Any, monkeypatch: Any
+) -> None:
+    from salesops.compensation.services import statements as statements_module
+
+    run = run_period(world.finance, django_capture_on_commit_callbacks)
+    settings.SALESOPS_PDF_FONT = "/nonexistent/font.ttf"
+    monkeypatch.setattr(statements_module, "PDF_FONT_PATHS", ())
+    assert pdf_font_candidates() == ["/nonexistent/font.ttf"]
+    resp = login(world.sm_user).get(reverse("compensation:statement_pdf", args=[run.pk, "SM01"]))
+    assert resp.status_code == 503
+    body = resp.content.decode()
+    assert "无法生成 PDF：服务器上没有可嵌入的中文字体" in body
+    assert "apt-get install fonts-wqy-microhei" in body
+    assert reverse("compensation:statement", args=[run.pk, "SM01"]) in body
+
+
+NOTO_CFF = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+
+
+@pytest.mark.skipif(not os.path.isfile(NOTO_CFF), reason="fonts-noto-cjk is not installed")
+@pytest.mark.django_db
+def test_a_cff_font_is_not_taken_for_embedding(settings: Any, monkeypatch: Any) -> None:
+    from salesops.compensation.services import statements as statements_module
+
+    settings.SALESOPS_PDF_FONT = NOTO_CFF
+    monkeypatch.setattr(statements_module, "PDF_FONT_PATHS", ())
+    with pytest.raises(ServiceError) as err:
+        register_pdf_font()
+    assert err.value.code == "pdf_font_missing"
 
 
 # --------------------------------------------------------------------------- API

@@ -28,7 +28,7 @@ from salesops.compensation.services.payouts import (
 )
 from salesops.core.access import Viewer, mask_bank_account, request_viewer
 from salesops.core.errors import NotFoundError, ServiceError
-from salesops.core.listing import Column, Filter, ListSpec, list_page
+from salesops.core.listing import Column, DateRangeFilter, Filter, ListSpec, list_page
 from salesops.core.xlsx import XLSX_MIME, content_disposition
 
 
@@ -60,6 +60,7 @@ def _batch_spec() -> ListSpec:
         search_fields=["pay_date"],
         search_hint=gettext_lazy("发放日期，如 2026-12"),
         filters=[Filter("status", gettext_lazy("状态"), list(PayoutStatus.choices), "status")],
+        date_filters=[DateRangeFilter("pay_date", gettext_lazy("发放日期"), "pay_date")],
         default_sort="-pay_date",
         export_name="payout_batches",
         row_link=lambda b: reverse("compensation:payout_detail", args=[b.pk]),

@@ -139,6 +139,7 @@ def _compliance_spec(scope: rep.ComplianceScope) -> ListSpec:
         ],
         default_sort="-share_sort",
         export_name="compliance_report",
+        selectable=False,  # rows are per-member aggregates (dicts), not records with an id
     )
 
 

@@ -26,7 +26,7 @@ from salesops.compensation.services.periods import month_from_text
 from salesops.compensation.services.runs import commission_run_start, run_is_stale, stale_minutes
 from salesops.core.access import Viewer, request_viewer
 from salesops.core.errors import NotFoundError, ServiceError
-from salesops.core.listing import Column, Filter, ListSpec, list_page
+from salesops.core.listing import Column, DateRangeFilter, Filter, ListSpec, list_page
 from salesops.org.models import rank_label
 
 
@@ -48,6 +48,9 @@ def _run_spec() -> ListSpec:
             Column("created_at", gettext_lazy("发起时间"), lambda r: r.created_at, "created_at"),
         ],
         filters=[Filter("status", gettext_lazy("状态"), list(RunStatus.choices), "status")],
+        date_filters=[
+            DateRangeFilter("created", gettext_lazy("发起时间"), "created_at", is_datetime=True)
+        ],
         default_sort="-id",
         export_name="commission_runs",
         row_link=lambda r: reverse("compensation:run_detail", args=[r.pk]),

@@ -35,7 +35,7 @@ from salesops.compensation.services.statements import (
 )
 from salesops.core.access import Viewer, request_viewer
 from salesops.core.errors import NotFoundError, ServiceError
-from salesops.core.listing import Column, Filter, ListSpec, list_page
+from salesops.core.listing import Column, DateRangeFilter, Filter, ListSpec, list_page
 
 
 def _statement(request: HttpRequest, pk: int, member_no: str) -> Statement:
@@ -72,7 +72,18 @@ def statement(request: HttpRequest, pk: int, member_no: str) -> HttpResponse:
 @login_required
 def statement_pdf_view(request: HttpRequest, pk: int, member_no: str) -> HttpResponse:
     st = _statement(request, pk, member_no)
-    data = statement_pdf(st)
+    try:
+        data = statement_pdf(st)
+    except ServiceError as exc:
+        if exc.code != "pdf_font_missing":
+            raise
+        back = reverse("compensation:statement", args=[pk, member_no])
+        return render(
+            request,
+            "compensation/statement_pdf_error.html",
+            {"message": exc.message, "back_url": back, "st": st},
+            status=exc.status,
+        )
     resp = HttpResponse(data, content_type="application/pdf")
     name = f"statement-{st.run.period:%Y-%m}-{st.result.member.member_no}.pdf"
     resp["Content-Disposition"] = f'inline; filename="{name}"'
@@ -179,6 +190,9 @@ def _dispute_spec(viewer: Viewer) -> ListSpec:
         search_fields=["member__member_no"] if is_finance(viewer) else [],
         search_hint=gettext_lazy("会员编号"),
         filters=[Filter("status", gettext_lazy("状态"), DisputeStatus.choices, "status")],
+        date_filters=[
+            DateRangeFilter("updated", gettext_lazy("更新时间"), "updated_at", is_datetime=True)
+        ],
         default_sort="-updated_at",
         export_name="disputes",
         row_link=lambda d: reverse("compensation:dispute_detail", args=[d.pk]),

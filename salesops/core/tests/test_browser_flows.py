@@ -44,9 +44,10 @@ def test_rep_sees_exactly_their_customers_and_not_another_reps(
     _log_in(page, "rep")
     page.click("#main-menu a[href='/sales/customers/']")
     page.wait_for_selector("#list-table tbody tr")
-    codes = page.locator("#list-table tbody tr td:first-child").all_inner_texts()
+    # The first cell of a row is its selection checkbox; the data starts after it.
+    codes = page.locator("#list-table tbody tr td.list-select + td").all_inner_texts()
     assert [c.strip() for c in codes] == ["MXC-REP1"]
-    assert page.inner_text("#list-table tbody tr td:nth-child(3)").strip() == "13800001003"
+    assert page.inner_text("#list-table tbody tr td:nth-child(4)").strip() == "13800001003"
     _shot(page, "rep-customers")
 
     foreign = world.customers["c_rep2"]
@@ -66,7 +67,7 @@ def test_manager_approves_a_reps_sponsor_change_in_the_approval_centre(
     _log_in(page, "manager")
     page.click("#main-menu a[href='/approvals/']")
     page.wait_for_selector("#list-table tbody tr")
-    titles = page.locator("#list-table tbody tr td:first-child").all_inner_texts()
+    titles = page.locator("#list-table tbody tr td.list-select + td").all_inner_texts()
     assert [t.strip() for t in titles] == [approval.title]
     page.click(f"#list-table a[href='/approvals/{approval.pk}/']")
     page.wait_for_selector("#approval-comment")

@@ -292,13 +292,16 @@ class _Table(HTMLParser):
             self.rows.append([])
         elif self._in_body and tag == "td":
             self._cell = []
-            self._colspan = any(k == "colspan" for k, _v in attrs)
+            # The "暂无数据" row, and the row-selection checkbox column, hold no data.
+            self._colspan = any(
+                k == "colspan" or (k == "class" and v == "list-select") for k, v in attrs
+            )
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "tbody":
             self._in_body = False
         elif tag == "td" and self._cell is not None:
-            if not self._colspan:  # the "暂无数据" row
+            if not self._colspan:
                 self.rows[-1].append(" ".join("".join(self._cell).split()))
             self._cell = None
 

@@ -47,7 +47,7 @@ from salesops.core.forms.approvals import (
     step_initial_from_flow,
     step_keys,
 )
-from salesops.core.listing import Column, Filter, ListSpec, Scene, list_page
+from salesops.core.listing import Column, DateRangeFilter, Filter, ListSpec, Scene, list_page
 from salesops.core.models import (
     ApprovalFlow,
     ApprovalRequest,
@@ -167,6 +167,10 @@ def inbox_spec(user: User, *, tab: str, pending_count: int) -> ListSpec:
             Scene("done", gettext_lazy("我已审批"), selectors.done_tasks_q(user)),
             Scene("mine", gettext_lazy("我发起的"), selectors.mine_q(user)),
         ],
+        date_filters=[
+            DateRangeFilter("submitted", gettext_lazy("提交时间"), "submitted_at", is_datetime=True)
+        ],
+        default_scene_with_rows=False,  # the view sorts by the tab it was asked for
         default_sort="-my_acted_at" if tab == "done" else "-submitted_at",
         export_name="approvals",
         row_link=lambda r: _detail_url(r.pk),
@@ -174,7 +178,7 @@ def inbox_spec(user: User, *, tab: str, pending_count: int) -> ListSpec:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])  # POST: batch actions, saved scenes
 def approvals_inbox(request: HttpRequest) -> HttpResponseBase:
     user = _user(request)
     tab = request.GET.get("scene", "pending")
@@ -342,7 +346,7 @@ def steps_text(flow: ApprovalFlow) -> str:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])  # POST: batch actions, saved scenes
 def approval_flows(request: HttpRequest) -> HttpResponseBase:
     user = _flows_admin(request)
     spec = ListSpec(
@@ -558,7 +562,7 @@ def _read_button(n: Notification) -> str:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])  # POST: batch actions, saved scenes
 def notifications(request: HttpRequest) -> HttpResponseBase:
     user = _user(request)
     spec = ListSpec(

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponseBase
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_http_methods
 
 from salesops.core.listing import Column, Filter, ListSpec, list_page
 from salesops.core.models import AuditAction
@@ -100,7 +100,7 @@ def audit_spec() -> ListSpec:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])  # POST: batch actions, saved scenes
 def audit_log(request: HttpRequest) -> HttpResponseBase:
     qs = audit_log_for(request.user)  # type: ignore[arg-type]
     return list_page(request, queryset=qs, spec=audit_spec(), template="core/audit/list.html")

@@ -4,14 +4,17 @@ is every change of owner (负责人)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesops.core.audit import audit_create, audit_record, audit_update, snapshot
-from salesops.core.errors import FieldError, ServiceError
+from salesops.core.errors import FieldError, PermissionDeniedError, ServiceError
 from salesops.core.models import AuditAction, User
+from salesops.org.access import employee_scope_q
 from salesops.org.models import Employee
 from salesops.sales.models import Customer
 from salesops.sales.services._common import (
@@ -147,6 +150,60 @@ def customer_reassign(
     customer.save(update_fields=["owner", "department", "updated_at"])
     audit_update(actor=actor, obj=customer, before=before, note=note)
     return customer
+
+
+@dataclass
+class CustomersTransferred:
+    moved: int
+    ignored: int  # ids outside the actor's scope, or unknown
+    owner: Employee
+
+
+@transaction.atomic
+def customers_transfer(
+    *, actor: User, customer_ids: Sequence[int], owner_no: str, note: str = ""
+) -> CustomersTransferred:
+    """转移负责人 for several customers at once: each one in the actor's scope goes to the
+    employee ``owner_no`` (also in scope, active), audited per customer like a single
+    reassignment; ids the actor may not see are ignored and counted, never touched."""
+    viewer = viewer_of(actor)
+    if viewer is None:
+        raise PermissionDeniedError(_("请先登录"))
+    require_staff(viewer)
+    owner_no = owner_no.strip()
+    if not owner_no:
+        raise ServiceError("required", _("请填写新负责人的工号"), field="owner")
+    owner = (
+        Employee.objects.filter(employee_scope_q(viewer, owner=""), employee_no=owner_no)
+        .select_related("department")
+        .first()
+    )
+    if owner is None:
+        raise ServiceError(
+            "out_of_scope",
+            _("工号 %(no)s 不在您的数据权限范围内") % {"no": owner_no},
+            field="owner",
+        )
+    if not owner.active:
+        raise ServiceError("inactive", _("负责人已离职，不能分配客户"), field="owner")
+    wanted = list(dict.fromkeys(customer_ids))
+    customers = list(
+        Customer.objects.select_for_update(of=("self",))  # not the joined owner rows
+        .filter(employee_scope_q(viewer, owner="owner", department="department"))
+        .filter(pk__in=wanted)
+        .order_by("pk")
+    )
+    moved = 0
+    for customer in customers:
+        if customer.owner_id == owner.pk:
+            continue
+        before = snapshot(customer, _AUDITED)
+        customer.owner = owner
+        customer.department_id = owner.department_id
+        customer.save(update_fields=["owner", "department", "updated_at"])
+        audit_update(actor=actor, obj=customer, before=before, note=note or _("批量转移负责人"))
+        moved += 1
+    return CustomersTransferred(moved=moved, ignored=len(wanted) - len(customers), owner=owner)
 
 
 @transaction.atomic
