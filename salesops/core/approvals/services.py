@@ -216,7 +216,7 @@ def describe_steps(flow: ApprovalFlow) -> str:
         who = (
             step.approver_role.code
             if step.approver_role
-            else ",".join(u.username for u in step.approver_users.all())
+            else ",".join(u.username for u in sorted(step.approver_users.all(), key=lambda u: u.pk))
         )
         parts.append(f"{step.order}.{step.name}[{step.mode}:{who}]")
     return " → ".join(parts)
