@@ -657,14 +657,15 @@ class DemoBuilder:
             # The current month is under way: its share of the month gone by.
             so_far = days / _month_end(start).day
             drafts: list[tuple[datetime.date, int, dict[str, object], list]] = []
-            for p in self.plans:
+            for i, p in enumerate(self.plans):
                 if p.joined_on > end or (
                     p.terminated_month is not None and m >= p.terminated_month
                 ):
                     continue
                 target = self._target_pv(p.title)
-                # Under way: the members who have ordered so far, a month's volume each.
-                if so_far < 1 and rng.random() >= so_far:
+                # Under way: the members who have ordered so far, a month's volume each
+                # (the showcase member always has, so member1's home page shows this month).
+                if so_far < 1 and i != self.member1 and rng.random() >= so_far:
                     continue
                 # The sales rep who services the member is credited too (as for a
                 # customer's order), so reps' and managers' figures include member sales.

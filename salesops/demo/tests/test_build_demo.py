@@ -170,6 +170,7 @@ def test_build_demo_creates_the_company(client) -> None:  # type: ignore[no-unty
     assert Employee.objects.aggregate(last=Max("hired_on"))["last"] < TODAY
     this_month = Order.objects.filter(order_date__gte=TODAY.replace(day=1))
     assert this_month.filter(member__isnull=False).count() > 0
+    assert this_month.filter(member__user__username="member1").count() > 0  # member1's home page
     assert this_month.filter(customer__isnull=False).count() > 0
     assert this_month.aggregate(s=Sum("total_amount"))["s"] > Decimal(1000)
     # ... at the pace of a whole month (per day about as many orders as in the one before)
