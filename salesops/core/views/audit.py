@@ -3,7 +3,6 @@ any detail page (``{% include "core/audit/_object_log.html" with rows=audit_rows
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,11 +10,10 @@ from django.contrib.auth.decorators import login_required
 from django.db import models
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponseBase
-from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from salesops.core.listing import Column, Filter, ListSpec, list_page
+from salesops.core.listing import Column, DateRangeFilter, Filter, ListSpec, list_page
 from salesops.core.models import AuditAction
 from salesops.core.selectors import audit_for_object, audit_log_for, audit_object_type_choices
 
@@ -36,23 +34,6 @@ class TextFilter(Filter):
         for name in self.fields:
             cond |= Q(**{f"{name}__icontains": value})
         return cond
-
-
-@dataclass
-class DateFilter(Filter):
-    """An ISO date bound; ``lookup`` is e.g. ``at__gte`` and the day is local."""
-
-    end: bool = False
-
-    def q(self, value: str) -> Q | None:
-        try:
-            day = datetime.date.fromisoformat(value.strip())
-        except ValueError:
-            return None
-        if self.end:
-            day += datetime.timedelta(days=1)
-        start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-        return Q(**{self.lookup: start})
 
 
 def audit_spec() -> ListSpec:
@@ -91,9 +72,9 @@ def audit_spec() -> ListSpec:
                 "actor",
                 fields=("actor__username", "actor__display_name"),
             ),
-            DateFilter("date_from", gettext_lazy("开始日期"), (), "at__gte"),
-            DateFilter("date_to", gettext_lazy("结束日期"), (), "at__lt", end=True),
         ],
+        # ?date_from=&date_to=, both days inclusive, local time (as before).
+        date_filters=[DateRangeFilter("date", gettext_lazy("日期"), "at", is_datetime=True)],
         default_sort="-at",
         export_name="audit_log",
     )
