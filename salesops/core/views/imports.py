@@ -15,9 +15,12 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from salesops.core.display import format_datetime
 from salesops.core.errors import NotFoundError, PermissionDeniedError, ServiceError
 from salesops.core.imports.services import (
     import_job_apply,
@@ -32,6 +35,7 @@ from salesops.core.imports.services import (
     require_import_right,
     save_upload,
 )
+from salesops.core.listing import Column, DateRangeFilter, Filter, ListSpec, list_page
 from salesops.core.models import ImportJobStatus, User
 from salesops.core.xlsx import XLSX_MIME
 
@@ -59,11 +63,56 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
+def _jobs_spec(titles: dict[str, str]) -> ListSpec:
+    return ListSpec(
+        key="core.import_jobs",
+        title=gettext_lazy("数据导入"),
+        columns=[
+            Column(
+                "id",
+                gettext_lazy("编号"),
+                lambda j: f"#{j.pk}",
+                sort="id",
+                link=lambda j: reverse("core:import_job", args=[j.pk]),
+            ),
+            Column("entity", gettext_lazy("导入对象"), lambda j: titles.get(j.entity, j.entity)),
+            Column("file", gettext_lazy("文件"), lambda j: j.original_name),
+            Column("status", gettext_lazy("状态"), lambda j: j.get_status_display()),
+            Column("rows_total", gettext_lazy("总行数"), lambda j: j.rows_total, sort="rows_total"),
+            Column("error_count", gettext_lazy("错误数"), lambda j: j.error_count),
+            Column("created_by", gettext_lazy("导入人"), lambda j: j.created_by or ""),
+            Column(
+                "created_at",
+                gettext_lazy("创建时间"),
+                lambda j: format_datetime(j.created_at),
+                sort="created_at",
+            ),
+        ],
+        search_fields=["original_name"],
+        search_hint=gettext_lazy("按文件名搜索"),
+        filters=[
+            Filter("entity", gettext_lazy("导入对象"), list(titles.items()), "entity"),
+            Filter("status", gettext_lazy("状态"), ImportJobStatus.choices, "status"),
+        ],
+        date_filters=[
+            DateRangeFilter("created", gettext_lazy("创建时间"), "created_at", is_datetime=True)
+        ],
+        default_sort="-created_at",
+        export_name="import_jobs",
+    )
+
+
 @_guarded
-def imports_index(request: HttpRequest) -> HttpResponse:
-    page = Paginator(import_jobs_for(_user(request)), 20).get_page(request.GET.get("page"))
-    entities = [(key, cls.title) for key, cls in importers().items()]
-    return render(request, "core/imports/index.html", {"entities": entities, "page": page})
+def imports_index(request: HttpRequest) -> HttpResponseBase:
+    """The importers the modules registered, and the viewer's import jobs (a full list)."""
+    titles = {key: str(cls.title) for key, cls in importers().items()}
+    return list_page(
+        request,
+        queryset=import_jobs_for(_user(request)),
+        spec=_jobs_spec(titles),
+        template="core/imports/index.html",
+        context={"entities": list(titles.items())},
+    )
 
 
 @_guarded
