@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import itertools
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -496,6 +497,9 @@ def test_pages_list_detail_and_query_counts(
         html = client.get(url).content.decode()
     assert "¥23,846.14" in html
     assert 'id="warn-no-account"' in html and 'id="warn-negative"' in html
+    warning = re.search(r'id="warn-negative">\s*<strong>([^<]*)</strong>([^<]*)<', html)
+    assert warning is not None
+    assert (warning[1], warning[2].split()[0]) == ("1 位会员应发合计为负（扣回大于应发）", "：")
     assert "已平" in html
     assert html.count('class="money recon-diff">0.00<') == 5
     searched = client.get(url, {"q": "SR0"}).content.decode()
