@@ -63,6 +63,8 @@ class Column:
             return ""
         if isinstance(raw, datetime.datetime):
             return format_datetime(raw)
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return f"{raw:,}"  # counts with separators (下线人数 2,535); codes are text
         return raw
 
     def export_value(self, obj: Any) -> object:

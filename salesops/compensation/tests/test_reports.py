@@ -329,8 +329,8 @@ def test_trips_page_finance_sees_everyone_member_only_self_rep_refused(
     assert resp.context["paginator"].count == 31
     rows = resp.context["rows"]
     assert [r["obj"].member_no for r in rows[:2]] == ["SR99", "SM01"]
-    assert [c["value"] for c in rows[0]["cells"]] == ["SR99", rows[0]["obj"].name, 11, 4, 0, 0,
-                                                      1, "已达标"]  # fmt: skip
+    cells = [c["value"] for c in rows[0]["cells"]]
+    assert cells == ["SR99", rows[0]["obj"].name, "11", "4", "0", "0", "1", "已达标"]
     html = resp.content.decode()
     assert "未评估" in html
     only = client.get("/comp/reports/trips/?trip=summit&month=2026-11&status=qualified")

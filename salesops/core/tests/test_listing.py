@@ -94,3 +94,15 @@ def test_htmx_request_renders_only_the_table(depts) -> None:  # type: ignore[no-
     body = _get("/x/?q=团队", htmx_target="list-table").content.decode()
     assert "<html" not in body
     assert 'id="list-results"' in body
+
+
+def test_counts_show_with_separators_and_export_as_numbers() -> None:
+    col = Column("n", "人数", lambda row: row)
+    assert [col.display(v) for v in (2535, 0, 105038, True, "HY00000004")] == [
+        "2,535",
+        "0",
+        "105,038",
+        True,
+        "HY00000004",
+    ]
+    assert col.export_value(2535) == 2535
