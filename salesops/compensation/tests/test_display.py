@@ -86,7 +86,7 @@ def test_threshold_and_leadership_formulas_name_the_rank(seed: RankPlan) -> None
             if seed.morning_star.basis == "pv"
             else f"Volume up to day {day} 16000.00"
         )
-        assert line_formula(_line(morning)) == f"{english} ≥ 15000 (Sales director SD) → 800.00"
+        assert line_formula(_line(morning)) == f"{english} ≥ 15000 (Sales Director SD) → 800.00"
         assert line_formula(_line(leader)) == (
             "BB leadership bonus (Senior Sales Director SSD) → 1200.00"
         )
