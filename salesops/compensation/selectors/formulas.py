@@ -20,9 +20,8 @@ from salesops.compensation.engine import explain as ex
 from salesops.compensation.models import CommissionLine
 from salesops.org.models import rank_label
 
-RULE_ADJUSTMENT = "adjustment"  # services.adjustments.RULE (selectors import no services)
-
-# The bonus names of plans/seed-rank-plan.toml, so makemessages puts them in the catalogue.
+# The bonus, trip and pool names of plans/seed-rank-plan.toml, so makemessages puts them in
+# the catalogue (a plan of the company's own shows its names as written).
 SHIPPED_NAMES = (
     gettext_noop("销售奖金"),
     gettext_noop("晨星奖"),
@@ -31,6 +30,11 @@ SHIPPED_NAMES = (
     gettext_noop("BB 领导奖"),
     gettext_noop("BBB 领导奖"),
     gettext_noop("调整"),
+    gettext_noop("创星学院"),
+    gettext_noop("登峰海外游"),
+    gettext_noop("寰宇领袖之旅"),
+    gettext_noop("百星登峰领导奖 100+1"),
+    gettext_noop("百星登峰领导奖 400+4"),
 )
 
 
@@ -93,7 +97,7 @@ def _render(line: CommissionLine) -> str:
             "rank": rank_label(i["paid_as"]),
             "amount": amount,
         }
-    if line.rule == RULE_ADJUSTMENT:
+    if line.rule == ex.RULE_ADJUSTMENT:
         values = {
             "month": i["period"],
             "new": _signed(i["recomputed"]),

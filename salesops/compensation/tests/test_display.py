@@ -132,3 +132,21 @@ def test_plan_page_shows_rates_numbers_and_rank_names(db: None, client: Client) 
         in tiers
     )
     assert "200%" in tiers and "¥20,000.00" in html
+
+
+def test_every_name_the_seed_plan_shows_has_an_english_name() -> None:
+    import tomllib
+    from pathlib import Path
+
+    from salesops.compensation.selectors.formulas import bonus_name
+
+    plan = tomllib.loads(
+        (Path(__file__).resolve().parents[3] / "plans" / "seed-rank-plan.toml").read_text()
+    )
+    names = [plan[k]["name"] for k in ("sales_bonus", "morning_star", "open_star", "override")]
+    names += [v["name"] for v in plan["leadership"].values()]
+    names += [t["name"] for t in plan["trips"]] + [p["name"] for p in plan["pools"]]
+    assert len(names) == 11
+    with translation.override("en"):
+        untranslated = [n for n in names if bonus_name(n) == n]
+    assert untranslated == []
