@@ -24,14 +24,19 @@ class CompPlanVersion(models.Model):
     name = models.CharField(_("方案名称"), max_length=120)
     version = models.PositiveIntegerField(_("版本"))
     source_path = models.CharField(_("方案文件"), max_length=300, blank=True)
-    text = models.TextField(_("方案内容(TOML)"))
+    text = models.TextField(_("方案内容（TOML）"))
     effective_from = models.DateField(_("生效月份"))
     status = models.CharField(
         _("状态"), max_length=16, choices=PlanStatus.choices, default=PlanStatus.DRAFT
     )
     note = models.CharField(_("备注"), max_length=200, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     activated_at = models.DateTimeField(_("生效时间"), null=True, blank=True)
@@ -80,7 +85,12 @@ class CommissionRun(models.Model):
     ignored_orders = models.PositiveIntegerField(_("忽略的订单数"), default=0)
     error = models.TextField(_("错误"), blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
@@ -119,7 +129,12 @@ class CommissionPeriod(models.Model):
         related_name="+",
     )
     close_requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("结账申请人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     closed_at = models.DateTimeField(_("结账时间"), null=True, blank=True)
 
@@ -147,6 +162,7 @@ class CommissionResult(models.Model):
     PARTITION_KEY = "run_id"  # see above; core/db/postgresql reads it
     run = models.ForeignKey(
         CommissionRun,
+        verbose_name=_("结算批次"),
         on_delete=models.CASCADE,
         related_name="results",
         db_constraint=False,
@@ -196,6 +212,7 @@ class CommissionLine(models.Model):
     # by run and rule, or by primary key: the (run, member, seq) index is the only one.
     run = models.ForeignKey(
         CommissionRun,
+        verbose_name=_("结算批次"),
         on_delete=models.CASCADE,
         related_name="lines",
         db_constraint=False,
@@ -270,7 +287,12 @@ class Dispute(models.Model):
         _("状态"), max_length=16, choices=DisputeStatus.choices, default=DisputeStatus.OPEN
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
@@ -286,9 +308,16 @@ class Dispute(models.Model):
 
 
 class DisputeMessage(models.Model):
-    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="messages")
+    dispute = models.ForeignKey(
+        Dispute, verbose_name=_("奖金疑问"), on_delete=models.CASCADE, related_name="messages"
+    )
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("回复人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     body = models.TextField(_("内容"), max_length=2000)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
@@ -329,7 +358,12 @@ class PayoutBatch(models.Model):
     total = models.DecimalField(_("发放合计"), max_digits=18, decimal_places=2, default=0)
     items_count = models.PositiveIntegerField(_("笔数"), default=0)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     approved_at = models.DateTimeField(_("批准时间"), null=True, blank=True)
@@ -345,7 +379,9 @@ class PayoutBatch(models.Model):
 
 
 class PayoutItem(models.Model):
-    batch = models.ForeignKey(PayoutBatch, on_delete=models.CASCADE, related_name="items")
+    batch = models.ForeignKey(
+        PayoutBatch, verbose_name=_("发放批次"), on_delete=models.CASCADE, related_name="items"
+    )
     member = models.ForeignKey(
         Member,
         verbose_name=pgettext_lazy("one", "会员"),
@@ -358,6 +394,7 @@ class PayoutItem(models.Model):
     # No database constraint: results are partitioned on PostgreSQL (see CommissionResult).
     result = models.ForeignKey(
         CommissionResult,
+        verbose_name=_("结算结果"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,

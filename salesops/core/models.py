@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class RoleCode(models.TextChoices):
@@ -75,11 +76,13 @@ class User(AbstractUser):
 class ApiToken(models.Model):
     """Bearer token for the API. Only the SHA-256 of the token is stored."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
-    key_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    key_hash = models.CharField(_("令牌摘要"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("过期时间"))
+    last_used_at = models.DateTimeField(_("最近使用时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("API 令牌")
@@ -131,13 +134,15 @@ class Notification(models.Model):
     ``{"en": [title, body], ...}``, so each reader sees it in their own. Text a person
     typed (a comment, a reply) is the same in every language."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
-    at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        User, verbose_name=_("接收人"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    at = models.DateTimeField(_("时间"), auto_now_add=True)
     title = models.CharField(_("标题"), max_length=200)
     body = models.TextField(_("内容"), blank=True)
-    texts = models.JSONField(default=dict, blank=True)
-    url = models.CharField(max_length=300, blank=True)
-    read_at = models.DateTimeField(null=True, blank=True)
+    texts = models.JSONField(_("各语言内容"), default=dict, blank=True)
+    url = models.CharField(_("链接"), max_length=300, blank=True)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("通知")
@@ -196,7 +201,12 @@ class ApprovalFlow(models.Model):
 
 
 class ApprovalStep(models.Model):
-    flow = models.ForeignKey(ApprovalFlow, on_delete=models.CASCADE, related_name="steps")
+    flow = models.ForeignKey(
+        ApprovalFlow,
+        verbose_name=pgettext_lazy("one", "审批流程"),
+        on_delete=models.CASCADE,
+        related_name="steps",
+    )
     order = models.PositiveIntegerField(_("顺序"))
     name = models.CharField(_("节点名称"), max_length=100)
     mode = models.CharField(_("审批方式"), max_length=8, choices=SignMode.choices)
@@ -232,7 +242,12 @@ class ApprovalRequest(models.Model):
     object_id = models.CharField(_("单据ID"), max_length=64)
     title = models.CharField(_("标题"), max_length=200)
     amount = models.DecimalField(_("金额"), max_digits=18, decimal_places=2, null=True, blank=True)
-    flow = models.ForeignKey(ApprovalFlow, on_delete=models.PROTECT, related_name="requests")
+    flow = models.ForeignKey(
+        ApprovalFlow,
+        verbose_name=pgettext_lazy("one", "审批流程"),
+        on_delete=models.PROTECT,
+        related_name="requests",
+    )
     status = models.CharField(
         _("状态"), max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
     )
@@ -264,13 +279,25 @@ class TaskStatus(models.TextChoices):
 class ApprovalTask(models.Model):
     """One approver's work item on one step of a request: the inbox row."""
 
-    request = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="tasks")
-    step = models.ForeignKey(ApprovalStep, on_delete=models.PROTECT, related_name="+")
-    approver = models.ForeignKey(User, on_delete=models.PROTECT, related_name="approval_tasks")
+    request = models.ForeignKey(
+        ApprovalRequest, verbose_name=_("审批单"), on_delete=models.CASCADE, related_name="tasks"
+    )
+    step = models.ForeignKey(
+        ApprovalStep,
+        verbose_name=pgettext_lazy("one", "审批节点"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    approver = models.ForeignKey(
+        User,
+        verbose_name=pgettext_lazy("one", "审批人"),
+        on_delete=models.PROTECT,
+        related_name="approval_tasks",
+    )
     status = models.CharField(
         _("状态"), max_length=16, choices=TaskStatus.choices, default=TaskStatus.PENDING
     )
-    acted_at = models.DateTimeField(null=True, blank=True)
+    acted_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
     comment = models.TextField(_("意见"), blank=True)
 
     class Meta:
@@ -286,12 +313,16 @@ class ApprovalTask(models.Model):
 class ApprovalEvent(models.Model):
     """The history shown on the document: submitted, approved, rejected, sent back …"""
 
-    request = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField(auto_now_add=True)
-    actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-    action = models.CharField(max_length=16)
-    step_order = models.PositiveIntegerField(null=True)
-    comment = models.TextField(blank=True)
+    request = models.ForeignKey(
+        ApprovalRequest, verbose_name=_("审批单"), on_delete=models.CASCADE, related_name="events"
+    )
+    at = models.DateTimeField(_("时间"), auto_now_add=True)
+    actor = models.ForeignKey(
+        User, verbose_name=_("操作人"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(_("操作"), max_length=16)
+    step_order = models.PositiveIntegerField(_("节点顺序"), null=True)
+    comment = models.TextField(_("意见"), blank=True)
 
     class Meta:
         ordering = ["at", "id"]

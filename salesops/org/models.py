@@ -51,8 +51,8 @@ class Department(models.Model):
         on_delete=models.PROTECT,
         related_name="children",
     )
-    path = PathField(max_length=700, db_index=True, editable=False, default="")
-    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    path = PathField(_("部门路径"), max_length=700, db_index=True, editable=False, default="")
+    depth = models.PositiveSmallIntegerField(_("层级"), default=0, editable=False)
     head = models.ForeignKey(
         "Employee",
         verbose_name=_("负责人"),
@@ -115,7 +115,9 @@ class Employee(models.Model):
         related_name="reports",
     )
     # Management chain as a materialised path (self included): subordinates are a key range.
-    manager_path = PathField(max_length=700, db_index=True, editable=False, default="")
+    manager_path = PathField(
+        _("上级路径"), max_length=700, db_index=True, editable=False, default=""
+    )
     hired_on = models.DateField(_("入职日期"), null=True, blank=True)
     active = models.BooleanField(_("在职"), default=True)
 
@@ -178,8 +180,8 @@ class Member(models.Model):
         related_name="sponsored",
     )
     # Ancestors then self, PATH_SEGMENT base-36 chars each; depth 0 = a root.
-    path = PathField(max_length=2100, db_index=True, editable=False, default="")
-    depth = models.PositiveIntegerField(default=0, editable=False, db_index=True)
+    path = PathField(_("推荐路径"), max_length=2100, db_index=True, editable=False, default="")
+    depth = models.PositiveIntegerField(_("层级"), default=0, editable=False, db_index=True)
     # Size of the whole downline, kept by the member services (counting a million-row
     # path range on every page view is too slow).
     downline_count = models.PositiveIntegerField(_("下线人数"), default=0, editable=False)
@@ -220,15 +222,30 @@ class SponsorHistory(models.Model):
     recompute past months after a sponsor move.
     """
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="sponsor_history")
+    member = models.ForeignKey(
+        Member,
+        verbose_name=pgettext_lazy("one", "会员"),
+        on_delete=models.CASCADE,
+        related_name="sponsor_history",
+    )
     sponsor = models.ForeignKey(
-        Member, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Member,
+        verbose_name=_("推荐人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     valid_from = models.DateField(_("生效日期"))
     valid_to = models.DateField(_("失效日期"), null=True, blank=True)
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("记录人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     reason = models.CharField(_("原因"), max_length=200, blank=True)
 
@@ -245,7 +262,12 @@ class SponsorHistory(models.Model):
 class RankHistory(models.Model):
     """Paid-as rank and title per member per month (written by commission runs/imports)."""
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="rank_history")
+    member = models.ForeignKey(
+        Member,
+        verbose_name=pgettext_lazy("one", "会员"),
+        on_delete=models.CASCADE,
+        related_name="rank_history",
+    )
     period = models.DateField(_("月份"))  # first day of the month
     paid_as = models.CharField(_("当月职级"), max_length=8, choices=Rank.choices, blank=True)
     title = models.CharField(_("荣衔"), max_length=8, choices=Rank.choices, blank=True)

@@ -73,8 +73,18 @@ class PriceList(models.Model):
 
 
 class PriceListItem(models.Model):
-    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="items")
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="prices")
+    price_list = models.ForeignKey(
+        PriceList,
+        verbose_name=pgettext_lazy("one", "价目表"),
+        on_delete=models.CASCADE,
+        related_name="items",
+    )
+    product = models.ForeignKey(
+        Product,
+        verbose_name=pgettext_lazy("one", "商品"),
+        on_delete=models.CASCADE,
+        related_name="prices",
+    )
     list_price = models.DecimalField(_("零售价"), max_digits=18, decimal_places=2)
     member_price = models.DecimalField(_("会员价"), max_digits=18, decimal_places=2)
     pc_price = models.DecimalField(_("优惠顾客价"), max_digits=18, decimal_places=2)
@@ -163,10 +173,15 @@ class Order(models.Model):
         expression=Cast(Round(F("total_amount") * 100), models.BigIntegerField()),
         output_field=models.BigIntegerField(),
         db_persist=True,
-        verbose_name=_("订单金额(分)"),
+        verbose_name=_("订单金额（分）"),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
@@ -184,8 +199,15 @@ class Order(models.Model):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey(Product, verbose_name=_("商品"), on_delete=models.PROTECT)
+    order = models.ForeignKey(
+        Order,
+        verbose_name=pgettext_lazy("one", "订单"),
+        on_delete=models.CASCADE,
+        related_name="lines",
+    )
+    product = models.ForeignKey(
+        Product, verbose_name=pgettext_lazy("one", "商品"), on_delete=models.PROTECT
+    )
     quantity = models.DecimalField(_("数量"), max_digits=12, decimal_places=2)
     unit_price = models.DecimalField(_("单价"), max_digits=18, decimal_places=2)
     amount = models.DecimalField(_("金额"), editable=False, max_digits=18, decimal_places=2)
@@ -211,7 +233,12 @@ class Return(models.Model):
         _("退货金额"), editable=False, default=0, max_digits=18, decimal_places=2
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
@@ -225,8 +252,15 @@ class Return(models.Model):
 
 
 class ReturnLine(models.Model):
-    ret = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
-    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    ret = models.ForeignKey(
+        Return, verbose_name=_("退货单"), on_delete=models.CASCADE, related_name="lines"
+    )
+    order_line = models.ForeignKey(
+        OrderLine,
+        verbose_name=pgettext_lazy("one", "订单明细"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     quantity = models.DecimalField(_("数量"), max_digits=12, decimal_places=2)
     amount = models.DecimalField(_("金额"), editable=False, max_digits=18, decimal_places=2)
 
