@@ -123,7 +123,10 @@ def _run(args: argparse.Namespace) -> None:
             {"q": _phone(args.customers // 2)},
         ),
     ]
-    results = [_measure(label, users[who], url, params) for label, who, url, params in pages]
+    results = []
+    for label, who, url, params in pages:
+        results.append(_measure(label, users[who], url, params))
+        print(f"  {label}: {results[-1][1]:.0f} ms, {results[-1][2]} queries", flush=True)
     print()
     print(f"{'page':<30} {'median ms':>10} {'queries':>8}  target ≤{TARGET_MS} ms")
     for label, ms, n, _plan in results:
