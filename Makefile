@@ -62,6 +62,7 @@ bench: install
 	$(BIN)/python bench/bench_member_tree.py
 	$(BIN)/python bench/bench_import_orders.py
 	$(BIN)/python bench/bench_comp_engine.py
+	$(BIN)/python bench/bench_list_pages.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -9,7 +9,7 @@ from django.db.models import Q
 
 from salesops.core.access import NOTHING, Viewer
 from salesops.core.models import DataScope, RoleCode, User
-from salesops.org.models import Employee, Member
+from salesops.org.models import Department, Employee, Member
 from salesops.org.paths import subtree_bounds
 
 
@@ -35,17 +35,23 @@ def employee_scope_q(viewer: Viewer, *, owner: str, department: str | None = Non
     owner_pk = _join(owner, "pk") if owner else "pk"
     if viewer.scope == DataScope.SELF:
         return Q(**{owner_pk: emp.pk})
+    # The subtree scopes filter the row's own foreign key by a subquery over the small
+    # employee / department table, not by a join: the big table's index on that key (and
+    # its sort) stays usable; a join on the path made a million-row list sort every row
+    # (bench/bench_list_pages.py).
     if viewer.scope == DataScope.SELF_AND_SUBORDINATES:
         lo, hi = subtree_bounds(emp.manager_path)
-        f = _join(owner, "manager_path")
-        return Q(**{f"{f}__gte": lo, f"{f}__lt": hi})
+        if not owner:
+            return Q(manager_path__gte=lo, manager_path__lt=hi)
+        team = Employee.objects.filter(manager_path__gte=lo, manager_path__lt=hi).values("pk")
+        return Q(**{f"{owner}__in": team})
     dept_field = department if department is not None else _join(owner, "department")
     if viewer.scope == DataScope.DEPARTMENT:
         return Q(**{_join(dept_field, "pk"): emp.department_id})
     if viewer.scope == DataScope.DEPARTMENT_AND_CHILDREN:
         lo, hi = subtree_bounds(emp.department.path)
-        f = _join(dept_field, "path")
-        return Q(**{f"{f}__gte": lo, f"{f}__lt": hi})
+        depts = Department.objects.filter(path__gte=lo, path__lt=hi).values("pk")
+        return Q(**{f"{dept_field}__in": depts})
     return NOTHING
 
 
@@ -60,7 +66,11 @@ def member_scope_q(viewer: Viewer, *, member: str = "") -> Q:
         return Q(**{f"{f}__gte": lo, f"{f}__lt": hi})
     if viewer.employee is None:
         return NOTHING
-    return employee_scope_q(viewer, owner=_join(member, "owner"))
+    if not member:
+        return employee_scope_q(viewer, owner="owner")
+    # A subquery over members, not a join through member to its owner (see above).
+    serviced = Member.objects.filter(employee_scope_q(viewer, owner="owner")).values("pk")
+    return Q(**{f"{member}__in": serviced})
 
 
 def can_see_personal_info(viewer: Viewer, owner_id: int | None) -> bool:

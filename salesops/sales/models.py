@@ -192,6 +192,8 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["credited_employee", "order_date"]),
             models.Index(fields=["credited_member", "order_date"]),
+            # The orders list sorted by amount (bench/bench_list_pages.py).
+            models.Index(fields=["total_amount", "id"], name="sales_order_amount_idx"),
         ]
 
     def __str__(self) -> str:

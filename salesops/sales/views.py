@@ -99,11 +99,7 @@ def _crumbs(*pairs: tuple[str, str]) -> list[dict[str, str]]:
 def _customer_spec(request: HttpRequest, viewer: Viewer) -> ListSpec:
     # Filter choices: distinct values in the viewer's scope, bounded (never the whole table).
     scoped = selectors.customers_for(viewer)
-    departments = list(
-        scoped.order_by("department__name")
-        .values_list("department_id", "department__name")
-        .distinct()[:FILTER_CHOICES_MAX]
-    )
+    departments = selectors.customer_department_choices(viewer, FILTER_CHOICES_MAX)
     sources = list(
         scoped.exclude(source="")
         .order_by("source")

@@ -15,8 +15,16 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from salesops.core import listing
+from salesops.core.access import viewer_for
 from salesops.core.models import AuditAction, AuditLog, RoleCode, SavedScene, User
-from salesops.factories import CustomerFactory, EmployeeFactory, UserFactory, role
+from salesops.factories import (
+    CustomerFactory,
+    DepartmentFactory,
+    EmployeeFactory,
+    UserFactory,
+    role,
+)
+from salesops.sales import selectors
 from salesops.sales.models import Customer, Order
 from salesops.sales.services.orders import order_create
 
@@ -357,3 +365,29 @@ def test_finding_the_default_scene_uses_exists_not_count(stock) -> None:  # type
     assert _count_queries(ctx, "sales_customer") == 1  # the page's own capped count only
     exists = [q for q in ctx.captured_queries if "LIMIT 1" in q["sql"].upper()]
     assert exists  # the empty 我负责的 was probed with EXISTS
+
+
+def test_customer_department_filter_lists_only_departments_with_customers_in_scope(
+    stock: Any,
+) -> None:
+    # Given customers in the rep's team and in the other team, and a third empty team
+    DepartmentFactory(name="空的组", code="T3", parent=stock.company)
+    CustomerFactory(owner=stock.rep, department=stock.team)
+    CustomerFactory(owner=stock.outsider, department=stock.other_team)
+    director_user = UserFactory(username="dora", role=role(RoleCode.DIRECTOR))
+    EmployeeFactory(name="朵拉", department=stock.company, user=director_user)
+
+    # When each viewer's department choices are read
+    def choices(user: User) -> list[tuple[int, str]]:
+        return selectors.customer_department_choices(viewer_for(user), 200)
+
+    # Then a department appears only when it has customers in that viewer's scope
+    assert choices(director_user) == [
+        (stock.team.pk, "华东一组"),
+        (stock.other_team.pk, "华南一组"),
+    ]
+    assert choices(stock.manager_user) == [(stock.team.pk, "华东一组")]
+    assert choices(stock.outsider_user) == [(stock.other_team.pk, "华南一组")]
+    assert choices(director_user)[:1] == selectors.customer_department_choices(
+        viewer_for(director_user), 1
+    )
