@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("org", "0003_member_bank_account"),
-        ("sales", "0002_order_total_fen"),
+        ("sales", "0003_field_labels"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
