@@ -128,3 +128,13 @@ def browser_page(live_server, monkeypatch):  # type: ignore[no-untyped-def]
 def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
     """PBKDF2 costs ~1 s per stock user; tests don't need the strength."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _back_to_default_language():  # type: ignore[no-untyped-def]
+    """A test (or LocaleMiddleware in a client request) may leave a language active in the
+    thread; the next test must start in the default language, not inherit English."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy
 
 from salesops.core.access import Viewer, request_viewer
 from salesops.core.audit import audit_record
-from salesops.core.display import export_value, format_datetime
+from salesops.core.display import export_value, format_count, format_datetime
 from salesops.core.errors import ServiceError
 from salesops.core.models import AuditAction, User
 from salesops.core.money import format_money
@@ -64,7 +64,7 @@ class Column:
         if isinstance(raw, datetime.datetime):
             return format_datetime(raw)
         if isinstance(raw, int) and not isinstance(raw, bool):
-            return f"{raw:,}"  # counts with separators (下线人数 2,535); codes are text
+            return format_count(raw)  # counts with separators (下线人数 2,535); codes are text
         return raw
 
     def export_value(self, obj: Any) -> object:
@@ -710,7 +710,7 @@ def list_page(
         ],
         "export_url": "?" + state.query(export="xlsx"),
         "count_exact_url": "?" + state.query(count="exact"),
-        "count_cap_label": f"{COUNT_CAP:,}+",
+        "count_cap_label": format_count(COUNT_CAP) + "+",
         "reset_url": request.path,
         "can_export": viewer.can_export,
         "can_import": viewer.can_import,

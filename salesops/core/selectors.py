@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from salesops.core.access import Viewer, mask_bank_account, mask_id_number, mask_phone, viewer_for
 from salesops.core.audit import object_type_of
-from salesops.core.display import format_datetime, parse_stored_datetime
+from salesops.core.display import format_count, format_datetime, parse_stored_datetime
 from salesops.core.models import ApprovalTask, AuditLog, SavedScene, TaskStatus, User
 from salesops.core.registry import Card, dashboard_panels
 
@@ -40,7 +40,7 @@ def approvals_panel(viewer: Viewer, today: datetime.date) -> list[Card]:
         Card(
             key="pending-approvals",
             label=_lazy("待我审批"),
-            value=f"{pending:,}",
+            value=format_count(pending),
             url=reverse("core:approvals_inbox"),
         )
     ]

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from salesops.core.access import NOTHING, Viewer, viewer_for
+from salesops.core.display import format_count
 from salesops.core.models import DataScope, RoleCode, User
 from salesops.core.registry import Card
 from salesops.org.access import employee_scope_q, member_scope_q
@@ -403,7 +404,7 @@ def dashboard_panel(viewer: Viewer, today: datetime.date) -> list[Card]:
         Card(
             "downline",
             _("我的下线人数"),
-            f"{viewer.member.downline_count:,}",
+            format_count(viewer.member.downline_count),
             reverse("org:genealogy"),
         )
     ]

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from salesops.core.access import NOTHING, Viewer, mask_id_number, mask_phone
+from salesops.core.display import format_count
 from salesops.core.errors import ServiceError
 from salesops.core.models import DataScope, RoleCode
 from salesops.core.money import format_money
@@ -269,7 +270,7 @@ def dashboard_panel(viewer: Viewer, today: datetime.date) -> list[Card]:
         Card(
             "month-orders",
             _("%(month)s 订单数") % {"month": month},
-            f"{totals['n'] or 0:,}",
+            format_count(totals["n"]),
             orders_url,
         ),
     ]
@@ -278,6 +279,8 @@ def dashboard_panel(viewer: Viewer, today: datetime.date) -> list[Card]:
             employee_scope_q(viewer, owner="owner", department="department")
         ).count()
         cards.append(
-            Card("customers", _("我可见的客户"), f"{customers:,}", reverse("sales:customers"))
+            Card(
+                "customers", _("我可见的客户"), format_count(customers), reverse("sales:customers")
+            )
         )
     return cards

@@ -4,7 +4,6 @@ ranks by name, and statement formulas rendered in the reader's language."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,12 +24,6 @@ from salesops.org.models import rank_label
 
 PLANS = Path(settings.BASE_DIR).parent / "plans"
 SEED_PATH = PLANS / "seed-rank-plan.toml"
-
-
-@pytest.fixture(autouse=True)
-def _back_to_default_language() -> Iterator[None]:
-    yield
-    translation.deactivate()
 
 
 @pytest.fixture(scope="module")

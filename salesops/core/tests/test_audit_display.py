@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,12 +29,6 @@ LOGGED_AT = datetime.datetime(2026, 10, 6, 1, 2, 3, tzinfo=UTC)
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings) -> None:  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def _back_to_default_language() -> Iterator[None]:
-    yield
-    translation.deactivate()
 
 
 @pytest.fixture

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import datetime
 import io
-from collections.abc import Iterator
 from decimal import Decimal
 
-import pytest
 from django.template.loader import render_to_string
 from django.test import Client
 from django.utils import translation
@@ -28,12 +26,6 @@ from salesops.core.xlsx import xlsx_bytes
 
 UTC = datetime.UTC
 AT = datetime.datetime(2026, 10, 5, 6, 30, 15, 123456, tzinfo=UTC)  # 14:30 in Shanghai
-
-
-@pytest.fixture(autouse=True)
-def _back_to_default_language() -> Iterator[None]:
-    yield
-    translation.deactivate()
 
 
 def test_numbers_money_and_rates() -> None:

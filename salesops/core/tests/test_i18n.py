@@ -39,15 +39,6 @@ from salesops.factories import (
 from salesops.org.models import DepartmentKind
 from salesops.sales.services.orders import order_create
 
-
-@pytest.fixture(autouse=True)
-def _back_to_default_language() -> Iterator[None]:
-    """LocaleMiddleware leaves the request's language active in the thread; tests that run
-    after these must not inherit English."""
-    yield
-    translation.deactivate()
-
-
 LOCALE_DIR = Path(settings.LOCALE_PATHS[0]) / "en" / "LC_MESSAGES"
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)(?:\.\d+)?[sdf]")
