@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
@@ -42,7 +43,6 @@ PAGE_SIZE_CHOICES = (20, 50, 100)
 # never scans a million-row table just to print its total.
 COUNT_CAP = 10_000
 MAX_BATCH = 500  # selected ids taken from one POST (a page holds at most 100)
-DATE_INPUT_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日")
 
 
 @dataclass
@@ -92,7 +92,8 @@ class Filter:
 
 
 def parse_day(text: str) -> datetime.date | None:
-    for fmt in DATE_INPUT_FORMATS:
+    # The forms' accepted formats (settings): ISO, 2026/10/05 and 2026年10月05日.
+    for fmt in settings.DATE_INPUT_FORMATS:
         try:
             return datetime.datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a day, no time
         except ValueError:
