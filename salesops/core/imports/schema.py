@@ -21,6 +21,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from salesops.core.imports.reading import Formula
+from salesops.core.text import CONTROL_RE
 
 MAX_CELL = 2000  # characters; anything longer is refused, whatever the column
 MAX_ERRORS = 10_000  # errors kept in full; the count is always exact
@@ -28,7 +29,7 @@ SAMPLE_ROWS = 10
 _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _SPACE = re.compile(r"\s")
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{2,30}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = CONTROL_RE
 
 
 class CellError(Exception):
