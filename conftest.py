@@ -12,6 +12,20 @@ from salesops.core.models import RoleCode, User
 from salesops.factories import DepartmentFactory, EmployeeFactory, UserFactory, role
 from salesops.org.models import DepartmentKind, Employee
 
+from django.conf import settings
+
+# Tests render `{% static %}` and fetch assets without running collectstatic: the plain
+# storage (no manifest to look names up in), and whitenoise looking files up through the
+# finders on each request instead of scanning a STATIC_ROOT that tests never fill. Done
+# here, before any request or template has touched the storage; production keeps the
+# hashed manifest storage (settings.STORAGES), which tests/test_serve.py exercises.
+settings.STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+settings.WHITENOISE_USE_FINDERS = True
+settings.WHITENOISE_AUTOREFRESH = True
+
 
 @dataclass
 class Stock:

@@ -1,7 +1,9 @@
 """The ``salesops`` command.
 
 salesops demo [--port 8000] [--no-serve]   migrate, build the demo company, serve it
-salesops serve [--port 8000]               serve (web + background task worker)
+salesops serve [--port 8000]               serve: gunicorn + background task worker + scheduler,
+                                           supervised (docs/operators.md "Serving")
+salesops static                            collectstatic, unless no static file changed
 salesops comp compute ...                  the stateless commission engine (no database)
 salesops <any manage.py command>           e.g. salesops migrate, salesops createsuperuser
 """
@@ -9,7 +11,6 @@ salesops <any manage.py command>           e.g. salesops migrate, salesops creat
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -51,23 +52,134 @@ def _port(argv: list[str]) -> str:
     return os.environ.get("SALESOPS_PORT", "8000")
 
 
-def serve(argv: list[str]) -> int:
-    """Run the web server, a background task worker and the scheduler of the modules'
-    scheduled jobs side by side until Ctrl-C."""
-    port = _port(argv)
-    _manage(["migrate", "--noinput", "-v", "0"])
-    helpers = [
-        subprocess.Popen([sys.executable, "-m", "salesops.cli", *command])  # noqa: S603
-        for command in (["db_worker", "--interval", "1"], ["scheduler"])
-    ]
+def _env_int(name: str, default: int, minimum: int = 1) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
     try:
-        _manage(["runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"])
-    finally:
-        for process in helpers:
-            process.terminate()
-        for process in helpers:
-            process.wait(timeout=10)
-    return 0
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r}: 需要整数 / an integer is expected") from None
+    if value < minimum:
+        raise SystemExit(f"{name}={raw!r}: 至少为 {minimum} / must be at least {minimum}")
+    return value
+
+
+def bind_address(argv: list[str]) -> str:
+    """Where the web server listens: ``SALESOPS_BIND`` (``host:port`` or ``unix:/path``)
+    if set, else ``SALESOPS_HOST`` (127.0.0.1: loopback only unless asked) and the port."""
+    bind = os.environ.get("SALESOPS_BIND", "").strip()
+    if bind and "--port" not in argv:
+        return bind
+    host = os.environ.get("SALESOPS_HOST", "127.0.0.1").strip() or "127.0.0.1"
+    return f"{host}:{_port(argv)}"
+
+
+def web_sizing() -> tuple[int, int]:
+    """Gunicorn workers and threads per worker: one worker per core (the work is CPU-bound
+    Python; more processes than cores only add switching) with 4 threads each, so a
+    request waiting on the database or the network does not hold a core's whole worker.
+    Measured on 2 cores: docs/performance.md "Web server"."""
+    workers = _env_int("SALESOPS_WEB_WORKERS", os.cpu_count() or 1)
+    threads = _env_int("SALESOPS_WEB_THREADS", 4)
+    return workers, threads
+
+
+def gunicorn_argv(bind: str) -> list[str]:
+    """The gunicorn command line of ``salesops serve`` (sizes and timeouts from the env)."""
+    workers, threads = web_sizing()
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "salesops.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        # A request still running after this is killed with its worker (imports and
+        # commission runs are background tasks, so no page legitimately takes a minute).
+        "--timeout",
+        str(_env_int("SALESOPS_WEB_TIMEOUT", 60)),
+        # On SIGTERM, requests in flight get this long to finish.
+        "--graceful-timeout",
+        "10",
+        "--keep-alive",
+        "5",
+        "--error-logfile",
+        "-",
+    ]
+    if _env_bool("SALESOPS_ACCESS_LOG"):
+        argv += ["--access-logfile", "-"]
+    return argv
+
+
+def _env_bool(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def collect_static() -> bool:
+    """Run ``collectstatic`` unless the static files are unchanged since the last run (a
+    fingerprint of every source file's name, size and mtime is kept in STATIC_ROOT), so a
+    restart does not re-hash and re-compress every asset. Returns whether it ran."""
+    import hashlib
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.contrib.staticfiles.finders import get_finders
+
+    digest = hashlib.sha256(str(settings.STORAGES.get("staticfiles")).encode())
+    for finder in get_finders():
+        for path, storage in finder.list([]):
+            stat = os.stat(storage.path(path))
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    root = Path(settings.STATIC_ROOT)
+    stamp = root / ".salesops-collected"
+    fingerprint = digest.hexdigest()
+    manifest = root / "staticfiles.json"
+    if manifest.exists() and stamp.exists() and stamp.read_text(encoding="utf-8") == fingerprint:
+        return False
+    _manage(["collectstatic", "--noinput", "-v", "0"])
+    stamp.write_text(fingerprint, encoding="utf-8")
+    return True
+
+
+def _collect_static_in_background() -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "salesops.cli", "static"])  # noqa: S603
+
+
+def serve(argv: list[str]) -> int:
+    """Migrate, collect the static files, then run the web server (gunicorn), the
+    background task worker and the scheduler of the modules' scheduled jobs under one
+    supervisor until Ctrl-C or SIGTERM; a program that dies is logged and restarted."""
+    from salesops.core.supervisor import Program, Supervisor
+
+    bind = bind_address(argv)
+    # The assets are collected (when changed) beside the migration: two cores, two jobs.
+    static = _collect_static_in_background()
+    _manage(["migrate", "--noinput", "-v", "0"])
+    if static.wait() != 0:
+        raise SystemExit("collectstatic 失败 / collectstatic failed")
+    from django.db import connections
+
+    connections.close_all()  # the children open their own
+    workers, threads = web_sizing()
+    cli = [sys.executable, "-m", "salesops.cli"]
+    programs = [
+        Program("web", gunicorn_argv(bind)),
+        Program("db_worker", [*cli, "db_worker", "--interval", "1"]),
+        Program("scheduler", [*cli, "scheduler"]),
+    ]
+    print(
+        f"SalesOps: gunicorn {workers} 进程 × {threads} 线程 / workers × threads on "
+        f"{bind} + db_worker + scheduler (Ctrl-C 停止 / to stop)",
+        flush=True,
+    )
+    return Supervisor(programs).run()
 
 
 def _started() -> float:
@@ -78,17 +190,24 @@ def _started() -> float:
         return time.time()
 
 
-def _say_when_ready(port: str, started: float, timeout: float = 120.0) -> None:
-    """Print the elapsed time once the server accepts connections (from a side thread)."""
+def _say_when_ready(port: str, started: float, timeout: float = 180.0) -> None:
+    """Print the elapsed time once the web server answers the login page (from a side
+    thread): gunicorn's socket accepts before its workers have loaded the application."""
+    import http.client
 
     def wait() -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=5)
             try:
-                with socket.create_connection(("127.0.0.1", int(port)), timeout=1):
+                conn.request("GET", "/login/")
+                if conn.getresponse().status == 200:
                     break
             except OSError:
-                time.sleep(0.2)
+                pass
+            finally:
+                conn.close()
+            time.sleep(0.2)
         else:
             return
         took = time.time() - started
@@ -108,8 +227,12 @@ def demo(argv: list[str]) -> int:
         "the first run takes about a minute to build the demo data, later runs start at once",
         flush=True,
     )
+    # Hashing and compressing the assets (seconds on a fresh clone) runs beside the demo
+    # build (mostly one core) rather than after it; serve then finds them collected.
+    static = _collect_static_in_background()
     _manage(["migrate", "--noinput", "-v", "0"])
     _manage(["build_demo"])
+    static.wait()
     port = _port(argv)
     print()
     print("=" * 64)
@@ -138,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
         return demo(rest)
     if command == "serve":
         return serve(rest)
+    if command == "static":
+        _django_setup()
+        collect_static()
+        return 0
     _manage(args)
     return 0
 

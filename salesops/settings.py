@@ -94,6 +94,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from STATIC_ROOT (hashed names, far-future caching, gzip),
+    # before sessions and the rest: an asset request costs no database work.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -171,6 +174,15 @@ FORMAT_MODULE_PATH = ["salesops.formats"]
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
+# `salesops serve` runs collectstatic (when a source file changed): file names carry a hash
+# of their content, so whitenoise serves them with `Cache-Control: max-age=315360000,
+# public, immutable`, with gzip variants. The test suite (root conftest.py) switches to the
+# plain storage: tests render `{% static %}` without a collected manifest, and the browser
+# tests' live_server serves the source files by their plain names.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "salesops.core.staticfiles.StaticFilesStorage"},
+}
 
 TASKS = {
     "default": {

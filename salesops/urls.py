@@ -1,6 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.contrib.staticfiles import views as static_views
-from django.urls import include, path, re_path
+from django.urls import include, path
 from django.views.i18n import set_language
 
 from salesops.api import api
@@ -18,9 +17,8 @@ urlpatterns = [
 # Every module's pages under the prefix it registered (core.registry); a module whose URL
 # module does not import stops the site from starting.
 urlpatterns += [path(prefix, include(module)) for prefix, module in registry.url_modules()]
-# Vendored assets are served by Django itself so the demo and small intranet installs need
-# no web server; a larger install puts nginx in front of STATIC_ROOT.
-urlpatterns += [re_path(r"^static/(?P<path>.*)$", static_views.serve, {"insecure": True})]
+# Static files: whitenoise (settings.MIDDLEWARE) serves the collected STATIC_ROOT; nginx may
+# serve it instead (docs/operators.md "Serving").
 
 # Error pages in the UI's language, inside the layout (salesops/core/error_views.py).
 handler400 = "salesops.core.error_views.bad_request"
