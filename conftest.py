@@ -7,12 +7,11 @@ import os
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 
 from salesops.core.models import RoleCode, User
 from salesops.factories import DepartmentFactory, EmployeeFactory, UserFactory, role
 from salesops.org.models import DepartmentKind, Employee
-
-from django.conf import settings
 
 # Tests render `{% static %}` and fetch assets without running collectstatic: the plain
 # storage (no manifest to look names up in), and whitenoise looking files up through the

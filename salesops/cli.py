@@ -149,7 +149,7 @@ def collect_static() -> bool:
 
 
 def _collect_static_in_background() -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "salesops.cli", "static"])  # noqa: S603
+    return subprocess.Popen([sys.executable, "-m", "salesops.cli", "static"])
 
 
 def serve(argv: list[str]) -> int:
@@ -171,7 +171,9 @@ def serve(argv: list[str]) -> int:
     cli = [sys.executable, "-m", "salesops.cli"]
     programs = [
         Program("web", gunicorn_argv(bind)),
-        Program("db_worker", [*cli, "db_worker", "--interval", "1"]),
+        # The supervisor restarts it; Django's autoreloader (on with DEBUG) would only add
+        # a process in between.
+        Program("db_worker", [*cli, "db_worker", "--interval", "1", "--no-reload"]),
         Program("scheduler", [*cli, "scheduler"]),
     ]
     print(

@@ -17,6 +17,7 @@ No Django import: the supervisor only starts commands.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import datetime
 import os
@@ -164,10 +165,8 @@ class Supervisor:
         for child in running:
             assert child.process is not None
             self.log(f"stopping {child.program.name} (pid {child.process.pid})")
-            try:
+            with contextlib.suppress(ProcessLookupError):  # exited in between
                 child.process.send_signal(signal.SIGTERM)
-            except ProcessLookupError:  # pragma: no cover - exited in between
-                pass
         deadline = self.clock() + self.stop_timeout
         for child in running:
             assert child.process is not None
@@ -187,7 +186,7 @@ class Supervisor:
 
     def run(self, *, handle_signals: bool = True) -> int:
         """Run until stopped; returns 0 (a stop is the normal way out)."""
-        previous: dict[int, object] = {}
+        previous: dict[signal.Signals, object] = {}
         if handle_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 previous[signum] = signal.signal(

@@ -44,7 +44,7 @@ def test_environment_overrides(clean_env):
     clean_env.setenv("SALESOPS_WEB_THREADS", "8")
     clean_env.setenv("SALESOPS_WEB_TIMEOUT", "120")
     clean_env.setenv("SALESOPS_ACCESS_LOG", "true")
-    clean_env.setenv("SALESOPS_HOST", "0.0.0.0")
+    clean_env.setenv("SALESOPS_HOST", "0.0.0.0")  # noqa: S104
     clean_env.setenv("SALESOPS_PORT", "8031")
     argv = cli.gunicorn_argv(cli.bind_address([]))
     assert _option(argv, "--workers") == "3"

@@ -87,7 +87,9 @@ def test_a_crash_loop_backs_off_instead_of_spinning():
     time.sleep(1.6)
     supervisor.stop()
     thread.join(timeout=10)
-    delays = [float(d) for d in re.findall(r"with code 3; restarting in ([\d.]+) s", log.getvalue())]
+    delays = [
+        float(d) for d in re.findall(r"with code 3; restarting in ([\d.]+) s", log.getvalue())
+    ]
     # 0.1, 0.2, 0.4, 0.4 …: doubling, capped; in 1.6 s at most a handful of starts.
     assert delays[:3] == [0.1, 0.2, 0.4]
     assert set(delays[3:]) <= {0.4}
