@@ -5,7 +5,7 @@ then the same load at the top level while a 240,000-row orders import is applied
 test; prints its figures.
 
     .venv/bin/python bench/bench_load.py [--duration 60] [--levels 10,25,50]
-        [--import-rows 240000] [--no-import] [--servers runserver,gunicorn]
+        [--import-rows 240000] [--no-import] [--servers runserver,gunicorn[,gunicorn:WxT…]]
         [--demo-db var/salesops.sqlite3] [--database-url postgres://user@host:port/any]
         [--keep]
 
@@ -166,24 +166,34 @@ def _run(
         f"{cores} cores, load average {os.getloadavg()[0]:.1f}"
     )
     results: dict[tuple[str, int], tuple[Result, Result]] = {}
-    for server in servers:
-        port = _free_port()
-        proc = _start(server, port, env, tmp)
-        try:
+    # All servers up at once, measured in turn level by level: on a machine shared with
+    # other work the load drifts, and interleaving gives every server the same conditions.
+    running: dict[str, tuple[subprocess.Popen[bytes], int, tuple[Any, ...]]] = {}
+    try:
+        for server in servers:
+            port = _free_port()
+            proc = _start(server, port, env, tmp)
+            running[server] = (proc, port, ())
+        for server, (proc, port, _) in running.items():
             _wait_ready(port, proc)
-            session, token, page_paths, api_paths = _client_setup(port)
-            _wrk_pair(port, 4, 3, session, token, page_paths, api_paths, tmp)  # warm-up
-            for level in levels:
+            clients = _client_setup(port)
+            running[server] = (proc, port, clients)
+            _wrk_pair(port, 4, 3, *clients)  # warm-up: templates, connections
+        for level in levels:
+            for server, (proc, port, clients) in running.items():
                 cpu0 = _tree_cpu(proc.pid)
-                pages, api, wrk_cpu = _wrk_pair(
-                    port, level, args.duration, session, token, page_paths, api_paths, tmp
-                )
+                load = os.getloadavg()[0]
+                pages, api, wrk_cpu = _wrk_pair(port, level, args.duration, *clients)
                 server_cores = (_tree_cpu(proc.pid) - cpu0) / args.duration
                 results[(server, level)] = (pages, api)
-                _print_level(server, level, pages, api, server_cores, wrk_cpu / args.duration)
-            if server == "gunicorn" and not args.no_import:
-                _import_phase(args, port, session, token, page_paths, api_paths, env, tmp)
-        finally:
+                _print_level(server, level, pages, api, server_cores, wrk_cpu / args.duration, load)
+        if "gunicorn" in running and not args.no_import:
+            if "runserver" in running:
+                _stop(running.pop("runserver")[0])
+            _, port, clients = running["gunicorn"]
+            _import_phase(args, port, clients, env, tmp)
+    finally:
+        for proc, _, _ in running.values():
             _stop(proc)
     if "runserver" in servers and "gunicorn" in servers:
         print()
@@ -213,17 +223,23 @@ def _run(
 
 
 def _print_level(
-    server: str, level: int, pages: Result, api: Result, server_cores: float, wrk_cores: float
+    server: str,
+    level: int,
+    pages: Result,
+    api: Result,
+    server_cores: float,
+    wrk_cores: float,
+    load: float,
 ) -> None:
     for kind, r in (("pages", pages), ("api", api)):
         print(
-            f"{server:<9} {level:>2} clients {kind:<5}: {r.requests:>6} requests, "
+            f"{server:<12} {level:>2} clients {kind:<5}: {r.requests:>6} requests, "
             f"{r.errors:>4} errors, {r.rps:6.1f} req/s, p50 {r.p50_ms:6.0f} ms, "
             f"p95 {r.p95_ms:6.0f} ms"
         )
     print(
-        f"{server:<9} {level:>2} clients total: {pages.rps + api.rps:6.1f} req/s; "
-        f"server used {server_cores:.2f} cores, wrk {wrk_cores:.2f}"
+        f"{server:<12} {level:>2} clients total: {pages.rps + api.rps:6.1f} req/s; "
+        f"server used {server_cores:.2f} cores, wrk {wrk_cores:.2f}; load average {load:.1f}"
     )
 
 
@@ -237,12 +253,16 @@ def _free_port() -> int:
 
 
 def _start(server: str, port: int, env: dict[str, str], tmp: Path) -> subprocess.Popen[bytes]:
-    log = (tmp / f"{server}.log").open("wb")
+    log = (tmp / f"{server.replace(':', '-')}.log").open("wb")
     if server == "runserver":
         # What `salesops serve` ran before: Django's threaded development server.
         argv = [PY, "-m", "salesops.cli", "runserver", f"127.0.0.1:{port}", "--noreload"]
-    elif server == "gunicorn":
+    elif server == "gunicorn" or server.startswith("gunicorn:"):
+        # `gunicorn:2x8` = 2 workers × 8 threads; plain `gunicorn` = serve's default sizing.
         argv = [PY, "-m", "salesops.cli", "serve", "--port", str(port)]
+        if ":" in server:
+            workers, threads = server.split(":", 1)[1].split("x")
+            env = {**env, "SALESOPS_WEB_WORKERS": workers, "SALESOPS_WEB_THREADS": threads}
     else:
         raise SystemExit(f"unknown server {server!r}")
     return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -379,7 +399,6 @@ def _wrk_pair(
     token: str,
     page_paths: list[str],
     api_paths: list[str],
-    tmp: Path,
 ) -> tuple[Result, Result, float]:
     """Pages and API at once, half the clients each; returns both results and wrk's CPU s."""
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -415,10 +434,7 @@ def _parse(out: str) -> Result:
 def _import_phase(
     args: argparse.Namespace,
     port: int,
-    session: str,
-    token: str,
-    page_paths: list[str],
-    api_paths: list[str],
+    clients: tuple[Any, ...],
     env: dict[str, str],
     tmp: Path,
 ) -> None:
@@ -440,9 +456,7 @@ def _import_phase(
     )
     level = 50
     started = time.perf_counter()
-    pages, api, _ = _wrk_pair(
-        port, level, args.duration, session, token, page_paths, api_paths, tmp
-    )
+    pages, api, _ = _wrk_pair(port, level, args.duration, *clients)
     status = _job(base, admin_token, job["id"])
     finished = status["status"] in {"done", "failed"}
     while not finished and time.perf_counter() - started < 900:
