@@ -24,17 +24,20 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
-from ninja import NinjaAPI, Schema
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
+from ninja.responses import Status
 from ninja.security import HttpBearer
 
 from salesops.core import registry
 from salesops.core.access import viewer_for
 from salesops.core.errors import ServiceError
 from salesops.core.models import User
-from salesops.core.tokens import token_issue, token_user
+from salesops.core.text import NO_CONTROL_PATTERN
+from salesops.core.throttle import client_address
+from salesops.core.tokens import token_hash, token_issue, token_revoke_current, token_user
 
 
 class BearerAuth(HttpBearer):
@@ -42,6 +45,8 @@ class BearerAuth(HttpBearer):
         user = token_user(token)
         if user is not None:
             request.user = user
+            # Which token made the call (DELETE /api/auth/token revokes it).
+            request.api_token_hash = token_hash(token)  # type: ignore[attr-defined]
         return user
 
 
@@ -58,7 +63,7 @@ class ErrorOut(Schema):
 
 logger = logging.getLogger(__name__)
 
-ERROR_STATUSES = ("400", "401", "403", "404", "409", "422", "500")
+ERROR_STATUSES = ("400", "401", "403", "404", "409", "422", "429", "500")
 
 
 class NullCharacterError(ValueError):
@@ -317,6 +322,8 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 class TokenIn(Schema):
     username: str
     password: str
+    # What the token is for (shown on 我的登录会话), e.g. "报表脚本".
+    label: str = Field("", max_length=100, pattern=NO_CONTROL_PATTERN)
 
 
 class TokenOut(Schema):
@@ -334,10 +341,29 @@ class MeOut(Schema):
     member_id: int | None
 
 
-@api.post("/auth/token", auth=None, response={200: TokenOut, 401: ErrorOut}, tags=["auth"])
+@api.post(
+    "/auth/token",
+    auth=None,
+    response={200: TokenOut, 401: ErrorOut, 429: ErrorOut},
+    tags=["auth"],
+    summary="Issue a token (throttled: too many failures lock the account or address, 429)",
+)
 def auth_token(request: HttpRequest, payload: TokenIn) -> Any:
-    key, row = token_issue(username=payload.username, password=payload.password)
+    key, row = token_issue(
+        username=payload.username, password=payload.password, request=request, label=payload.label
+    )
     return {"token": key, "expires_at": row.expires_at.isoformat()}
+
+
+@api.delete("/auth/token", response={204: None, 401: ErrorOut}, tags=["auth"])
+def auth_token_revoke(request: HttpRequest) -> Any:
+    """Revoke the token this call is made with (log out of the API)."""
+    token_revoke_current(
+        user=request.auth,  # type: ignore[attr-defined]
+        key_hash=request.api_token_hash,  # type: ignore[attr-defined]
+        address=client_address(request),
+    )
+    return Status(204, None)
 
 
 @api.get("/me", response=MeOut, tags=["auth"])

@@ -157,8 +157,16 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# Every password set through the UI, the API or createsuperuser (the demo builder sets
+# its documented password directly).
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 LANGUAGE_CODE = "zh-hans"
@@ -194,8 +202,21 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less meta tag
 X_FRAME_OPTIONS = "DENY"
 
-# API tokens live this many days.
+# API tokens live this many days; a user holds at most this many (one more revokes the
+# oldest); unused for this many days they stop working (0 = no idle limit).
 SALESOPS_API_TOKEN_DAYS = int(env_str("SALESOPS_API_TOKEN_DAYS", "30"))
+SALESOPS_API_TOKENS_PER_USER = int(env_str("SALESOPS_API_TOKENS_PER_USER", "10"))
+SALESOPS_API_TOKEN_IDLE_DAYS = int(env_str("SALESOPS_API_TOKEN_IDLE_DAYS", "0"))
+# Login throttling (web login page and POST /api/auth/token, salesops/core/throttle.py):
+# this many failures for one account, or from one address (an office behind one NAT
+# address shares it), within the lockout period lock it for that many minutes.
+SALESOPS_LOGIN_FAILURE_LIMIT = int(env_str("SALESOPS_LOGIN_FAILURE_LIMIT", "5"))
+SALESOPS_LOGIN_ADDRESS_FAILURE_LIMIT = int(env_str("SALESOPS_LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
+SALESOPS_LOGIN_LOCKOUT_MINUTES = int(env_str("SALESOPS_LOGIN_LOCKOUT_MINUTES", "15"))
+# Behind a reverse proxy that appends the client to X-Forwarded-For (nginx): take the
+# client address from its last entry. Off when clients reach the server directly, or any
+# client could pick its own address.
+SALESOPS_TRUST_X_FORWARDED_FOR = env_bool("SALESOPS_TRUST_X_FORWARDED_FOR", default=False)
 # List pages.
 SALESOPS_PAGE_SIZE = 20
 # PDF statements: a TrueType CJK font file to embed ("" = look in Debian's font paths).

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +21,7 @@ class CoreConfig(AppConfig):
             MenuGroup,
             MenuItem,
             Module,
+            ScheduledJob,
             check_registry,
             register_module,
         )
@@ -62,7 +65,18 @@ class CoreConfig(AppConfig):
                     MenuItem(
                         system, "core:jobs", _("定时任务"), "bi-clock-history", ADMIN_ONLY, 40
                     ),
+                    MenuItem(
+                        system, "core:lockouts", _("登录锁定"), "bi-shield-lock", ADMIN_ONLY, 50
+                    ),
                 ),
                 panels=(DashboardPanel("approvals", order=90, cards=approvals_panel),),
+                jobs=(
+                    ScheduledJob(
+                        "core.accounts_purge",
+                        _("清理过期令牌与登录记录"),
+                        datetime.timedelta(hours=6),
+                        "salesops.core.accounts:accounts_purge",
+                    ),
+                ),
             )
         )

@@ -42,11 +42,14 @@ def audit_record(
     object_id: str = "",
     changes: Mapping[str, tuple[Any, Any]] | None = None,
     note: str = "",
+    object_repr: str = "",
 ) -> list[AuditLog]:
-    """Write audit rows: one per changed field, or one row when no field is named."""
+    """Write audit rows: one per changed field, or one row when no field is named.
+    ``object_repr`` names an object that has no row (e.g. the username a failed login
+    tried)."""
     otype = object_type or (object_type_of(obj) if obj is not None else "")
     oid = object_id or (str(obj.pk) if obj is not None and obj.pk is not None else "")
-    orepr = str(obj)[:200] if obj is not None else ""
+    orepr = (object_repr or (str(obj) if obj is not None else ""))[:200]
     actor_obj = actor if actor is not None and actor.is_authenticated else None
     rows = []
     for fname, (before, after) in (changes or {}).items():

@@ -83,13 +83,88 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     expires_at = models.DateTimeField(_("过期时间"))
     last_used_at = models.DateTimeField(_("最近使用时间"), null=True, blank=True)
+    # A digest of the user's password hash when the token was issued: a password change
+    # (by any path) changes the hash, so the token stops working, like Django's session
+    # auth hash does for sessions.
+    password_fingerprint = models.CharField(_("密码指纹"), max_length=64, blank=True)
+    label = models.CharField(_("名称"), max_length=100, blank=True)
+    created_address = models.GenericIPAddressField(_("创建地址"), null=True, blank=True)
+    created_user_agent = models.CharField(_("创建客户端"), max_length=300, blank=True)
+    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("API 令牌")
         verbose_name_plural = _("API 令牌")
+        indexes = [models.Index(fields=["user", "created_at"], name="core_apitoken_user_created")]
 
     def __str__(self) -> str:
         return f"token#{self.pk} ({self.user_id})"
+
+
+class UserSession(models.Model):
+    """One web login (a browser session), so a user can see where they are logged in and
+    end the other ones (退出其他设备). Written at login and logout only, never per request."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="web_sessions"
+    )
+    session_key = models.CharField(_("会话"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("登录时间"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("过期时间"))
+    address = models.GenericIPAddressField(_("登录地址"), null=True, blank=True)
+    user_agent = models.CharField(_("客户端"), max_length=300, blank=True)
+    password_fingerprint = models.CharField(_("密码指纹"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("登录会话")
+        verbose_name_plural = _("登录会话")
+        indexes = [
+            models.Index(fields=["user", "created_at"], name="core_usersession_user_created")
+        ]
+
+    def __str__(self) -> str:
+        return f"session#{self.pk} ({self.user_id})"
+
+
+class ThrottleScope(models.TextChoices):
+    ACCOUNT = "account", _("按账号")
+    ADDRESS = "address", _("按地址")
+
+
+class LoginThrottle(models.Model):
+    """Failed logins counted per account (the username typed, normalised) and per client
+    address; at the limit the key is locked until ``locked_until``. The web login page and
+    POST /api/auth/token share it (salesops/core/throttle.py)."""
+
+    scope = models.CharField(_("类型"), max_length=16, choices=ThrottleScope.choices)
+    key = models.CharField(_("账号或地址"), max_length=150)
+    failures = models.PositiveIntegerField(_("失败次数"), default=0)
+    window_started_at = models.DateTimeField(_("首次失败时间"))
+    last_failure_at = models.DateTimeField(_("最近失败时间"))
+    locked_at = models.DateTimeField(_("锁定时间"), null=True, blank=True)
+    locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True, db_index=True)
+    # The other half of the last failure: the address for an account row, the username
+    # for an address row (what the unlock page shows next to the key).
+    last_username = models.CharField(_("最近尝试账号"), max_length=150, blank=True)
+    last_address = models.GenericIPAddressField(_("最近尝试地址"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("登录锁定")
+        verbose_name_plural = _("登录锁定")
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="core_loginthrottle_scope_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} {self.key}"
+
+    @property
+    def account(self) -> str:
+        return self.key if self.scope == ThrottleScope.ACCOUNT else self.last_username
+
+    @property
+    def address(self) -> str:
+        return self.key if self.scope == ThrottleScope.ADDRESS else (self.last_address or "")
 
 
 class AuditAction(models.TextChoices):
@@ -100,6 +175,12 @@ class AuditAction(models.TextChoices):
     IMPORT = "import", _("导入")
     APPROVAL = "approval", _("审批")
     LOGIN = "login", _("登录")
+    LOGIN_FAILED = "login_failed", _("登录失败")
+    LOCKOUT = "lockout", _("登录锁定")
+    UNLOCK = "unlock", _("解除锁定")
+    REVOKE = "revoke", _("撤销登录")
+    PASSWORD = "password", _("修改密码")
+    LOGOUT = "logout", _("退出登录")
 
 
 class AuditLog(models.Model):

@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import QuerySet
 from django.db.models.query import ModelIterable
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,7 +24,16 @@ from django.utils.translation import gettext_lazy as _lazy
 from salesops.core.access import Viewer, mask_bank_account, mask_id_number, mask_phone, viewer_for
 from salesops.core.audit import object_type_of
 from salesops.core.display import format_count, format_datetime, parse_stored_datetime
-from salesops.core.models import ApprovalTask, AuditLog, SavedScene, TaskStatus, User
+from salesops.core.models import (
+    ApiToken,
+    ApprovalTask,
+    AuditLog,
+    LoginThrottle,
+    SavedScene,
+    TaskStatus,
+    User,
+    UserSession,
+)
 from salesops.core.registry import Card, dashboard_panels
 
 OBJECT_LOG_LIMIT = 200
@@ -267,3 +278,43 @@ def audit_log_for(user: User) -> QuerySet[AuditLog]:
 def saved_scenes_for(user: User, list_key: str) -> list[SavedScene]:
     """The user's own saved scenes of one list (never anyone else's), in saved order."""
     return list(SavedScene.objects.filter(user=user, list_key=list_key).order_by("id"))
+
+
+# ------------------------------------------------------------------ accounts (issue 11)
+
+
+def password_fingerprint(user: User) -> str:
+    """A keyed digest of the user's password hash: it changes whenever the password does,
+    by whatever path (own change, an admin's reset, ``set_password`` in a shell), and
+    reveals nothing about it. Tokens and session records carry the one of their login, so
+    a password change voids them without any signal (Django's session auth hash idea)."""
+    return salted_hmac(
+        "salesops.core.password_fingerprint", user.password, algorithm="sha256"
+    ).hexdigest()
+
+
+def live_tokens_for(user: User) -> QuerySet[ApiToken]:
+    """The user's API tokens that still work: not revoked, not expired, issued under the
+    current password. Newest first."""
+    return ApiToken.objects.filter(
+        user=user,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+        password_fingerprint=password_fingerprint(user),
+    ).order_by("-created_at", "-pk")
+
+
+def live_sessions_for(user: User) -> QuerySet[UserSession]:
+    """The user's web logins that can still be in use (not expired, same password)."""
+    return UserSession.objects.filter(
+        user=user,
+        expires_at__gt=timezone.now(),
+        password_fingerprint=password_fingerprint(user),
+    ).order_by("-created_at", "-pk")
+
+
+def lockouts_for(user: User) -> QuerySet[LoginThrottle]:
+    """Current login lockouts (admins only; anyone else gets PermissionDenied)."""
+    if not viewer_for(user).is_admin:
+        raise PermissionDenied(_("只有系统管理员可以查看登录锁定"))
+    return LoginThrottle.objects.filter(locked_until__gt=timezone.now())

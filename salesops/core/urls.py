@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.urls import path
 
+from salesops.core.views import accounts, audit, jobs
 from salesops.core.views import approvals as v
-from salesops.core.views import audit, jobs
 from salesops.core.views import imports as imp
 
 app_name = "core"
@@ -29,6 +29,18 @@ urlpatterns = [
     path("notifications/<int:pk>/open/", v.notification_open, name="notification_open"),
     path("notifications/<int:pk>/read/", v.notification_read, name="notification_read"),
     path("audit/", audit.audit_log, name="audit"),
+    path("account/sessions/", accounts.my_sessions, name="my_sessions"),
+    path("account/sessions/revoke/", accounts.my_session_revoke, name="my_session_revoke"),
+    path(
+        "account/sessions/end-others/",
+        accounts.my_sessions_end_others,
+        name="my_sessions_end_others",
+    ),
+    path("account/tokens/revoke/", accounts.my_token_revoke, name="my_token_revoke"),
+    path("account/tokens/revoke-all/", accounts.my_tokens_revoke_all, name="my_tokens_revoke_all"),
+    path("account/password/", accounts.my_password, name="my_password"),
+    path("system/lockouts/", accounts.lockouts, name="lockouts"),
+    path("system/lockouts/<int:pk>/unlock/", accounts.lockout_unlock_view, name="lockout_unlock"),
     path("jobs/", jobs.jobs, name="jobs"),
     path("jobs/<str:key>/run/", jobs.job_run_now, name="job_run_now"),
     path("imports/", imp.imports_index, name="imports"),
