@@ -286,8 +286,10 @@ def _first_sheet_part(zf: zipfile.ZipFile) -> str | None:
     for rel in rels:
         if rel.get("Id") == rid:
             target = rel.get("Target", "")
-            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(
-                posixpath.join("xl", target)
+            return (
+                target.lstrip("/")
+                if target.startswith("/")
+                else posixpath.normpath(posixpath.join("xl", target))
             )
     return None
 
@@ -382,9 +384,7 @@ def _close_workbook(wb: Any) -> None:
     wb._salesops_fh.close()
 
 
-def _xlsx_rows(
-    path: Path, *, skip_header: bool, guard: Guard
-) -> Iterator[tuple[int, list[Any]]]:
+def _xlsx_rows(path: Path, *, skip_header: bool, guard: Guard) -> Iterator[tuple[int, list[Any]]]:
     wb = _open_workbook(path)
     try:
         ws = wb.worksheets[0]
