@@ -11,6 +11,8 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        import datetime
+
         from django.core import checks
 
         from salesops.core.navigation import ADMIN_ONLY, EVERYONE
@@ -19,6 +21,7 @@ class CoreConfig(AppConfig):
             MenuGroup,
             MenuItem,
             Module,
+            ScheduledJob,
             check_registry,
             register_module,
         )
@@ -64,5 +67,13 @@ class CoreConfig(AppConfig):
                     ),
                 ),
                 panels=(DashboardPanel("approvals", order=90, cards=approvals_panel),),
+                jobs=(
+                    ScheduledJob(
+                        "core.import_files_purge",
+                        _("清理过期的导入文件"),
+                        every=datetime.timedelta(hours=1),
+                        run="salesops.core.imports.services:import_files_purge",
+                    ),
+                ),
             )
         )

@@ -330,8 +330,8 @@ def retention_days() -> int:
 def import_files_purge(*, now: datetime.datetime) -> str:
     """Scheduled job: remove the upload, error file and progress file of every finished
     job created more than SALESOPS_IMPORT_RETENTION_DAYS ago (the job row, its report and
-    first errors stay; its page says the file was removed), and any file left under
-    var/imports/ that no job in progress uses. Idempotent."""
+    first errors stay; its page says the file was removed), and any file as old left under
+    var/imports/ that belongs to no job. Idempotent."""
     cutoff = now - datetime.timedelta(days=retention_days())
     jobs = ImportJob.objects.filter(
         status__in=FINISHED, created_at__lt=cutoff, files_removed_at__isnull=True
@@ -341,10 +341,12 @@ def import_files_purge(*, now: datetime.datetime) -> str:
         discard_upload(Path(job.file_path))
         ImportJob.objects.filter(pk=job.pk).update(files_removed_at=now)
         removed += 1
-    # files of no job (an API dry run that died, a request that failed after the upload)
+    # files of no job (a request that failed between the upload and the job)
     in_use = {
         Path(p).name.split(".")[0]
-        for p in ImportJob.objects.exclude(status__in=FINISHED).values_list("file_path", flat=True)
+        for p in ImportJob.objects.filter(files_removed_at__isnull=True).values_list(
+            "file_path", flat=True
+        )
     }
     strays = 0
     folder = import_dir()

@@ -53,7 +53,12 @@ def test_a_due_job_runs_once_per_interval(
     t0 = timezone.now()
     with django_capture_on_commit_callbacks(execute=True):
         started = scheduler_tick(now=t0)
-    assert sorted(started) == ["compensation.reset_stale_runs", "t.explode", "t.record"]
+    assert sorted(started) == [
+        "compensation.reset_stale_runs",
+        "core.import_files_purge",
+        "t.explode",
+        "t.record",
+    ]
     assert [t0] == CALLS
     with django_capture_on_commit_callbacks(execute=True):
         later = scheduler_tick(now=t0 + dt.timedelta(minutes=9))
