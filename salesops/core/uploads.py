@@ -41,7 +41,7 @@ class LimitedUploadHandler(FileUploadHandler):
         input_data: Any,
         META: dict[str, Any],
         content_length: int,
-        boundary: bytes,
+        boundary: str,
         encoding: str | None = None,
     ) -> None:
         self.limit = upload_limit_bytes()

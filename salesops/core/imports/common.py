@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from django.db.models import Model, QuerySet
+from django.db.models import Manager, Model, QuerySet
 from django.utils.translation import gettext as _
 
 from salesops.core.imports.engine import Ctx, Importer, ParsedRow
@@ -33,7 +33,9 @@ def in_batches(values: Iterable[T], size: int = LOOKUP_BATCH) -> Iterator[list[T
         yield batch
 
 
-def filter_in(queryset: QuerySet[M], field: str, values: Iterable[Any]) -> Iterator[M]:
+def filter_in(
+    queryset: QuerySet[M, M] | Manager[M], field: str, values: Iterable[Any]
+) -> Iterator[M]:
     """The rows of ``queryset`` whose ``field`` is one of ``values``, one query a batch."""
     for batch in in_batches(values):
         yield from queryset.filter(**{f"{field}__in": batch})

@@ -80,6 +80,7 @@ def test_tab_newline_and_carriage_return_pass_the_parser():
 
 def _all_subclasses(cls: type) -> set[type]:
     out: set[type] = set()
+    sub: type
     for sub in cls.__subclasses__():
         out |= {sub, *_all_subclasses(sub)}
     return out
@@ -93,7 +94,9 @@ def test_every_form_of_ours_refuses_control_characters():
         if f.__module__.startswith("salesops.") and ".tests" not in f.__module__
     }
     assert len(ours) >= 13  # sales, org and approval forms at least
-    missing = sorted(f"{f.__module__}.{f.__name__}" for f in ours if not issubclass(f, NoControlCharsMixin))
+    missing = sorted(
+        f"{f.__module__}.{f.__name__}" for f in ours if not issubclass(f, NoControlCharsMixin)
+    )
     assert missing == []
 
 

@@ -21,7 +21,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import RequestFactory, TestCase
-from django.test.client import MULTIPART_CONTENT, encode_multipart
+from django.test.client import encode_multipart
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook
@@ -88,7 +88,9 @@ def xlsx_with_sheet(tmp_path: Path, parts: Iterable[bytes], name: str = "f.xlsx"
         for info in source.infolist():
             if info.filename == "xl/worksheets/sheet1.xml":
                 with out.open(info.filename, "w") as fh:
-                    fh.write(f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}">'.encode())
+                    fh.write(
+                        f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}">'.encode()
+                    )
                     for part in parts:
                         fh.write(part)
                     fh.write(b"</worksheet>")
@@ -138,7 +140,7 @@ def test_handler_counts_the_bytes_it_is_given(rf, settings):
     settings.SALESOPS_IMPORT_MAX_MB = 1
     request = rf.post("/")
     handler = LimitedUploadHandler(request)
-    handler.handle_raw_input(None, {}, 1000, b"b")
+    handler.handle_raw_input(None, {}, 1000, "b")
     assert handler.receive_data_chunk(b"x" * 1000, 0) == b"x" * 1000
     from django.core.files.uploadhandler import StopUpload
 
@@ -187,7 +189,9 @@ def test_a_header_of_a_million_columns_is_refused_at_the_header(tmp_path, admin)
     path = csv_file(tmp_path, ",".join(f"c{i}" for i in range(1_000_000)) + "\nE1,张三,T1\n")
     started = time.monotonic()
     report = run("employees", path, admin)
-    assert messages(report) == [(1, "第 1 行无法读取：单元格过大或列数过多（一行最多 200,300 个字符）")]
+    assert messages(report) == [
+        (1, "第 1 行无法读取：单元格过大或列数过多（一行最多 200,300 个字符）")
+    ]
     assert report.aborted is True
     assert time.monotonic() - started < 5
 
@@ -233,6 +237,7 @@ def test_time_limit_stops_a_run(tmp_path, admin, settings):
 
 def test_an_xlsx_row_of_a_million_cells_costs_little_memory(tmp_path, admin, settings):
     settings.SALESOPS_IMPORT_XLSX_MAX_RATIO = 10_000  # past the zip check: the scan stops it
+
     def parts() -> Iterator[bytes]:
         yield b'<sheetData><row><c t="inlineStr"><is><t>\xe5\xb7\xa5\xe5\x8f\xb7</t></is></c></row>'
         yield b"<row>"
@@ -352,9 +357,7 @@ def test_error_report_keeps_the_first_errors_and_exact_counts(tmp_path, admin):
     body = HEADER + "".join(f"E{i},,T1\n" for i in range(n))
     path = save_upload(chunks=[body.encode()], original_name="bad.csv")
     with TestCase.captureOnCommitCallbacks(execute=False):
-        job = import_job_create(
-            actor=admin, entity="employees", path=path, original_name="bad.csv"
-        )
+        job = import_job_create(actor=admin, entity="employees", path=path, original_name="bad.csv")
     job = import_job_check(job_id=job.pk)
     assert (job.status, job.error_count) == ("invalid", n)
     assert job.report["error_kinds"] == {"姓名": n}

@@ -98,7 +98,10 @@ def test_the_installed_modules_register_their_pieces() -> None:
     ]
     groups = [str(g.label) for g, _items in registry.menu_groups()]
     assert groups == ["工作台", "组织架构", "直销网络", "销售管理", "奖金结算", "系统管理"]
-    assert list(registry.scheduled_jobs()) == ["core.import_files_purge", "compensation.reset_stale_runs"]
+    assert list(registry.scheduled_jobs()) == [
+        "core.import_files_purge",
+        "compensation.reset_stale_runs",
+    ]
     assert registry.check_registry() == []
 
 
