@@ -144,12 +144,6 @@ def _more_errors(report: Report) -> str:
     }
 
 
-def import_dry_run(*, actor: User, entity: str, path: Path) -> Report:
-    """Validate a file and say what an apply would do; writes nothing."""
-    require_import_right(actor)
-    return _run(entity=entity, path=path, actor=actor, write=False)
-
-
 # Which status each status may be reached from: a job is created CHECKING (its dry run
 # is queued; the task marks it VALIDATED, INVALID, or FAILED when it stopped at a limit),
 # or QUEUED for an apply without a dry run; 执行导入 queues a valid one, a worker claims it.
@@ -328,10 +322,15 @@ def retention_days() -> int:
 
 
 def import_files_purge(*, now: datetime.datetime) -> str:
-    """Scheduled job: remove the upload, error file and progress file of every finished
+    """Scheduled job: fail every check left CHECKING past twice the time limit (its worker
+    died); remove the upload, error file and progress file of every finished
     job created more than SALESOPS_IMPORT_RETENTION_DAYS ago (the job row, its report and
     first errors stay; its page says the file was removed), and any file as old left under
     var/imports/ that belongs to no job. Idempotent."""
+    # a check whose worker died (it would have stopped itself at the time limit)
+    stale = now - datetime.timedelta(seconds=2 * int(settings.SALESOPS_IMPORT_MAX_SECONDS) + 60)
+    for job in ImportJob.objects.filter(status=ImportJobStatus.CHECKING, created_at__lt=stale):
+        _fail(job, str(_("校验中断（后台任务未完成），请重新上传")))
     cutoff = now - datetime.timedelta(days=retention_days())
     jobs = ImportJob.objects.filter(
         status__in=FINISHED, created_at__lt=cutoff, files_removed_at__isnull=True

@@ -457,6 +457,7 @@ def test_old_files_are_removed_by_the_scheduled_job(client, admin, settings):
     failed = job_with_file(30, "failed")
     recent = job_with_file(1, "validated")
     running = job_with_file(30, "running")
+    stuck = job_with_file(1, "checking")
     stray = import_dir() / "20200101-stray.csv"
     stray.write_text("x")
     past = (now - datetime.timedelta(days=8)).timestamp()
@@ -476,6 +477,12 @@ def test_old_files_are_removed_by_the_scheduled_job(client, admin, settings):
     assert Path(recent.file_path).exists()
     assert Path(running.file_path).exists()
     assert not stray.exists()
+    stuck.refresh_from_db()
+    assert (stuck.status, stuck.errors[0]["message"]) == (
+        "failed",
+        "校验中断（后台任务未完成），请重新上传",
+    )
+    assert Path(stuck.file_path).exists()  # kept for the retention period like any other
     client.force_login(admin)
     page = client.get(reverse("core:import_job", args=[old.pk])).content.decode()
     assert "按保留期限清理" in page
