@@ -24,6 +24,9 @@ from django.test import RequestFactory, TestCase
 from django.test.client import encode_multipart
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from salesops.core.errors import ServiceError
@@ -493,3 +496,42 @@ def test_old_files_are_removed_by_the_scheduled_job(client, admin, settings):
     # idempotent
     again = scheduled_job_run(key="core.import_files_purge", now=now)
     assert again.last_message == "jobs=0 stray_files=0"
+
+
+# --- any shape (hypothesis) ------------------------------------------------------------
+
+
+@pytest.fixture
+def small_limits(settings):
+    settings.SALESOPS_IMPORT_MAX_ROWS = 10
+    settings.SALESOPS_IMPORT_MAX_COLUMNS = 5
+
+
+@hsettings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    widths=st.lists(st.integers(1, 8), min_size=1, max_size=14),
+    kind=st.sampled_from(["csv", "xlsx", "utf16"]),
+)
+def test_a_file_stops_exactly_when_it_passes_a_limit(tmp_path, admin, small_limits, widths, kind):
+    rows = [["工号", "姓名", "部门编码"]] + [
+        [f"E{i}", "张三", "T1", *(["x"] * (w - 3))][:w] for i, w in enumerate(widths)
+    ]
+    if kind == "xlsx":
+        wb = Workbook()
+        for r in rows:
+            wb.active.append(r)
+        path = tmp_path / "shape.xlsx"
+        wb.save(path)
+    else:
+        text = "".join(("\t" if kind == "utf16" else ",").join(r) + "\r\n" for r in rows)
+        path = tmp_path / f"shape-{kind}.csv"
+        data = text.encode("utf-16") if kind == "utf16" else text.encode()
+        path.write_bytes(data)
+    report = run("employees", path, admin, write=True)
+    over = len(widths) > 10 or max(widths) > 5
+    assert report.aborted is over
+    assert report.applied is (not over and min(widths) >= 3)
+    assert Employee.objects.count() == (len(widths) if report.applied else 0)
+    Employee.objects.all().delete()
