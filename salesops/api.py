@@ -35,9 +35,10 @@ from salesops.core import registry
 from salesops.core.access import viewer_for
 from salesops.core.errors import ServiceError
 from salesops.core.models import User
-from salesops.core.text import NO_CONTROL_PATTERN
+from salesops.core.text import CONTROL_MESSAGE, NO_CONTROL_PATTERN, has_control_chars
 from salesops.core.throttle import client_address
 from salesops.core.tokens import token_hash, token_issue, token_revoke_current, token_user
+from salesops.core.uploads import upload_refusal
 
 
 class BearerAuth(HttpBearer):
@@ -66,33 +67,35 @@ logger = logging.getLogger(__name__)
 ERROR_STATUSES = ("400", "401", "403", "404", "409", "422", "429", "500")
 
 
-class NullCharacterError(ValueError):
-    """A NUL character in a string: PostgreSQL cannot store it, so it is an input error."""
+class ControlCharacterError(ValueError):
+    """A control character (core.text: anything below U+0020 but tab, LF, CR; and DEL) in a
+    string: refused everywhere (PostgreSQL cannot store NUL; an export cannot hold any)."""
 
     def __init__(self, field: str) -> None:
         super().__init__(field)
         self.field = field
 
 
-def _reject_nul(value: Any, path: str) -> None:
+def _reject_control(value: Any, path: str) -> None:
     if isinstance(value, str):
-        if "\x00" in value:
-            raise NullCharacterError(path)
+        if has_control_chars(value):
+            raise ControlCharacterError(path)
     elif isinstance(value, dict):
         for key, item in value.items():
-            _reject_nul(key, path)
-            _reject_nul(item, f"{path}.{key}" if path else str(key))
+            _reject_control(key, path)
+            _reject_control(item, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            _reject_nul(item, f"{path}.{i}" if path else str(i))
+            _reject_control(item, f"{path}.{i}" if path else str(i))
 
 
 class SalesOpsParser(Parser):
-    """JSON bodies and query strings, refusing NUL characters anywhere in them."""
+    """JSON bodies and query strings, refusing control characters anywhere in them (the
+    one rule of ``core.text``)."""
 
     def parse_body(self, request: HttpRequest) -> Any:
         data = json.loads(request.body)
-        _reject_nul(data, "")
+        _reject_control(data, "")
         return data
 
     def parse_querydict(
@@ -101,10 +104,10 @@ class SalesOpsParser(Parser):
         result = super().parse_querydict(data, list_fields, request)
         for key, value in result.items():
             try:
-                _reject_nul([key, value], key)
-            except NullCharacterError as exc:
+                _reject_control([key, value], key)
+            except ControlCharacterError as exc:
                 raise NinjaValidationError(
-                    [{"loc": ("query", key), "type": "null_character", "msg": ""}]
+                    [{"loc": ("query", key), "type": "control_character", "msg": ""}]
                 ) from exc
         return result
 
@@ -222,7 +225,7 @@ _PYDANTIC_MESSAGES: dict[str, Promise] = {
     "json_invalid": gettext_lazy("请求内容不是有效的 JSON"),
     "json_type": gettext_lazy("请求内容不是有效的 JSON"),
     "value_error": gettext_lazy("取值无效"),
-    "null_character": gettext_lazy("不能包含空字符（\\x00）"),
+    "control_character": CONTROL_MESSAGE,
 }
 
 
@@ -238,6 +241,10 @@ def _pydantic_message(err: dict[str, Any]) -> str:
 
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    refused = upload_refusal(request)
+    if refused:
+        # the upload handler stopped reading the file: it is missing, and this is why
+        return _error(request, 413, "too_large", refused, [{"field": "file", "message": refused}])
     fields = []
     for err in exc.errors:
         loc = [str(p) for p in err.get("loc", []) if p not in ("body", "query", "path", "payload")]
@@ -287,8 +294,8 @@ _HTTP_ERRORS: dict[int, tuple[str, Promise]] = {
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    if isinstance(exc.__cause__, NullCharacterError):
-        message = str(_PYDANTIC_MESSAGES["null_character"])
+    if isinstance(exc.__cause__, ControlCharacterError):
+        message = str(CONTROL_MESSAGE)
         fields = [{"field": exc.__cause__.field or "body", "message": message}]
         return _error(request, 422, "invalid_input", _("输入有误，请检查后重试"), fields)
     # ninja's own messages ("Cannot parse request body") are English: answer in ours.

@@ -219,6 +219,26 @@ SALESOPS_LOGIN_LOCKOUT_MINUTES = int(env_str("SALESOPS_LOGIN_LOCKOUT_MINUTES", "
 SALESOPS_TRUST_X_FORWARDED_FOR = env_bool("SALESOPS_TRUST_X_FORWARDED_FOR", default=False)
 # List pages.
 SALESOPS_PAGE_SIZE = 20
+# Imports (docs/operators.md "Imports: limits"): checked while the file streams in and is
+# read, before anything is stored. Cell size is the importers' own MAX_CELL.
+SALESOPS_IMPORT_MAX_MB = int(env_str("SALESOPS_IMPORT_MAX_MB", "100"))
+SALESOPS_IMPORT_MAX_ROWS = int(env_str("SALESOPS_IMPORT_MAX_ROWS", "1000000"))
+SALESOPS_IMPORT_MAX_COLUMNS = int(env_str("SALESOPS_IMPORT_MAX_COLUMNS", "100"))
+SALESOPS_IMPORT_MAX_SECONDS = int(env_str("SALESOPS_IMPORT_MAX_SECONDS", "600"))
+# .xlsx: the zip's declared uncompressed size (all parts) and its ratio to the file's size.
+SALESOPS_IMPORT_XLSX_MAX_MB = int(env_str("SALESOPS_IMPORT_XLSX_MAX_MB", "1000"))
+SALESOPS_IMPORT_XLSX_MAX_RATIO = int(env_str("SALESOPS_IMPORT_XLSX_MAX_RATIO", "100"))
+# Uploaded files, error reports and progress files of finished jobs are removed after this.
+SALESOPS_IMPORT_RETENTION_DAYS = int(env_str("SALESOPS_IMPORT_RETENTION_DAYS", "7"))
+# Form fields and JSON bodies held in memory (files go to disk past FILE_UPLOAD_MAX_MEMORY_SIZE).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# The first handler refuses an upload as soon as it passes SALESOPS_IMPORT_MAX_MB.
+FILE_UPLOAD_HANDLERS = [
+    "salesops.core.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # PDF statements: a TrueType CJK font file to embed ("" = look in Debian's font paths).
 SALESOPS_PDF_FONT = env_str("SALESOPS_PDF_FONT", "")
 

@@ -13,6 +13,7 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+
         from django.core import checks
 
         from salesops.core.navigation import ADMIN_ONLY, EVERYONE
@@ -76,6 +77,12 @@ class CoreConfig(AppConfig):
                         _("清理过期令牌与登录记录"),
                         datetime.timedelta(hours=6),
                         "salesops.core.accounts:accounts_purge",
+                    ),
+                    ScheduledJob(
+                        "core.import_files_purge",
+                        _("清理过期的导入文件"),
+                        every=datetime.timedelta(hours=1),
+                        run="salesops.core.imports.services:import_files_purge",
                     ),
                 ),
             )

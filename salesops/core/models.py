@@ -418,6 +418,7 @@ class ApprovalEvent(models.Model):
 
 
 class ImportJobStatus(models.TextChoices):
+    CHECKING = "checking", _("校验中")
     VALIDATED = "validated", _("校验通过")
     INVALID = "invalid", _("校验未通过")
     QUEUED = "queued", _("排队中")
@@ -451,6 +452,8 @@ class ImportJob(models.Model):
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    # when the retention job removed the upload and its error file
+    files_removed_at = models.DateTimeField(_("文件清理时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("导入任务")

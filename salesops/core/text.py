@@ -33,6 +33,15 @@ def validate_no_control_chars(value: object) -> None:
         raise ValidationError(CONTROL_MESSAGE, code="control_character")
 
 
+def require_no_control_chars(value: str, field: str) -> None:
+    """For services taking free text straight from a request (not through a form or the
+    API parser): a ``ServiceError`` naming ``field``."""
+    if has_control_chars(value):
+        from salesops.core.errors import ServiceError
+
+        raise ServiceError("control_character", CONTROL_MESSAGE, field=field)
+
+
 def replace_control_chars(value: str) -> str:
     """The text with each control character replaced by U+FFFD (for exports)."""
     return CONTROL_RE.sub(REPLACEMENT, value)

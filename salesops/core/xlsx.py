@@ -3,15 +3,21 @@ spreadsheet formula injection neutralised.
 
 A text cell that a spreadsheet would read as a formula (starting with = + - @, or a tab or
 carriage return) is written with a leading single quote, so it shows as the text it was.
-Numbers and Decimals stay numbers. Callers record exports of personal data with
+Numbers and Decimals stay numbers. A control character in stored text (legacy data, or
+data written before every entry point refused them) would make openpyxl refuse the whole
+file: it is replaced by U+FFFD (``core.text.replace_control_chars``) and the export logs one
+warning saying how many cells were affected. Callers record exports of personal data with
 ``audit_export`` (list pages do it in ``core.listing``).
 """
 
 from __future__ import annotations
 
 import datetime
+import logging
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import IO
 from urllib.parse import quote
@@ -24,22 +30,53 @@ from openpyxl.styles import Font
 from salesops.core.audit import audit_record
 from salesops.core.display import export_value
 from salesops.core.models import AuditAction, User
+from salesops.core.text import has_control_chars, replace_control_chars
+
+logger = logging.getLogger(__name__)
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 MAX_CELL_CHARS = 32_767  # Excel's own limit per cell
 
 
+# cells whose control characters were replaced in the export being written (one warning)
+_replaced: ContextVar[list[int] | None] = ContextVar("xlsx_replaced", default=None)
+
+
 def neutralise(value: object) -> object:
-    """The value as it is safe to put in a cell: risky text gets a leading quote."""
+    """The value as it is safe to put in a cell: risky text gets a leading quote, control
+    characters become U+FFFD."""
     if value is None:
         return ""
     if isinstance(value, bool | int | float | Decimal | datetime.date | datetime.datetime):
         return value
     text = str(value)
+    if has_control_chars(text):
+        text = replace_control_chars(text)
+        counter = _replaced.get()
+        if counter is None:
+            logger.warning("export: control characters replaced by U+FFFD in a cell")
+        else:
+            counter[0] += 1
     if text.startswith(_DANGEROUS):
         text = "'" + text
     return text[:MAX_CELL_CHARS]
+
+
+@contextmanager
+def replacements_logged(what: str) -> Iterator[None]:
+    """Within (also as a decorator): cells with control characters are counted, and one
+    warning naming ``what`` is logged at the end, not one per cell."""
+    counter = [0]
+    token = _replaced.set(counter)
+    try:
+        yield
+    finally:
+        _replaced.reset(token)
+        if counter[0]:
+            logger.warning(
+                "export %s: control characters replaced by U+FFFD in %d cell(s)", what, counter[0]
+            )
 
 
 def _cell_value(value: object) -> object:
@@ -49,6 +86,13 @@ def _cell_value(value: object) -> object:
 
 
 def _write(fh: IO[bytes], headers: list[str], rows: Iterable[Sequence[object]], title: str) -> None:
+    with replacements_logged(title):
+        _write_sheet(fh, headers, rows, title)
+
+
+def _write_sheet(
+    fh: IO[bytes], headers: list[str], rows: Iterable[Sequence[object]], title: str
+) -> None:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=title[:31] or "Sheet1")
     bold = Font(bold=True)
@@ -86,7 +130,8 @@ def xlsx_response(
     """An HTTP download of ``rows`` under ``headers``. The workbook is built on a temporary
     file and streamed from there, so a large export never sits in memory as a whole."""
     fh = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
-    _write(fh, headers, rows, "Sheet1")
+    with replacements_logged(filename):
+        _write_sheet(fh, headers, rows, "Sheet1")
     fh.seek(0)
     response = FileResponse(fh, content_type=XLSX_MIME)
     response["Content-Disposition"] = content_disposition(filename)

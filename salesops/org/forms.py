@@ -5,10 +5,11 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from salesops.core.forms import SalesOpsForm
 from salesops.org.models import Department, DepartmentKind, Employee, Position
 
 
-class DepartmentForm(forms.Form):
+class DepartmentForm(SalesOpsForm):
     name = forms.CharField(label=_("名称"), max_length=100)
     code = forms.CharField(label=_("编码"), max_length=32)
     kind = forms.ChoiceField(label=_("类型"), choices=DepartmentKind.choices)
@@ -23,7 +24,7 @@ class DepartmentForm(forms.Form):
             self.fields["kind"].disabled = True
 
 
-class EmployeeForm(forms.Form):
+class EmployeeForm(SalesOpsForm):
     employee_no = forms.CharField(label=_("工号"), max_length=32)
     name = forms.CharField(label=_("姓名"), max_length=64)
     phone = forms.CharField(label=_("手机号"), max_length=32, required=False)
@@ -50,7 +51,7 @@ class EmployeeForm(forms.Form):
             self.fields["hired_on"].disabled = True
 
 
-class SponsorChangeForm(forms.Form):
+class SponsorChangeForm(SalesOpsForm):
     member_no = forms.CharField(label=_("会员编号"), max_length=32)
     new_sponsor_no = forms.CharField(label=_("新推荐人编号"), max_length=32)
     effective_on = forms.DateField(
@@ -59,7 +60,7 @@ class SponsorChangeForm(forms.Form):
     reason = forms.CharField(label=_("变更原因"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class MemberBankForm(forms.Form):
+class MemberBankForm(SalesOpsForm):
     bank_name = forms.CharField(label=_("开户银行"), max_length=64, required=False)
     bank_account = forms.CharField(
         label=_("银行账号"),

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from salesops.core.forms import SalesOpsForm
 from salesops.org.models import Employee
 from salesops.sales.models import OrderKind, Product
 
@@ -31,7 +32,7 @@ class BootstrapMixin:
                 widget.attrs.setdefault("class", "form-control")
 
 
-class CustomerForm(BootstrapMixin, forms.Form):
+class CustomerForm(BootstrapMixin, SalesOpsForm):
     name = forms.CharField(label=_("客户名称"), max_length=200)
     code = forms.CharField(
         label=_("客户编号"), max_length=32, required=False, help_text=_("留空自动生成")
@@ -53,7 +54,7 @@ class CustomerForm(BootstrapMixin, forms.Form):
         self._style()
 
 
-class ReassignForm(BootstrapMixin, forms.Form):
+class ReassignForm(BootstrapMixin, SalesOpsForm):
     owner = forms.ModelChoiceField(label=_("新负责人"), queryset=Employee.objects.none())
     note = forms.CharField(label=_("转移原因"), max_length=200, required=False)
 
@@ -63,7 +64,7 @@ class ReassignForm(BootstrapMixin, forms.Form):
         self._style()
 
 
-class ProductForm(BootstrapMixin, forms.Form):
+class ProductForm(BootstrapMixin, SalesOpsForm):
     sku = forms.CharField(label=_("商品编码"), max_length=32)
     name = forms.CharField(label=_("商品名称"), max_length=200)
     unit = forms.CharField(label=_("单位"), max_length=16, initial="件")
@@ -76,7 +77,7 @@ class ProductForm(BootstrapMixin, forms.Form):
         self._style()
 
 
-class PriceListForm(BootstrapMixin, forms.Form):
+class PriceListForm(BootstrapMixin, SalesOpsForm):
     name = forms.CharField(label=_("价目表名称"), max_length=100)
     valid_from = forms.DateField(
         label=_("生效日期"), widget=forms.DateInput(attrs={"type": "date"})
@@ -93,7 +94,7 @@ class PriceListForm(BootstrapMixin, forms.Form):
         self._style()
 
 
-class PriceItemForm(BootstrapMixin, forms.Form):
+class PriceItemForm(BootstrapMixin, SalesOpsForm):
     product: forms.ModelChoiceField[Product] = forms.ModelChoiceField(
         label=_("商品"), queryset=Product.objects.none()
     )
@@ -107,7 +108,7 @@ class PriceItemForm(BootstrapMixin, forms.Form):
         self._style()
 
 
-class OrderHeaderForm(BootstrapMixin, forms.Form):
+class OrderHeaderForm(BootstrapMixin, SalesOpsForm):
     order_date = forms.DateField(
         label=_("下单日期"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -121,7 +122,7 @@ class OrderHeaderForm(BootstrapMixin, forms.Form):
         self._style()
 
 
-class ReturnHeaderForm(BootstrapMixin, forms.Form):
+class ReturnHeaderForm(BootstrapMixin, SalesOpsForm):
     return_date = forms.DateField(
         label=_("退货日期"), widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -51,7 +51,7 @@ from salesops.core.errors import NotFoundError, PermissionDeniedError, ServiceEr
 from salesops.core.models import ApprovalRequest, AuditAction, RoleCode, User
 from salesops.core.money import from_fen
 from salesops.core.transitions import Transitions, transition
-from salesops.core.xlsx import neutralise
+from salesops.core.xlsx import neutralise, replacements_logged
 
 # Which status each status may be reached from (a batch is created DRAFT).
 PAYOUT_MOVES = Transitions(
@@ -328,6 +328,7 @@ def _row(ws: object, values: list[object], bold: Font | None = None) -> list[Wri
 
 
 @transaction.atomic
+@replacements_logged("payout_batch")
 def payout_batch_export(*, actor: User, batch: PayoutBatch) -> bytes:
     """The bank file (.xlsx): one row per member with the total and its detail, a total
     row equal to ``batch.total``, and a second sheet with every item. Allowed once APPROVED

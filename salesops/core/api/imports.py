@@ -1,5 +1,6 @@
-"""Import API: POST /imports/{entity}/dry-run, POST /imports/{entity}/apply,
-GET /imports/jobs/{id}. Same services and the same right (role.can_import) as the UI."""
+"""Import API: POST /imports/{entity}/dry-run (queues the check: 202 and a job to poll),
+POST /imports/{entity}/apply, GET /imports/jobs/{id} (with the report once checked).
+Same services, limits and right (role.can_import) as the UI."""
 
 from __future__ import annotations
 
@@ -10,12 +11,11 @@ from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from salesops.core.imports.services import (
-    discard_upload,
-    import_dry_run,
     import_job_apply,
     import_job_create,
     import_job_for,
     import_job_progress,
+    import_job_report,
     importer_for,
     require_import_right,
     save_upload,
@@ -41,6 +41,8 @@ class ReportOut(Schema):
     unchanged: int
     counts: dict[str, dict[str, int]]
     error_count: int
+    error_kinds: dict[str, int] = {}
+    aborted: bool = False
     errors: list[RowErrorOut]
     errors_truncated: bool
     sample: list[dict[str, str]]
@@ -59,24 +61,30 @@ class JobOut(Schema):
     updated: int
     error_count: int
     finished: bool
+    checking: bool
+    files_removed: bool
     errors: list[RowErrorOut]
+    report: ReportOut | None = None
 
 
 def _user(request: HttpRequest) -> User:
     return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
-@router.post("/imports/{entity}/dry-run", response=ReportOut)
+def _job_out(job: Any) -> dict[str, Any]:
+    return {**import_job_progress(job), "errors": job.errors, "report": import_job_report(job)}
+
+
+@router.post("/imports/{entity}/dry-run", response={202: JobOut})
 def dry_run(request: HttpRequest, entity: str, file: UploadedFile = File(...)) -> Any:  # noqa: B008
-    """Validate a file (CSV or .xlsx) and report what an apply would do; writes nothing."""
+    """Queue the check of a file (CSV or .xlsx); writes nothing. Poll GET
+    /imports/jobs/{id}: once the status is no longer ``checking`` the job has its report."""
     user = _user(request)
     require_import_right(user)
     importer_for(entity)
     path = save_upload(chunks=file.chunks(), original_name=file.name or "")
-    try:
-        return import_dry_run(actor=user, entity=entity, path=path).as_dict()
-    finally:
-        discard_upload(path)
+    job = import_job_create(actor=user, entity=entity, path=path, original_name=file.name or "")
+    return Status(202, _job_out(job))
 
 
 @router.post("/imports/{entity}/apply", response={202: JobOut})
@@ -90,11 +98,11 @@ def apply(request: HttpRequest, entity: str, file: UploadedFile = File(...)) -> 
         actor=user, entity=entity, path=path, original_name=file.name or "", dry_run=False
     )
     job = import_job_apply(actor=user, job=job)
-    return Status(202, {**import_job_progress(job), "errors": job.errors})
+    return Status(202, _job_out(job))
 
 
 @router.get("/imports/jobs/{job_id}", response=JobOut)
 def job_status(request: HttpRequest, job_id: int) -> Any:
     """Status, progress and (when it failed) the errors of an import job."""
     job = import_job_for(_user(request), job_id)
-    return {**import_job_progress(job), "errors": job.errors}
+    return _job_out(job)

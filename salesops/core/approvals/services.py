@@ -43,6 +43,7 @@ from salesops.core.models import (
     User,
 )
 from salesops.core.notifications import Text, notify, notify_many
+from salesops.core.text import require_no_control_chars
 from salesops.core.transitions import Transitions, claim, transition
 
 
@@ -634,6 +635,7 @@ def approval_act(
     if action not in ACTIONS:
         raise ServiceError("invalid_action", _("无效的审批操作"), field="action")
     comment = (comment or "").strip()[:COMMENT_MAX]
+    require_no_control_chars(comment, "comment")
     if action in ("reject", "return") and not comment:
         raise ServiceError("comment_required", _("驳回或退回时必须填写审批意见"), field="comment")
     try:

@@ -1,10 +1,30 @@
-"""Form helpers shared by every module's screens."""
+"""Form helpers shared by every module's screens, and ``SalesOpsForm``, the base of every
+form of ours: each of its text fields refuses control characters (``core.text``, the same
+rule as the API and the imports), fields added in ``__init__`` included."""
 
 from __future__ import annotations
 
 from django import forms
 
 from salesops.core.errors import ServiceError
+from salesops.core.text import validate_no_control_chars
+
+
+class NoControlCharsMixin:
+    """Adds ``validate_no_control_chars`` to every ``CharField`` (and subclasses: email,
+    slug, regex …) of the form just before it is cleaned."""
+
+    def full_clean(self) -> None:
+        for field in self.fields.values():  # type: ignore[attr-defined]
+            if isinstance(field, forms.CharField) and (
+                validate_no_control_chars not in field.validators
+            ):
+                field.validators.append(validate_no_control_chars)
+        super().full_clean()  # type: ignore[misc]
+
+
+class SalesOpsForm(NoControlCharsMixin, forms.Form):
+    """The base of our forms (a test checks that every form in salesops derives from it)."""
 
 
 def apply_service_error(form: forms.Form, exc: ServiceError) -> None:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from salesops.core.approvals.registry import document_types
 from salesops.core.approvals.services import StepSpec
+from salesops.core.forms import SalesOpsForm
 from salesops.core.models import ApprovalFlow, Role, SignMode, User
 
 MAX_STEPS = 20
@@ -47,7 +48,7 @@ def _style(form: forms.Form) -> None:
         widget.attrs["class"] = css
 
 
-class FlowForm(forms.Form):
+class FlowForm(SalesOpsForm):
     doc_type = forms.ChoiceField(
         label=_("单据类型"), error_messages={"required": _("请选择单据类型")}
     )
@@ -108,7 +109,7 @@ class FlowForm(forms.Form):
         }
 
 
-class StepForm(forms.Form):
+class StepForm(SalesOpsForm):
     name = forms.CharField(
         label=_("节点名称"), max_length=100, error_messages={"required": _("请填写节点名称")}
     )

@@ -1,14 +1,44 @@
-"""Pieces the master-data importers share: collecting rows with in-file duplicate
+"""Pieces the importers share: lookups of codes taken from a file in batches that fit
+every database's limit on query parameters, collecting rows with in-file duplicate
 detection, and ordering a parent graph (parents first) while finding its cycles."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, TypeVar
 
+from django.db.models import Manager, Model, QuerySet
 from django.utils.translation import gettext as _
 
 from salesops.core.imports.engine import Ctx, Importer, ParsedRow
+
+# Values per ``IN (…)``: under SQLite's oldest limit (999 parameters; 32,766 since 3.32)
+# and PostgreSQL's 65,535, with room for the query's other parameters.
+LOOKUP_BATCH = 900
+
+T = TypeVar("T")
+M = TypeVar("M", bound=Model)
+
+
+def in_batches(values: Iterable[T], size: int = LOOKUP_BATCH) -> Iterator[list[T]]:
+    """``values`` (any iterable: a set, dict keys, a generator) as lists of at most
+    ``size``: every ``field__in=`` built from a file's contents goes through this."""
+    batch: list[T] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def filter_in(
+    queryset: QuerySet[M, M] | Manager[M], field: str, values: Iterable[Any]
+) -> Iterator[M]:
+    """The rows of ``queryset`` whose ``field`` is one of ``values``, one query a batch."""
+    for batch in in_batches(values):
+        yield from queryset.filter(**{f"{field}__in": batch})
 
 
 def order_parents_first(

@@ -14,7 +14,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from salesops.core.audit import audit_record
-from salesops.core.imports.reading import ImportFileError, Source, open_source
+from salesops.core.imports.reading import ImportFileError, ImportLimitError, Source, open_source
 from salesops.core.imports.schema import (
     SAMPLE_ROWS,
     CellError,
@@ -188,6 +188,7 @@ def run_import(
         report.applied = False
     except ImportFileError as exc:
         report.applied = False
+        report.aborted = isinstance(exc, ImportLimitError)
         report.add(exc.row, "", exc.message)
     finally:
         importer.close()

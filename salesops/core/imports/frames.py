@@ -23,7 +23,13 @@ from typing import Any
 import polars as pl
 from django.utils.translation import gettext as _
 
-from salesops.core.imports.reading import ImportFileError, Source
+from salesops.core.imports.reading import (
+    ImportFileError,
+    Source,
+    too_long_line,
+    too_many_columns,
+    too_many_rows,
+)
 from salesops.core.imports.schema import SAMPLE_ROWS, CellError, Col, Report
 
 ROW = "_row"  # the row number as the user sees it (header = 1)
@@ -191,12 +197,14 @@ def _plain_chunks(source: Source, positions: dict[str, int], size: int) -> Itera
     the csv module makes of a line without quotes; rows, row numbers and blank rows come
     out as from ``_row_chunks``."""
     delimiter = source.delimiter
+    guard = source.guard
     row = 1  # the header line
     pending = ""  # the start of a line whose end is in the next block
     waiting = pl.Series("line", [], dtype=pl.String)  # lines short of a whole chunk
     with source.path.open("r", encoding=source.encoding, newline="") as fh:
         fh.readline()
         while True:
+            guard.check_time()
             text = fh.read(_BLOCK)
             if not text:
                 break
@@ -204,9 +212,12 @@ def _plain_chunks(source: Source, positions: dict[str, int], size: int) -> Itera
             cut = text.rfind("\n")
             if cut < 0:
                 pending = text
+                if len(pending) > guard.limits.line_chars:
+                    raise too_long_line(guard.limits, row + waiting.len() + 1)
                 continue
             pending = text[cut + 1 :]
             lines = pl.concat([waiting, pl.Series("line", [text[:cut]]).str.split("\n").explode()])
+            _check_lines(lines, row + 1, source)
             while lines.len() >= size:
                 yield from _plain_chunk(lines.head(size), row + 1, positions, delimiter)
                 row += size
@@ -214,8 +225,20 @@ def _plain_chunks(source: Source, positions: dict[str, int], size: int) -> Itera
             waiting = lines
     if pending:
         waiting = pl.concat([waiting, pl.Series("line", [pending])])
+        _check_lines(waiting, row + 1, source)
     if waiting.len():
         yield from _plain_chunk(waiting, row + 1, positions, delimiter)
+
+
+def _check_lines(lines: pl.Series, first_row: int, source: Source) -> None:
+    """The limits on lines not handed out yet (``first_row`` is the first one's number):
+    rows so far, and each line's cells (no quotes in a plain file: delimiters + 1)."""
+    limits = source.guard.limits
+    if first_row - 2 + lines.len() > limits.rows:
+        raise too_many_rows(limits)
+    wide = lines.str.count_matches(source.delimiter, literal=True) + 1 > limits.columns
+    if wide.any():
+        raise too_many_columns(limits, first_row + int(wide.arg_max() or 0))
 
 
 def _plain_chunk(

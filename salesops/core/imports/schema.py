@@ -24,7 +24,7 @@ from salesops.core.imports.reading import Formula
 from salesops.core.text import CONTROL_RE
 
 MAX_CELL = 2000  # characters; anything longer is refused, whatever the column
-MAX_ERRORS = 10_000  # errors kept in full; the count is always exact
+MAX_ERRORS = 10_000  # errors kept in full (report and error file); the counts are exact
 SAMPLE_ROWS = 10
 _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _SPACE = re.compile(r"\s")
@@ -237,8 +237,12 @@ class Report:
     sample: list[dict[str, str]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     applied: bool = False
+    # the run stopped at a limit (size, rows, columns, time): the job failed
+    aborted: bool = False
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    # every error also goes here (a CSV file), so a report of any size can be downloaded
+    # errors per kind (the column; "" for the file or the row as a whole), exact
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    # the first MAX_ERRORS errors also go here (a CSV file, downloadable)
     sink: Any = None
 
     @property
@@ -247,10 +251,13 @@ class Report:
 
     def add(self, row: int, column: str | Promise, message: str | Promise) -> None:
         self.error_count += 1
-        if len(self.errors) < MAX_ERRORS:
-            self.errors.append(RowError(row, str(column), str(message)))
+        kind = str(column)
+        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
+        if self.error_count > MAX_ERRORS:
+            return  # counted, not kept: a report never grows past MAX_ERRORS entries
+        self.errors.append(RowError(row, kind, str(message)))
         if self.sink is not None:
-            self.sink.writerow([row or "", str(column), str(message)])
+            self.sink.writerow([row or "", kind, str(message)])
 
     def count(self, what: str, *, created: int = 0, updated: int = 0, unchanged: int = 0) -> None:
         """Counts per entity touched (orders also create order lines)."""
@@ -271,6 +278,8 @@ class Report:
             "unchanged": self.unchanged,
             "counts": self.counts,
             "error_count": self.error_count,
+            "error_kinds": self.error_kinds,
+            "aborted": self.aborted,
             "errors": [e.as_dict() for e in errors],
             "errors_truncated": len(errors) < self.error_count,
             "sample": self.sample,

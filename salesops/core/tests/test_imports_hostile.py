@@ -71,7 +71,11 @@ def test_undecodable_bytes_error_cleanly(tmp_path, admin):
     path = write(tmp_path, b"\xff\xfe\x80\x81\xff" * 50)
     report = run("employees", path, admin)
     assert errors(report) == [
-        (0, "", "无法识别文件编码，请将文件另存为 UTF-8 或 GB18030 编码的 CSV")
+        (
+            0,
+            "",
+            "无法识别文件编码，请将文件另存为 UTF-8、UTF-16（Unicode 文本）或 GB18030 编码的 CSV",
+        )
     ]
 
 
@@ -109,7 +113,7 @@ def test_ten_megabyte_cell_is_refused_cleanly(tmp_path, admin):
     assert report.applied is False
     assert report.error_count == 1
     assert report.errors[0].row == 2
-    assert report.errors[0].message.startswith("第 2 行无法读取：单元格过大或含有非法字符")
+    assert report.errors[0].message.startswith("第 2 行无法读取：单元格过大")
     assert Employee.objects.count() == 0
 
 

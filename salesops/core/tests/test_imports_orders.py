@@ -476,7 +476,10 @@ def test_orders_job_dry_run_then_background_apply(
         + "SO1,2026-01-02,,C1,,,S1,2,5\nSO1,2026-01-02,,C1,,,S2,1,1\nSO2,2026-01-02,,,M1,,S1,1,1\n"
     )
     path = save_upload(chunks=[body.encode()], original_name="orders.csv")
-    job = import_job_create(actor=admin, entity="orders", path=path, original_name="orders.csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        job = import_job_create(actor=admin, entity="orders", path=path, original_name="orders.csv")
+    assert job.status == "checking"
+    job.refresh_from_db()
     assert (job.status, job.rows_total, job.created_count, job.error_count) == (
         "validated",
         3,

@@ -7,7 +7,7 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import override_settings
+from django.test import TestCase, override_settings
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -24,6 +24,8 @@ BAD_CSV = "工号,姓名,部门编码\nE1,,T1\nE2,李四,XX\n".encode()
 @pytest.fixture(autouse=True)
 def _var(settings, tmp_path):
     settings.VAR_DIR = tmp_path
+    # the dry run is a background task queued on commit: run it at once
+    settings.TASKS = IMMEDIATE
 
 
 @pytest.fixture
@@ -33,10 +35,11 @@ def admin(db: None) -> User:
 
 
 def upload(client, data: bytes, name: str = "emp.csv"):
-    return client.post(
-        reverse("core:import_upload", args=["employees"]),
-        {"file": SimpleUploadedFile(name, data, content_type="text/csv")},
-    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(
+            reverse("core:import_upload", args=["employees"]),
+            {"file": SimpleUploadedFile(name, data, content_type="text/csv")},
+        )
 
 
 def test_rep_and_anonymous_cannot_import(client, stock):
@@ -147,11 +150,18 @@ def _token(user: User) -> str:
 
 def test_api_dry_run_apply_and_job(client, admin, django_capture_on_commit_callbacks):
     auth = {"HTTP_AUTHORIZATION": f"Bearer {_token(admin)}"}
-    response = client.post(
-        "/api/imports/employees/dry-run", {"file": SimpleUploadedFile("b.csv", BAD_CSV)}, **auth
-    )
-    assert response.status_code == 200
-    body = response.json()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/imports/employees/dry-run",
+            {"file": SimpleUploadedFile("b.csv", BAD_CSV)},
+            **auth,
+        )
+    assert response.status_code == 202
+    assert (response.json()["status"], response.json()["report"]) == ("checking", None)
+    body = client.get(f"/api/imports/jobs/{response.json()['id']}", **auth).json()
+    assert body["status"] == "invalid"
+    body = body["report"]
+    assert body["error_kinds"] == {"姓名": 1, "部门编码": 1}
     assert (body["ok"], body["error_count"], body["errors"][1]) == (
         False,
         2,

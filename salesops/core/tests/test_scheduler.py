@@ -56,6 +56,7 @@ def test_a_due_job_runs_once_per_interval(
     assert sorted(started) == [
         "compensation.reset_stale_runs",
         "core.accounts_purge",
+        "core.import_files_purge",
         "t.explode",
         "t.record",
     ]

@@ -46,6 +46,10 @@ TABLES: dict[str, Table] = {
         ImportJob,
         (J.QUEUED, J.VALIDATED),
         (J.QUEUED, J.INVALID),
+        # the dry run, a background task: valid, invalid, or failed at a limit
+        (J.CHECKING, J.VALIDATED),
+        (J.CHECKING, J.INVALID),
+        (J.CHECKING, J.FAILED),
         (J.VALIDATED, J.QUEUED),
         (J.QUEUED, J.QUEUED),  # 执行导入 of a job uploaded without a dry run
         (J.QUEUED, J.RUNNING),

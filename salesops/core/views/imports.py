@@ -22,12 +22,14 @@ from django.views.decorators.http import require_POST
 
 from salesops.core.display import format_datetime
 from salesops.core.errors import NotFoundError, PermissionDeniedError, ServiceError
+from salesops.core.imports.schema import MAX_ERRORS
 from salesops.core.imports.services import (
     import_job_apply,
     import_job_create,
     import_job_errors_file,
     import_job_for,
     import_job_progress,
+    import_job_report,
     import_jobs_for,
     import_template,
     importer_for,
@@ -37,6 +39,7 @@ from salesops.core.imports.services import (
 )
 from salesops.core.listing import Column, DateRangeFilter, Filter, ListSpec, list_page
 from salesops.core.models import ImportJobStatus, User
+from salesops.core.uploads import upload_refusal
 from salesops.core.xlsx import XLSX_MIME
 
 ERRORS_PER_PAGE = 50
@@ -118,21 +121,51 @@ def imports_index(request: HttpRequest) -> HttpResponseBase:
 @_guarded
 def import_upload(request: HttpRequest, entity: str) -> HttpResponse:
     importer = importer_for(entity)
+    status = 200
     if request.method == "POST":
         upload = request.FILES.get("file")
-        if upload is None:
+        refused = upload_refusal(request)
+        if refused:
+            messages.error(request, refused)
+            status = 413
+        elif upload is None:
             messages.error(request, _("请选择要导入的文件"))
         else:
-            path = save_upload(chunks=upload.chunks(), original_name=upload.name or "")
-            job = import_job_create(
-                actor=_user(request), entity=entity, path=path, original_name=upload.name or ""
-            )
-            return redirect("core:import_job", pk=job.pk)
+            try:
+                path = save_upload(chunks=upload.chunks(), original_name=upload.name or "")
+            except ServiceError as exc:
+                messages.error(request, str(exc.message))
+                status = exc.status
+            else:
+                job = import_job_create(
+                    actor=_user(request),
+                    entity=entity,
+                    path=path,
+                    original_name=upload.name or "",
+                )
+                return redirect("core:import_job", pk=job.pk)
     return render(
         request,
         "core/imports/upload.html",
-        {"entity": entity, "importer": importer, "columns": importer.columns},
+        {
+            "entity": entity,
+            "importer": importer,
+            "columns": importer.columns,
+            "limits": import_limits(),
+        },
+        status=status,
     )
+
+
+def import_limits() -> dict[str, Any]:
+    """The limits shown on the upload page."""
+    from django.conf import settings
+
+    return {
+        "mb": settings.SALESOPS_IMPORT_MAX_MB,
+        "rows": settings.SALESOPS_IMPORT_MAX_ROWS,
+        "columns": settings.SALESOPS_IMPORT_MAX_COLUMNS,
+    }
 
 
 @_guarded
@@ -157,9 +190,10 @@ def import_job(request: HttpRequest, pk: int) -> HttpResponse:
             "title": importer_for(job.entity).title,
             "errors_page": errors,
             "progress": import_job_progress(job),
-            "report": job.report,
-            "can_apply": job.status == ImportJobStatus.VALIDATED,
+            "report": import_job_report(job) or {},
+            "can_apply": job.status == ImportJobStatus.VALIDATED and job.files_removed_at is None,
             "has_error_file": import_job_errors_file(job) is not None and job.error_count > 0,
+            "max_errors": MAX_ERRORS,
         },
     )
 
@@ -178,6 +212,11 @@ def import_job_apply_view(request: HttpRequest, pk: int) -> HttpResponse:
 @_guarded
 def import_job_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
     job = import_job_for(_user(request), pk)
+    if request.GET.get("checking") and job.status != ImportJobStatus.CHECKING:
+        # the dry run has ended: the whole page (its report) replaces the progress bar
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
     return render(
         request, "core/imports/_progress.html", {"job": job, "progress": import_job_progress(job)}
     )

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _l
 
 from salesops.core.audit import audit_update, snapshot
 from salesops.core.errors import ServiceError
-from salesops.core.imports.common import CollectingImporter, order_parents_first
+from salesops.core.imports.common import CollectingImporter, filter_in, order_parents_first
 from salesops.core.imports.engine import Ctx
 from salesops.core.imports.schema import Col, choice_parser, parse_code, parse_text
 from salesops.org.models import Department, DepartmentKind
@@ -64,7 +64,7 @@ class DepartmentImporter(CollectingImporter):
         ctx.report.count(str(self.title), created=created, updated=len(self.rows) - created)
 
     def write(self, ctx: Ctx) -> None:
-        by_code = {d.code: d for d in Department.objects.filter(code__in=self.existing_codes)}
+        by_code = {d.code: d for d in filter_in(Department.objects, "code", self.existing_codes)}
         for code in self.order:
             prow = self.rows[code]
             v = prow.values

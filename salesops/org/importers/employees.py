@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from salesops.core.errors import ServiceError
-from salesops.core.imports.common import CollectingImporter, order_parents_first
+from salesops.core.imports.common import CollectingImporter, filter_in, order_parents_first
 from salesops.core.imports.engine import Ctx
 from salesops.core.imports.schema import Col, parse_code, parse_phone, parse_text
 from salesops.org.models import Department, Employee, Position
@@ -63,16 +63,16 @@ class EmployeeImporter(CollectingImporter):
         rows = self.rows
         depts = {
             d.code: d
-            for d in Department.objects.filter(
-                code__in={r.values["department_code"] for r in rows.values()}
+            for d in filter_in(
+                Department.objects, "code", {r.values["department_code"] for r in rows.values()}
             )
         }
         positions = {
             p.code: p
-            for p in Position.objects.filter(
-                code__in={
-                    r.values["position_code"] for r in rows.values() if "position_code" in r.values
-                }
+            for p in filter_in(
+                Position.objects,
+                "code",
+                {r.values["position_code"] for r in rows.values() if "position_code" in r.values},
             )
         }
         existing = dict(Employee.objects.values_list("employee_no", "manager__employee_no"))
@@ -104,15 +104,15 @@ class EmployeeImporter(CollectingImporter):
     def write(self, ctx: Ctx) -> None:
         by_no = {
             e.employee_no: e
-            for e in Employee.objects.filter(employee_no__in=self.existing & set(self.rows))
+            for e in filter_in(Employee.objects, "employee_no", self.existing & set(self.rows))
         }
         managers = {
             e.employee_no: e
-            for e in Employee.objects.filter(
-                employee_no__in={
-                    r.values["manager_no"] for r in self.rows.values() if r.values.get("manager_no")
-                }
-                - set(self.rows)
+            for e in filter_in(
+                Employee.objects,
+                "employee_no",
+                {r.values["manager_no"] for r in self.rows.values() if r.values.get("manager_no")}
+                - set(self.rows),
             )
         }
         for no in self.order:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from salesops.core.errors import ServiceError
-from salesops.core.imports.common import CollectingImporter, order_parents_first
+from salesops.core.imports.common import CollectingImporter, in_batches, order_parents_first
 from salesops.core.imports.engine import Ctx
 from salesops.core.imports.schema import (
     Col,
@@ -22,8 +22,6 @@ from salesops.core.imports.schema import (
 )
 from salesops.org.models import Member, MemberStatus, Rank
 from salesops.org.services.members import MemberSeed, members_bulk_create
-
-LOOKUP_BATCH = 900
 
 
 class MemberImporter(CollectingImporter):
@@ -59,11 +57,9 @@ class MemberImporter(CollectingImporter):
         rows = self.rows
         nos = list(rows)
         existing: set[str] = set()
-        for start in range(0, len(nos), LOOKUP_BATCH):
+        for batch in in_batches(nos):
             existing.update(
-                Member.objects.filter(member_no__in=nos[start : start + LOOKUP_BATCH]).values_list(
-                    "member_no", flat=True
-                )
+                Member.objects.filter(member_no__in=batch).values_list("member_no", flat=True)
             )
         outside = sorted(
             {
@@ -73,11 +69,9 @@ class MemberImporter(CollectingImporter):
             }
         )
         sponsors: dict[str, str] = {}
-        for start in range(0, len(outside), LOOKUP_BATCH):
+        for batch in in_batches(outside):
             sponsors.update(
-                Member.objects.filter(
-                    member_no__in=outside[start : start + LOOKUP_BATCH]
-                ).values_list("member_no", "status")
+                Member.objects.filter(member_no__in=batch).values_list("member_no", "status")
             )
         parent_of: dict[str, str | None] = {}
         for no, prow in rows.items():

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from salesops.core.audit import audit_update, snapshot
-from salesops.core.imports.common import CollectingImporter
+from salesops.core.imports.common import CollectingImporter, filter_in
 from salesops.core.imports.engine import Ctx
 from salesops.core.imports.schema import Col, parse_code, parse_phone, parse_text
 from salesops.org.models import Employee
@@ -64,8 +64,8 @@ class CustomerImporter(CollectingImporter):
 
     def check(self, ctx: Ctx) -> None:
         owners = {r.values["owner_no"] for r in self.rows.values()}
-        self.owners = {e.employee_no: e for e in Employee.objects.filter(employee_no__in=owners)}
-        self.existing = {c.code: c for c in Customer.objects.filter(code__in=list(self.rows))}
+        self.owners = {e.employee_no: e for e in filter_in(Employee.objects, "employee_no", owners)}
+        self.existing = {c.code: c for c in filter_in(Customer.objects, "code", self.rows)}
         for prow in self.rows.values():
             if prow.values["owner_no"] not in self.owners:
                 self.ref_error(ctx, prow, "owner_no", prow.values["owner_no"], _("负责人工号"))

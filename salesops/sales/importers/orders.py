@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from salesops.core.imports import bulk
+from salesops.core.imports.common import in_batches
 from salesops.core.imports.engine import Ctx, Importer
 from salesops.core.imports.frames import (
     OK,
@@ -60,7 +61,6 @@ from salesops.sales.models import Customer, Order, OrderKind, OrderLine, Product
 from salesops.sales.services.orders import MAX_LINES
 
 CHUNK = 50_000
-LOOKUP_BATCH = 900
 # the largest amount an 18-digit, 2-place money column holds, in fen
 MAX_FEN = 10**18 - 1
 
@@ -102,8 +102,8 @@ class _Lookup:
         if not new:
             return
         found: dict[str, tuple[Any, ...]] = {}
-        for start in range(0, len(new), LOOKUP_BATCH):
-            for row in self.fetch(new[start : start + LOOKUP_BATCH]):
+        for batch in in_batches(new):
+            for row in self.fetch(batch):
                 found[row[0]] = tuple(row[1:])
         empty = (None,) * (len(self.names) - 1)
         rows = [(c, *found.get(c, empty)) for c in new]
@@ -402,8 +402,7 @@ class OrderImporter(Importer):
         qn = connection.ops.quote_name
         found: list[str] = []
         with connection.cursor() as cur:
-            for start in range(0, len(nos), LOOKUP_BATCH):
-                batch = nos[start : start + LOOKUP_BATCH]
+            for batch in in_batches(nos):
                 marks = ", ".join(["%s"] * len(batch))
                 cur.execute(
                     f"SELECT {qn('order_no')} FROM {qn(Order._meta.db_table)} "  # noqa: S608

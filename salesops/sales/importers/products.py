@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from salesops.core.audit import audit_update, snapshot
-from salesops.core.imports.common import CollectingImporter
+from salesops.core.imports.common import CollectingImporter, filter_in
 from salesops.core.imports.engine import Ctx
 from salesops.core.imports.schema import Col, parse_code, parse_decimal, parse_text
 from salesops.sales.models import PriceList, PriceListItem, Product
@@ -59,14 +59,16 @@ class ProductImporter(CollectingImporter):
     ]
 
     def check(self, ctx: Ctx) -> None:
-        self.existing = {p.sku: p for p in Product.objects.filter(sku__in=list(self.rows))}
+        self.existing = {p.sku: p for p in filter_in(Product.objects, "sku", self.rows)}
         self.price_list = current_price_list(timezone.localdate())
         self.items: dict[int, PriceListItem] = {}
         if self.price_list is not None:
             self.items = {
                 i.product_id: i
-                for i in PriceListItem.objects.filter(
-                    price_list=self.price_list, product__in=self.existing.values()
+                for i in filter_in(
+                    PriceListItem.objects.filter(price_list=self.price_list),
+                    "product_id",
+                    (p.pk for p in self.existing.values()),
                 )
             }
         for prow in self.rows.values():
@@ -104,7 +106,7 @@ class ProductImporter(CollectingImporter):
             if sku not in self.existing
         ]
         Product.objects.bulk_create(new, batch_size=2000)
-        products = {p.sku: p for p in Product.objects.filter(sku__in=list(self.rows))}
+        products = {p.sku: p for p in filter_in(Product.objects, "sku", self.rows)}
         if self.price_list is None and any(self._prices(s) for s in self.rows):
             self.price_list = PriceList.objects.create(
                 name=_("标准价目表"), valid_from=timezone.localdate()

@@ -15,6 +15,7 @@ from salesops.core.audit import audit_create
 from salesops.core.errors import FieldError, ServiceError
 from salesops.core.models import RoleCode, User
 from salesops.core.money import parse_money, round_money
+from salesops.core.text import require_no_control_chars
 from salesops.core.transitions import Transitions, transition
 from salesops.org.models import Employee, Member
 from salesops.sales.models import Customer, Order, OrderKind, OrderLine, OrderStatus, Product
@@ -205,6 +206,7 @@ ORDER_MOVES = Transitions(OrderStatus, {OrderStatus.CANCELLED: (OrderStatus.CONF
 @transaction.atomic
 def order_cancel(*, actor: User | None, order: Order, reason: str = "") -> Order:
     """Cancel a confirmed order that has no returns (with returns, return the rest)."""
+    require_no_control_chars(reason, "reason")
     viewer = viewer_of(actor)
     if viewer is not None and viewer.role == RoleCode.MEMBER and not viewer.is_admin:
         raise ServiceError("permission_denied", _("会员不能取消订单"), status=403)

@@ -133,6 +133,20 @@ def test_order_create_is_audited(stock, catalogue) -> None:  # type: ignore[no-u
     assert (row.action, row.after, row.actor) == (AuditAction.CREATE, "200.00", stock.rep_user)
 
 
+def test_cancel_reason_with_a_control_character_is_refused(stock, catalogue) -> None:  # type: ignore[no-untyped-def]
+    order = _order(stock, catalogue)
+    with pytest.raises(ServiceError) as exc:
+        order_cancel(actor=stock.rep_user, order=order, reason="客户\x1b要求")
+    assert (exc.value.code, exc.value.field, str(exc.value.message)) == (
+        "control_character",
+        "reason",
+        "不能包含不可见的控制字符",
+    )
+    order.refresh_from_db()
+    assert order.status != OrderStatus.CANCELLED
+    order_cancel(actor=stock.rep_user, order=order, reason="客户要求\n改日再订")
+
+
 def test_cancel_only_without_returns(stock, catalogue) -> None:  # type: ignore[no-untyped-def]
     order = _order(stock, catalogue)
     order_cancel(actor=stock.rep_user, order=order)
