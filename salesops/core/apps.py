@@ -13,7 +13,6 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-
         from django.core import checks
 
         from salesops.core.navigation import ADMIN_ONLY, EVERYONE
