@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0007_field_labels'),
+        ('core', '0008_accounts'),
     ]
 
     operations = [
