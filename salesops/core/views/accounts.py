@@ -27,6 +27,7 @@ from salesops.core.accounts import (
     sessions_end_others,
 )
 from salesops.core.errors import ServiceError
+from salesops.core.forms import NoControlCharsMixin
 from salesops.core.listing import BatchAction, BatchContext, Column, Filter, ListSpec, list_page
 from salesops.core.models import LoginThrottle, ThrottleScope, User
 from salesops.core.selectors import live_sessions_for, live_tokens_for, lockouts_for
@@ -34,7 +35,7 @@ from salesops.core.throttle import client_address, lockout_unlock, login_authent
 from salesops.core.tokens import token_revoke, token_revoke_all
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
+class ThrottledAuthenticationForm(NoControlCharsMixin, AuthenticationForm):
     """Django's login form, checked through the login throttle (salesops/core/throttle.py)."""
 
     locked_message = ""
@@ -148,7 +149,7 @@ def my_sessions_end_others(request: HttpRequest) -> HttpResponse:
 # ------------------------------------------------------------------ 修改密码
 
 
-class ChangePasswordForm(PasswordChangeForm):
+class ChangePasswordForm(NoControlCharsMixin, PasswordChangeForm):
     """Django's form (old password, new twice, every AUTH_PASSWORD_VALIDATORS rule)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
