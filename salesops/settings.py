@@ -184,6 +184,9 @@ X_FRAME_OPTIONS = "DENY"
 
 # API tokens live this many days.
 SALESOPS_API_TOKEN_DAYS = int(env_str("SALESOPS_API_TOKEN_DAYS", "30"))
+# A token's "last used" is written at most once per this many seconds, never waiting for
+# the database's write lock (0 = never written).
+SALESOPS_TOKEN_TOUCH_SECONDS = int(env_str("SALESOPS_TOKEN_TOUCH_SECONDS", "300"))
 # List pages.
 SALESOPS_PAGE_SIZE = 20
 # PDF statements: a TrueType CJK font file to embed ("" = look in Debian's font paths).
