@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from salesops.core.models import ApiToken
-from salesops.factories import UserFactory
 from salesops.core.tokens import _hash, token_user
+from salesops.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

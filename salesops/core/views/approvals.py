@@ -60,8 +60,8 @@ from salesops.core.models import (
     User,
 )
 from salesops.core.notifications import (
-    notification_mark_all_read,
     notification_for_user,
+    notification_mark_all_read,
     notification_mark_read,
     notifications_for,
 )
