@@ -187,6 +187,11 @@ SALESOPS_API_TOKEN_DAYS = int(env_str("SALESOPS_API_TOKEN_DAYS", "30"))
 # A token's "last used" is written at most once per this many seconds, never waiting for
 # the database's write lock (0 = never written).
 SALESOPS_TOKEN_TOUCH_SECONDS = int(env_str("SALESOPS_TOKEN_TOUCH_SECONDS", "300"))
+# Long writes (imports) commit in chunks of about this many seconds each, so SQLite's one
+# write lock is never held longer; between chunks SQLite's lock is left free this long so
+# that a waiting writer (a login, a token) gets in.
+SALESOPS_WRITE_CHUNK_SECONDS = float(env_str("SALESOPS_WRITE_CHUNK_SECONDS", "0.5"))
+SALESOPS_WRITE_PAUSE_SECONDS = float(env_str("SALESOPS_WRITE_PAUSE_SECONDS", "0.1"))
 # List pages.
 SALESOPS_PAGE_SIZE = 20
 # PDF statements: a TrueType CJK font file to embed ("" = look in Debian's font paths).
