@@ -217,6 +217,14 @@ SALESOPS_LOGIN_LOCKOUT_MINUTES = int(env_str("SALESOPS_LOGIN_LOCKOUT_MINUTES", "
 # client address from its last entry. Off when clients reach the server directly, or any
 # client could pick its own address.
 SALESOPS_TRUST_X_FORWARDED_FOR = env_bool("SALESOPS_TRUST_X_FORWARDED_FOR", default=False)
+# A token's "last used" is written at most once per this many seconds, never waiting for
+# the database's write lock (0 = never written).
+SALESOPS_TOKEN_TOUCH_SECONDS = int(env_str("SALESOPS_TOKEN_TOUCH_SECONDS", "300"))
+# Long writes (imports) commit in chunks of about this many seconds each, so SQLite's one
+# write lock is never held longer; between chunks SQLite's lock is left free this long so
+# that a waiting writer (a login, a token) gets in.
+SALESOPS_WRITE_CHUNK_SECONDS = float(env_str("SALESOPS_WRITE_CHUNK_SECONDS", "0.5"))
+SALESOPS_WRITE_PAUSE_SECONDS = float(env_str("SALESOPS_WRITE_PAUSE_SECONDS", "0.1"))
 # List pages.
 SALESOPS_PAGE_SIZE = 20
 # Imports (docs/operators.md "Imports: limits"): checked while the file streams in and is

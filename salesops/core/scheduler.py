@@ -50,9 +50,14 @@ def _states(jobs: dict[str, ScheduledJob]) -> dict[str, ScheduledJobState]:
 
 
 def job_rows() -> list[JobRow]:
+    """The admin's list. A read: a job that never ran shows an unsaved, empty state (the
+    scheduler creates the row when it first ticks), so the page writes nothing."""
     jobs = scheduled_jobs()
-    states = _states(jobs)
-    return [JobRow(job, states[key]) for key, job in sorted(jobs.items())]
+    have = {s.key: s for s in ScheduledJobState.objects.filter(key__in=list(jobs))}
+    return [
+        JobRow(job, have.get(key) or ScheduledJobState(key=key))
+        for key, job in sorted(jobs.items())
+    ]
 
 
 def _claim(state: ScheduledJobState, now: datetime.datetime) -> bool:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import logging
 import secrets
 
 from django.conf import settings
+from django.db import OperationalError
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -15,11 +18,14 @@ from django.utils.translation import gettext as _
 
 from salesops.core.audit import audit_record
 from salesops.core.errors import ServiceError
+from salesops.core.locks import no_lock_wait
 from salesops.core.models import ApiToken, AuditAction, User
 from salesops.core.selectors import live_tokens_for, password_fingerprint
 from salesops.core.throttle import client_address, client_user_agent, login_authenticate
 
 LABEL_MAX = 100
+
+logger = logging.getLogger(__name__)
 
 
 def _hash(key: str) -> str:
@@ -96,7 +102,7 @@ def token_user(key: str) -> User | None:
         return None
     if _idle_expired(row, now):
         return None
-    ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
+    _touch(row)
     return row.user
 
 
@@ -155,3 +161,25 @@ def tokens_purge(*, now: datetime.datetime) -> int:
         Q(expires_at__lt=now) | Q(revoked_at__isnull=False)
     ).delete()
     return deleted
+
+
+def _touch(row: ApiToken) -> None:
+    """Record the token's use, at most once per ``SALESOPS_TOKEN_TOUCH_SECONDS`` and
+    never at the cost of the request: when another writer holds the lock (a long import
+    on SQLite) the write is skipped at once, the next use after it records it. Without
+    this every API call was a write and waited out the busy timeout behind an import."""
+    every = int(settings.SALESOPS_TOKEN_TOUCH_SECONDS)
+    if every <= 0:
+        return
+    now = timezone.now()
+    due = now - datetime.timedelta(seconds=every)
+    if row.last_used_at is not None and row.last_used_at > due:
+        return
+    try:
+        with no_lock_wait():
+            # conditional: of two requests at once only one writes
+            ApiToken.objects.filter(
+                Q(last_used_at__isnull=True) | Q(last_used_at__lte=due), pk=row.pk
+            ).update(last_used_at=now)
+    except OperationalError:
+        logger.info("token %s: last use not recorded (database busy)", row.pk)

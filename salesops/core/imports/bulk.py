@@ -1,20 +1,29 @@
-"""Raw bulk writes for the large imports, inside the caller's transaction: new ids are
-reserved up front, then whole frames go in as plain tuples with one ``executemany`` per
-batch (SQLite) or as CSV through ``COPY … FROM STDIN`` (PostgreSQL). No model instance is
-built per row; the values the ORM would have filled in (defaults, ``auto_now_add``) are
-computed once per insert by the model's own fields."""
+"""Raw bulk writes for the large imports: new ids are reserved up front (committed, so
+that other writers never take them), then whole frames go in as plain tuples with one
+``executemany`` per batch (SQLite) or as CSV through ``COPY … FROM STDIN`` (PostgreSQL).
+No model instance is built per row; the values the ORM would have filled in (defaults,
+``auto_now_add``) are computed once per insert by the model's own fields.
+
+``write_in_chunks`` cuts a long write into short transactions (issue 11): SQLite has one
+write lock for the whole database, and a 240,000-row import held it for 11 s — longer
+than the busy timeout, so every login and API call behind it failed."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import polars as pl
-from django.db import connection, models
+from django.conf import settings
+from django.db import connection, models, transaction
 
 from salesops.core.sqlitedb import pragma
+
+logger = logging.getLogger(__name__)
 
 BATCH = 50_000
 # SQLite page cache while a bulk write runs (KiB). The default 2 MB makes every insert
@@ -27,13 +36,14 @@ def _table(model: type[models.Model]) -> str:
 
 
 @contextmanager
-def bulk_write(model: type[models.Model]) -> Iterator[None]:
+def bulk_write(model: type[models.Model], *, cache: bool = True) -> Iterator[None]:
     """Set the current transaction up for a bulk write into ``model``'s table and the
     tables that hang off it.
 
     SQLite: take the write lock now (a transaction that reads first and writes later
-    fails if another writer got in between; holding it also keeps the ids read by
-    ``reserve_ids`` ours), and a page cache large enough for the indexes.
+    fails if another writer got in between), and (``cache``) a page cache large enough
+    for the indexes — a caller writing many transactions holds ``sqlite_cache`` around
+    them all instead: shrinking the cache after each one would drop the pages.
     PostgreSQL: foreign keys checked at the end of each statement instead of all at
     commit, so the server's queue of pending checks stays one batch long."""
     if connection.vendor == "postgresql":
@@ -51,16 +61,29 @@ def bulk_write(model: type[models.Model]) -> Iterator[None]:
     with connection.cursor() as cur:
         # a write that changes nothing still takes the lock
         cur.execute(f"UPDATE {_table(model)} SET id = id WHERE 0 = 1")  # noqa: S608
+    with sqlite_cache() if cache else nullcontext():
+        yield
+
+
+@contextmanager
+def sqlite_cache() -> Iterator[None]:
+    """SQLite: the bulk write's page cache on Django's connection for the block (a
+    per-connection setting, kept across transactions); elsewhere nothing."""
+    if connection.vendor != "sqlite":
+        yield
+        return
     with pragma("cache_size", -SQLITE_CACHE_KIB):
         yield
 
 
 def reserve_ids(model: type[models.Model], count: int) -> pl.Series:
-    """``count`` new primary keys for ``model`` (inside ``bulk_write``)."""
+    """``count`` new primary keys for ``model``, reserved in a short transaction of their
+    own (or the caller's): a row inserted by anyone else afterwards gets a higher id, so
+    the block stays ours across the many transactions of ``write_in_chunks``."""
     if count == 0:
         return pl.Series("id", [], dtype=pl.Int64)
     table = model._meta.db_table
-    with connection.cursor() as cur:
+    with transaction.atomic(), connection.cursor() as cur:
         if connection.vendor == "postgresql":
             # Taken from the table's own sequence: concurrent inserts never collide.
             cur.execute(
@@ -71,14 +94,88 @@ def reserve_ids(model: type[models.Model], count: int) -> pl.Series:
         cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {_table(model)}")  # noqa: S608
         (top,) = cur.fetchone()
         if connection.vendor == "sqlite":
-            # AUTOINCREMENT never hands out an id again, not even a deleted row's: neither do we.
+            # AUTOINCREMENT never hands out an id again, not even a deleted row's: neither do
+            # we. Moving its counter past the block makes the block ours (Django declares
+            # every SQLite id AUTOINCREMENT; the table's row exists after its first insert).
             cur.execute(
                 "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = %s", [table]
             )
             (seq,) = cur.fetchone()
             top = max(int(top), int(seq))
+            end = top + count
+            cur.execute("UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [end, table])
+            if cur.rowcount == 0:
+                cur.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, end])
     start = int(top) + 1
     return pl.Series("id", range(start, start + count), dtype=pl.Int64)
+
+
+def write_in_chunks(
+    total: int,
+    write: Callable[[int, int], None],
+    *,
+    first: int,
+    least: int = 100,
+    most: int = 1_000_000,
+    last: Callable[[], None] | None = None,
+    done: list[tuple[int, int]] | None = None,
+) -> list[tuple[int, int]]:
+    """Call ``write(start, stop)`` for consecutive ranges covering ``0..total``, each in a
+    transaction of its own, sized so that each holds the write lock for about
+    ``SALESOPS_WRITE_CHUNK_SECONDS`` (the next range grows or shrinks by how long the last
+    one took, between ``least`` and ``most`` units, starting at ``first``). ``last`` runs
+    inside the final transaction (the import's audit row). On SQLite the connection then
+    waits ``SALESOPS_WRITE_PAUSE_SECONDS`` before it takes the lock again: a writer
+    waiting in its busy handler retries only every few dozen milliseconds, and would
+    never get in if the lock were taken again at once.
+
+    Returns the committed ranges, also appended to ``done`` as each commits: when a range
+    fails, the error propagates and the ranges in ``done`` are the caller's to remove
+    (see ``delete_ids``)."""
+    target = float(settings.SALESOPS_WRITE_CHUNK_SECONDS)
+    pause = float(settings.SALESOPS_WRITE_PAUSE_SECONDS) if connection.vendor == "sqlite" else 0.0
+    # inside an outer transaction (tests, a caller's atomic) there is no lock to give up
+    pause = 0.0 if connection.in_atomic_block else pause
+    done = [] if done is None else done
+    start, size = 0, max(least, min(first, most))
+    while start < total or (total == 0 and not done and last is not None):
+        stop = min(total, start + size)
+        began = time.perf_counter()
+        with transaction.atomic():
+            if stop > start:
+                write(start, stop)
+            if stop >= total and last is not None:
+                last()
+        took = time.perf_counter() - began
+        done.append((start, stop))
+        if took > 2 * target:
+            logger.info("a write chunk of %s held the lock %.2fs", stop - start, took)
+        if stop >= total:
+            break
+        # aim the next chunk at the target, never more than doubling it
+        scale = min(2.0, target / took) if took > 0 else 2.0
+        size = int(max(least, min(most, size * scale)))
+        start = stop
+        if pause:
+            time.sleep(pause)
+    return done
+
+
+def delete_ids(model: type[models.Model], column: str, ids: list[int]) -> None:
+    """Delete the rows of ``model`` whose ``column`` is in ``ids``, in short transactions
+    of ``BATCH_DELETE`` ids (what a failed chunked write undoes)."""
+    qn = connection.ops.quote_name
+    for start in range(0, len(ids), BATCH_DELETE):
+        part = ids[start : start + BATCH_DELETE]
+        marks = ", ".join(["%s"] * len(part))
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute(
+                f"DELETE FROM {_table(model)} WHERE {qn(column)} IN ({marks})",  # noqa: S608
+                part,
+            )
+
+
+BATCH_DELETE = 900  # under every database's parameter limit
 
 
 def defaults(model: type[models.Model], given: set[str]) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 """Running one import: open the file, map its header, parse every row, hand the rows to
-the entity's importer, and (for an apply) write everything in one transaction or nothing.
+the entity's importer, and (for an apply) write everything or nothing: a row importer in
+one transaction, a streaming importer (millions of rows) in short transactions of its own
+that it undoes when one fails, so that no write holds SQLite's lock for long.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class Ctx:
     positions: dict[str, int]
     progress: ProgressFn | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # a streaming importer's ``write_all`` calls this inside its last transaction
+    finish: Callable[[], None] | None = None
 
 
 class Importer:
@@ -169,9 +173,8 @@ def run_import(
             _check_not_empty(report)
             if not write or not report.ok:
                 return report
-            with transaction.atomic():
-                importer.write_all(ctx)
-                _audit(importer, report, actor, note)
+            ctx.finish = lambda: _audit(importer, report, actor, note)
+            importer.write_all(ctx)
             return report
         rows = parse_rows(ctx, importer.columns)
         if not write:

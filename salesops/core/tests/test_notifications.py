@@ -85,6 +85,11 @@ def test_mark_read_htmx_and_open(stock, client: Client) -> None:  # type: ignore
     assert resp["Location"] == "/notifications/"  # only local links are followed
     resp = client.get(f"/notifications/{mine.pk}/open/")
     assert resp["Location"] == "/approvals/7/"
+    # following the link (GET) writes nothing; the list's click (POST) marks it read
+    assert Notification.objects.get(pk=mine2.pk).read_at is None
+    resp = client.post(f"/notifications/{mine2.pk}/open/", HTTP_HX_REQUEST="true")
+    assert (resp.status_code, resp["HX-Redirect"]) == (204, "/notifications/")
+    assert Notification.objects.get(pk=mine2.pk).read_at is not None
     notify(user=stock.rep_user, title="d")
     resp = client.post("/notifications/read-all/", HTTP_HX_REQUEST="true")
     assert resp["HX-Redirect"] == "/notifications/"

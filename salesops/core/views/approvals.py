@@ -60,6 +60,7 @@ from salesops.core.models import (
     User,
 )
 from salesops.core.notifications import (
+    notification_for_user,
     notification_mark_all_read,
     notification_mark_read,
     notifications_for,
@@ -550,6 +551,18 @@ def _steps_ctx(rows: list[tuple[str, StepForm]], steps_error: str) -> dict[str, 
 # ---------------------------------------------------------------------------------------
 
 
+def _open_link(n: Notification) -> str:
+    """The title, leading to the message's page. Clicked, htmx POSTs to 打开 (marks it
+    read, answers HX-Redirect): following a link (GET) never writes. Without JavaScript
+    the plain link still leads there, unread."""
+    return format_html(
+        '<a href="{}" hx-post="{}" hx-swap="none">{}</a>',
+        reverse("core:notification_open", args=[n.pk]),
+        reverse("core:notification_open", args=[n.pk]),
+        n.shown_title,
+    )
+
+
 def _read_button(n: Notification) -> str:
     if n.read_at is not None:
         return ""
@@ -568,12 +581,7 @@ def notifications(request: HttpRequest) -> HttpResponseBase:
     spec = ListSpec(
         title=gettext_lazy("消息通知"),
         columns=[
-            Column(
-                "title",
-                gettext_lazy("标题"),
-                lambda n: n.shown_title,
-                link=lambda n: reverse("core:notification_open", args=[n.pk]),
-            ),
+            Column("title", gettext_lazy("标题"), _open_link),
             Column("body", gettext_lazy("内容"), lambda n: n.shown_body),
             Column("at", gettext_lazy("时间"), lambda n: fmt_time(n.at), sort="at"),
             Column(
@@ -600,13 +608,17 @@ def notifications(request: HttpRequest) -> HttpResponseBase:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
-    """Follow a message's link, marking it read on the way."""
+    """Follow a message's link; a POST (the list's htmx click) marks it read on the way.
+    A GET only redirects: nothing on a read path writes (issue 11)."""
     user = _user(request)
-    row = _service(lambda: notification_mark_read(user=user, notification_id=pk))
+    if request.method == "POST":
+        row = _service(lambda: notification_mark_read(user=user, notification_id=pk))
+    else:
+        row = _service(lambda: notification_for_user(user, pk))
     url = row.url if row.url.startswith("/") and not row.url.startswith("//") else ""
-    return HttpResponseRedirect(url or reverse("core:notifications"))
+    return _done(request, url or reverse("core:notifications"))
 
 
 @login_required

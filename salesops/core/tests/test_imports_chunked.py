@@ -1,0 +1,119 @@
+"""A long import apply commits in short transactions (issue 11) and still changes
+nothing when it fails: the orders committed before a failing chunk are removed again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import DatabaseError, connection
+
+from salesops.core.imports import bulk
+from salesops.core.imports.engine import run_import
+from salesops.core.models import AuditLog, RoleCode, User
+from salesops.factories import CustomerFactory, EmployeeFactory, ProductFactory, UserFactory, role
+from salesops.sales.importers import orders as orders_module
+from salesops.sales.importers.orders import OrderImporter
+from salesops.sales.models import Order, OrderLine
+
+HEADER = "订单号,下单日期,订单类型,客户编号,购买会员编号,业绩归属工号,商品编码,数量,单价\n"
+N_ORDERS = 60
+
+
+@pytest.fixture
+def file(db: None, tmp_path: Path) -> Path:
+    rep = EmployeeFactory(employee_no="E1")
+    CustomerFactory(code="C1", owner=rep)
+    ProductFactory(sku="S1")
+    ProductFactory(sku="S2")
+    rows = []
+    for i in range(N_ORDERS):
+        rows.append(f"SO{i:04d},2026-10-01,,C1,,E1,S1,1,10.00")
+        rows.append(f"SO{i:04d},2026-10-01,,C1,,E1,S2,2,{i}.50")
+    path = tmp_path / "orders.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def admin(db: None) -> User:
+    return UserFactory(username="admin", role=role(RoleCode.ADMIN))
+
+
+@pytest.fixture
+def tiny_chunks(settings: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Chunks of 7 orders, whatever the clock says; the ranges written are recorded."""
+    settings.SALESOPS_WRITE_CHUNK_SECONDS = 1000.0
+    monkeypatch.setattr(orders_module, "WRITE_FIRST", 7)
+    seen: list[tuple[int, int]] = []
+    real = bulk.write_in_chunks
+
+    def spy(total: int, write: Any, **kw: Any) -> Any:
+        def recording(start: int, stop: int) -> None:
+            seen.append((start, stop))
+            write(start, stop)
+
+        return real(total, recording, **{**kw, "least": 1, "most": 7})
+
+    monkeypatch.setattr(bulk, "write_in_chunks", spy)
+    return seen
+
+
+def test_apply_in_chunks_writes_every_order_with_its_lines_and_one_audit_row(
+    file: Path, admin: User, tiny_chunks: list[tuple[int, int]]
+) -> None:
+    report = run_import(importer=OrderImporter(), path=file, actor=admin, write=True)
+    assert report.applied, [e.message for e in report.errors]
+    assert tiny_chunks[:2] == [(0, 7), (7, 14)] and tiny_chunks[-1] == (56, 60)
+    assert Order.objects.count() == N_ORDERS
+    assert OrderLine.objects.count() == 2 * N_ORDERS
+    order = Order.objects.get(order_no="SO0042")
+    assert [str(x) for x in order.lines.order_by("pk").values_list("amount", flat=True)] == [
+        "10.00",
+        "85.00",
+    ]
+    assert str(order.total_amount) == "95.00"
+    assert AuditLog.objects.filter(action="import", object_type="sales.order").count() == 1
+
+
+def _fail_on_insert(order_no: str) -> None:
+    """A database trigger refusing one order (as a unique clash with an order created
+    meanwhile would): the failure comes from the database, in a later chunk."""
+    with connection.cursor() as cur:
+        if connection.vendor == "sqlite":
+            cur.execute(
+                "CREATE TRIGGER refuse_one BEFORE INSERT ON sales_order "
+                f"WHEN NEW.order_no = '{order_no}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        else:
+            cur.execute(
+                "CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"IF NEW.order_no = '{order_no}' THEN RAISE EXCEPTION 'refused'; END IF; "
+                "RETURN NEW; END $$"
+            )
+            cur.execute(
+                "CREATE TRIGGER refuse_one BEFORE INSERT ON sales_order "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_one()"
+            )
+
+
+def test_a_failing_chunk_removes_the_orders_committed_before_it(
+    file: Path, admin: User, tiny_chunks: list[tuple[int, int]]
+) -> None:
+    _fail_on_insert("SO0050")
+    with pytest.raises(DatabaseError, match="refused"):
+        run_import(importer=OrderImporter(), path=file, actor=admin, write=True)
+    assert len(tiny_chunks) == 8  # seven chunks were committed before the eighth failed
+    assert (Order.objects.count(), OrderLine.objects.count()) == (0, 0)
+    assert not AuditLog.objects.filter(action="import").exists()
+
+
+def test_reserved_ids_are_not_handed_out_again(db: None) -> None:
+    rep = EmployeeFactory(employee_no="E1")
+    customer = CustomerFactory(code="C1", owner=rep)
+    ids = bulk.reserve_ids(Order, 5)
+    later = Order.objects.create(
+        order_no="X1", order_date="2026-10-01", customer=customer, credited_employee=rep
+    )
+    assert later.pk > int(ids.max())  # type: ignore[arg-type]
