@@ -54,8 +54,12 @@ class Column:
     money: bool = False
     link: Callable[[Any], str] | None = None
     export: bool = True
+    # The cell as HTML on the page, when it is more than the value (the export keeps value).
+    html: Callable[[Any], str] | None = None
 
     def display(self, obj: Any) -> object:
+        if self.html is not None:
+            return self.html(obj)
         raw = self.value(obj)
         if self.money:
             return format_money(raw)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from salesops.core.models import ApiToken
+from salesops.core.selectors import password_fingerprint
 from salesops.core.tokens import _hash, token_user
 from salesops.factories import UserFactory
 
@@ -20,8 +21,10 @@ UPDATE_RE = re.compile(r"^\s*UPDATE\b", re.IGNORECASE)
 
 
 def _token(last_used_at: dt.datetime | None) -> ApiToken:
+    user = UserFactory()
     return ApiToken.objects.create(
-        user=UserFactory(),
+        user=user,
+        password_fingerprint=password_fingerprint(user),
         key_hash=_hash("k"),
         expires_at=timezone.now() + dt.timedelta(days=1),
         last_used_at=last_used_at,

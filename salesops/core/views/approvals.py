@@ -581,7 +581,7 @@ def notifications(request: HttpRequest) -> HttpResponseBase:
     spec = ListSpec(
         title=gettext_lazy("消息通知"),
         columns=[
-            Column("title", gettext_lazy("标题"), _open_link),
+            Column("title", gettext_lazy("标题"), lambda n: n.shown_title, html=_open_link),
             Column("body", gettext_lazy("内容"), lambda n: n.shown_body),
             Column("at", gettext_lazy("时间"), lambda n: fmt_time(n.at), sort="at"),
             Column(
