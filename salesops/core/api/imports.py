@@ -3,12 +3,15 @@ GET /imports/jobs/{id}. Same services and the same right (role.can_import) as th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import File, Router, Schema, Status
+from ninja import Field, File, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from salesops.core.access import Viewer
+from salesops.core.api.auth import requires
+from salesops.core.api.types import Id
 from salesops.core.imports.services import (
     discard_upload,
     import_dry_run,
@@ -62,12 +65,22 @@ class JobOut(Schema):
     errors: list[RowErrorOut]
 
 
+def _can_import(viewer: Viewer) -> None:
+    require_import_right(viewer.user)
+
+
+# Who may not import gets 403 before the upload is read.
+importer = requires(_can_import)
+# An importer's registered name (core.registry); an unknown one is a 404.
+Entity = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
+
+
 def _user(request: HttpRequest) -> User:
     return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
-@router.post("/imports/{entity}/dry-run", response=ReportOut)
-def dry_run(request: HttpRequest, entity: str, file: UploadedFile = File(...)) -> Any:  # noqa: B008
+@router.post("/imports/{entity}/dry-run", response=ReportOut, auth=importer)
+def dry_run(request: HttpRequest, entity: Entity, file: UploadedFile = File(...)) -> Any:  # noqa: B008
     """Validate a file (CSV or .xlsx) and report what an apply would do; writes nothing."""
     user = _user(request)
     require_import_right(user)
@@ -79,8 +92,8 @@ def dry_run(request: HttpRequest, entity: str, file: UploadedFile = File(...)) -
         discard_upload(path)
 
 
-@router.post("/imports/{entity}/apply", response={202: JobOut})
-def apply(request: HttpRequest, entity: str, file: UploadedFile = File(...)) -> Any:  # noqa: B008
+@router.post("/imports/{entity}/apply", response={202: JobOut}, auth=importer)
+def apply(request: HttpRequest, entity: Entity, file: UploadedFile = File(...)) -> Any:  # noqa: B008
     """Queue an all-or-nothing import of the file; poll GET /imports/jobs/{id}."""
     user = _user(request)
     require_import_right(user)
@@ -93,8 +106,8 @@ def apply(request: HttpRequest, entity: str, file: UploadedFile = File(...)) -> 
     return Status(202, {**import_job_progress(job), "errors": job.errors})
 
 
-@router.get("/imports/jobs/{job_id}", response=JobOut)
-def job_status(request: HttpRequest, job_id: int) -> Any:
+@router.get("/imports/jobs/{job_id}", response=JobOut, auth=importer)
+def job_status(request: HttpRequest, job_id: Id) -> Any:
     """Status, progress and (when it failed) the errors of an import job."""
     job = import_job_for(_user(request), job_id)
     return {**import_job_progress(job), "errors": job.errors}
