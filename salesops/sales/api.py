@@ -200,7 +200,7 @@ def customers_get(request: HttpRequest, customer_id: Id) -> Any:
 def customers_patch(request: HttpRequest, customer_id: Id, payload: CustomerPatch) -> Any:
     viewer = _viewer(request)
     c = selectors.customer_for_viewer(viewer, customer_id)
-    data = payload.dict(exclude_unset=True)
+    data = payload.model_dump(exclude_unset=True)
     # A masked value sent back unchanged must not overwrite the real one.
     for key, current, shown in (
         ("phone", c.phone, selectors.customer_phone(viewer, c)),
