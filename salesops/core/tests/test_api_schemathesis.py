@@ -35,7 +35,7 @@ from salesops.wsgi import application
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 DAY = datetime.date(2026, 10, 5)
-MAX_EXAMPLES = 8
+MAX_EXAMPLES = 5
 
 # Statuses a schema-valid request may legitimately get besides 2xx (schemathesis' default
 # list plus the ones below), and why:
