@@ -231,7 +231,7 @@ def _pydantic_message(err: dict[str, Any]) -> str:
     kind = str(err.get("type", ""))
     ctx = err.get("ctx") or {}
     if kind == "string_pattern_mismatch":
-        pattern = ctx.get("pattern")
+        pattern = str(ctx.get("pattern", ""))
         message = _PATTERN_MESSAGES.get(pattern) or types.PATTERN_MESSAGES.get(pattern)
         return str(message or _PYDANTIC_MESSAGES[kind])
     if kind == "string_too_short" and ctx.get("min_length") == 1:
