@@ -7,7 +7,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from django.core.exceptions import (
     PermissionDenied,
@@ -29,26 +29,16 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.responses import Status
-from ninja.security import HttpBearer
 
 from salesops.core import registry
 from salesops.core.access import viewer_for
+from salesops.core.api import types
+from salesops.core.api.auth import BearerAuth
 from salesops.core.errors import ServiceError
-from salesops.core.models import User
 from salesops.core.text import CONTROL_MESSAGE, NO_CONTROL_PATTERN, has_control_chars
 from salesops.core.throttle import client_address
-from salesops.core.tokens import token_hash, token_issue, token_revoke_current, token_user
+from salesops.core.tokens import token_issue, token_revoke_current
 from salesops.core.uploads import upload_refusal
-
-
-class BearerAuth(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        user = token_user(token)
-        if user is not None:
-            request.user = user
-            # Which token made the call (DELETE /api/auth/token revokes it).
-            request.api_token_hash = token_hash(token)  # type: ignore[attr-defined]
-        return user
 
 
 class FieldErrorOut(Schema):
@@ -226,11 +216,32 @@ _PYDANTIC_MESSAGES: dict[str, Promise] = {
     "json_type": gettext_lazy("请求内容不是有效的 JSON"),
     "value_error": gettext_lazy("取值无效"),
     "control_character": CONTROL_MESSAGE,
+    "extra_forbidden": gettext_lazy("不支持的字段"),
+    "decimal_float": gettext_lazy('请以字符串（如 "12.50"）或整数传入金额和数量，不能用浮点数'),
+    "string_pattern_mismatch": gettext_lazy("格式不正确"),
+    "decimal_positive": gettext_lazy('请输入大于 0 的数字，最多两位小数（如 "12.50"）'),
+    "decimal_format": gettext_lazy('请输入有效的数字，最多两位小数（如 "12.50"）'),
+}
+# A pattern mismatch says which rule it broke (core.api.types).
+_PATTERN_MESSAGES: dict[str, Promise] = {
+    types.NO_CONTROL_PATTERN: CONTROL_MESSAGE,
+    types.NOT_BLANK_PATTERN: gettext_lazy("不能为空，也不能包含不可见的控制字符"),
+    types.DATE_PATTERN: gettext_lazy("请输入有效的日期（如 2026-10-05）"),
+    types.MONTH_PATTERN: gettext_lazy("请输入月份，格式 YYYY-MM"),
+    types.OPTIONAL_MONTH_PATTERN: gettext_lazy("请输入月份，格式 YYYY-MM"),
 }
 
 
 def _pydantic_message(err: dict[str, Any]) -> str:
-    template = _PYDANTIC_MESSAGES.get(str(err.get("type", "")))
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        message = _PATTERN_MESSAGES.get(pattern) or types.PATTERN_MESSAGES.get(pattern)
+        return str(message or _PYDANTIC_MESSAGES[kind])
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return _("不能为空")
+    template = _PYDANTIC_MESSAGES.get(kind)
     if template is None:
         return _("取值无效")
     try:
@@ -326,9 +337,9 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return _error(request, 500, "server_error", _("服务器内部错误，请稍后重试"))
 
 
-class TokenIn(Schema):
-    username: str
-    password: str
+class TokenIn(types.BodyIn):
+    username: types.Name150
+    password: Annotated[str, Field(min_length=1, max_length=4096)]
     # What the token is for (shown on 我的登录会话), e.g. "报表脚本".
     label: str = Field("", max_length=100, pattern=NO_CONTROL_PATTERN)
 

@@ -5,7 +5,7 @@ requests. Scope comes from the selectors (out of scope → 404); lists are pagin
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -15,6 +15,7 @@ from ninja import Field, Query, Router, Schema, Status
 from salesops.core.access import Viewer, mask_phone
 from salesops.core.api.common import MAX_PAGE, PAGE_SIZE
 from salesops.core.api.common import api_viewer as _viewer
+from salesops.core.api.types import BodyIn, Id, IsoDate, Name32, NotBlank, Search
 from salesops.core.errors import ServiceError
 from salesops.org import selectors as sel
 from salesops.org.access import can_see_personal_info
@@ -29,7 +30,7 @@ MAX_DEPTH = 10_000
 class PageIn(Schema):
     page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(PAGE_SIZE, ge=1)  # above the maximum: clamped
-    q: str = Field("", max_length=100)
+    q: Search = ""
 
 
 class DepartmentOut(Schema):
@@ -87,10 +88,10 @@ class MemberPage(Schema):
     page_size: int
 
 
-class SponsorChangeIn(Schema):
-    new_sponsor_no: str = Field(..., max_length=32)
-    effective_on: datetime.date
-    reason: str = Field(..., max_length=2000)
+class SponsorChangeIn(BodyIn):
+    new_sponsor_no: Name32
+    effective_on: IsoDate
+    reason: Annotated[str, NotBlank, Field(max_length=2000)]
 
 
 class SponsorChangeOut(Schema):
@@ -174,7 +175,7 @@ def employees_list(request: HttpRequest, params: Query[PageIn]) -> Any:
 
 
 @router.get("/employees/{employee_id}", response=EmployeeOut)
-def employee_get(request: HttpRequest, employee_id: int) -> Any:
+def employee_get(request: HttpRequest, employee_id: Id) -> Any:
     viewer = _viewer(request)
     return _employee(viewer)(sel.employee_for_viewer(viewer, employee_id))
 
@@ -199,7 +200,7 @@ def members_list(request: HttpRequest, params: Query[PageIn]) -> Any:
 
 
 @router.get("/members/{member_id}", response=MemberOut)
-def member_get(request: HttpRequest, member_id: int) -> Any:
+def member_get(request: HttpRequest, member_id: Id) -> Any:
     viewer = _viewer(request)
     return _member(viewer)(sel.member_for_viewer(viewer, member_id))
 
@@ -207,7 +208,7 @@ def member_get(request: HttpRequest, member_id: int) -> Any:
 class DownlineIn(Schema):
     page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(PAGE_SIZE, ge=1)  # above the maximum: clamped
-    depth: int | None = Field(None, le=MAX_DEPTH)
+    depth: int | None = Field(None, ge=1, le=MAX_DEPTH)
     # Keyset cursor: the ``next_after`` of the previous page (constant cost at any depth).
     after: str | None = Field(None, max_length=2100)
 
@@ -217,7 +218,7 @@ class DownlinePage(MemberPage):
 
 
 @router.get("/members/{member_id}/downline", response=DownlinePage)
-def member_downline(request: HttpRequest, member_id: int, params: Query[DownlineIn]) -> Any:
+def member_downline(request: HttpRequest, member_id: Id, params: Query[DownlineIn]) -> Any:
     """The member's downline in tree order, to ``depth`` levels when given."""
     viewer = _viewer(request)
     member = sel.member_for_viewer(viewer, member_id)
@@ -241,7 +242,7 @@ def member_downline(request: HttpRequest, member_id: int, params: Query[Downline
 
 
 @router.get("/members/{member_id}/upline", response=list[MemberOut])
-def member_upline(request: HttpRequest, member_id: int) -> Any:
+def member_upline(request: HttpRequest, member_id: Id) -> Any:
     """Root → member, as far up as the viewer may see."""
     viewer = _viewer(request)
     member = sel.member_for_viewer(viewer, member_id)
@@ -254,7 +255,7 @@ def member_upline(request: HttpRequest, member_id: int) -> Any:
     response={201: SponsorChangeOut},
 )
 def member_sponsor_change_request(
-    request: HttpRequest, member_id: int, payload: SponsorChangeIn
+    request: HttpRequest, member_id: Id, payload: SponsorChangeIn
 ) -> Any:
     viewer = _viewer(request)
     member = sel.member_for_viewer(viewer, member_id)

@@ -6,21 +6,40 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.db.models import Q
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from salesops.core.access import Viewer
 from salesops.core.api import common as api_common
+from salesops.core.api.auth import requires
+from salesops.core.api.types import (
+    BodyIn,
+    Id,
+    IsoDate,
+    Name40,
+    Name200,
+    Price,
+    Quantity,
+    ReturnQuantity,
+    Search,
+    Text32,
+    Text64,
+    Text200,
+    Text300,
+    pattern,
+)
 from salesops.core.errors import ServiceError
 from salesops.org.selectors import employee_for_viewer, member_for_viewer
 from salesops.sales import selectors
 from salesops.sales.models import Customer, Order, OrderLine, Product, Return
+from salesops.sales.services._common import require_staff
 from salesops.sales.services.customers import customer_create, customer_update
 from salesops.sales.services.orders import order_create
 from salesops.sales.services.returns import return_create
@@ -42,8 +61,24 @@ def _qty(value: Decimal) -> str:
 
 
 class PageIn(Schema):
-    q: str = Field("", max_length=100)
+    q: Search = ""
     page: int = Field(1, ge=1, le=MAX_PAGE)
+
+
+# Customers, orders and returns are staff work: a member's token is refused (403) before
+# its body is looked at.
+staff = requires(require_staff)
+
+# The phone rule of ``customers._clean`` (after trimming); PATCH also takes back the
+# masked value it was shown (``138****5678``), which keeps the stored number.
+PHONE_PATTERN = r"^(\+?[0-9][0-9\- ]{4,30})?$"
+MASKED_PHONE_PATTERN = r"^(\+?[0-9*][0-9*\- ]{4,30})?$"
+Phone = Annotated[
+    str, Field(max_length=32), pattern(PHONE_PATTERN, gettext_lazy("手机号格式不正确"))
+]
+ShownPhone = Annotated[
+    str, Field(max_length=32), pattern(MASKED_PHONE_PATTERN, gettext_lazy("手机号格式不正确"))
+]
 
 
 # ---------------------------------------------------------------------------- customers
@@ -72,23 +107,25 @@ class CustomerPage(Schema):
     results: list[CustomerOut]
 
 
-class CustomerIn(Schema):
-    name: str = Field(..., max_length=200)
-    code: str = Field("", max_length=32)
-    phone: str = Field("", max_length=32)
-    id_number: str = Field("", max_length=32)
-    address: str = Field("", max_length=300)
-    source: str = Field("", max_length=64)
-    owner_id: int | None = None
+class CustomerIn(BodyIn):
+    name: Name200
+    code: Text32 = ""
+    phone: Phone = ""
+    id_number: Text32 = ""
+    address: Text300 = ""
+    source: Text64 = ""
+    owner_id: Id | None = None
     confirm_duplicate: bool = False
 
 
-class CustomerPatch(Schema):
-    name: str | None = Field(None, max_length=200)
-    phone: str | None = Field(None, max_length=32)
-    id_number: str | None = Field(None, max_length=32)
-    address: str | None = Field(None, max_length=300)
-    source: str | None = Field(None, max_length=64)
+class CustomerPatch(BodyIn):
+    """Only the fields sent change; ``null`` is the same as leaving a field out."""
+
+    name: Name200 | None = None
+    phone: ShownPhone | None = None
+    id_number: Text32 | None = None
+    address: Text300 | None = None
+    source: Text64 | None = None
 
 
 def _customer_out(viewer: Viewer, c: Customer) -> dict[str, Any]:
@@ -126,7 +163,7 @@ def customers_list(request: HttpRequest, params: Query[PageIn]) -> Any:
     return {**meta, "results": [_customer_out(viewer, c) for c in rows]}
 
 
-@router.post("/customers", response={201: CustomerOut, **ERRORS}, summary="新建客户")
+@router.post("/customers", response={201: CustomerOut, **ERRORS}, summary="新建客户", auth=staff)
 def customers_create(request: HttpRequest, payload: CustomerIn) -> Any:
     viewer = _viewer(request)
     owner = None
@@ -149,16 +186,21 @@ def customers_create(request: HttpRequest, payload: CustomerIn) -> Any:
 
 
 @router.get("/customers/{customer_id}", response={200: CustomerOut, **ERRORS}, summary="客户详情")
-def customers_get(request: HttpRequest, customer_id: int) -> Any:
+def customers_get(request: HttpRequest, customer_id: Id) -> Any:
     viewer = _viewer(request)
     return _customer_out(viewer, selectors.customer_for_viewer(viewer, customer_id))
 
 
-@router.patch("/customers/{customer_id}", response={200: CustomerOut, **ERRORS}, summary="修改客户")
-def customers_patch(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> Any:
+@router.patch(
+    "/customers/{customer_id}",
+    response={200: CustomerOut, **ERRORS},
+    summary="修改客户",
+    auth=staff,
+)
+def customers_patch(request: HttpRequest, customer_id: Id, payload: CustomerPatch) -> Any:
     viewer = _viewer(request)
     c = selectors.customer_for_viewer(viewer, customer_id)
-    data = payload.dict(exclude_unset=True)
+    data = payload.model_dump(exclude_unset=True)
     # A masked value sent back unchanged must not overwrite the real one.
     for key, current, shown in (
         ("phone", c.phone, selectors.customer_phone(viewer, c)),
@@ -221,7 +263,7 @@ def products_list(request: HttpRequest, params: Query[PageIn]) -> Any:
 @router.get(
     "/products/{product_id}", response={200: ProductDetailOut, **ERRORS}, summary="商品详情"
 )
-def products_get(request: HttpRequest, product_id: int, on: datetime.date | None = None) -> Any:
+def products_get(request: HttpRequest, product_id: Id, on: IsoDate | None = None) -> Any:
     """The product with its prices on ``on`` (default today)."""
     viewer = _viewer(request)
     p = selectors.product_for_viewer(viewer, product_id)
@@ -280,22 +322,22 @@ class OrderPage(Schema):
     results: list[OrderOut]
 
 
-class OrderLineIn(Schema):
-    product_id: int
-    quantity: Decimal = Field(..., max_digits=12, decimal_places=2)
-    unit_price: Decimal | None = Field(None, max_digits=18, decimal_places=2)
+class OrderLineIn(BodyIn):
+    product_id: Id
+    quantity: Quantity
+    unit_price: Price | None = None
 
 
-class OrderIn(Schema):
-    order_date: datetime.date
-    kind: str = "regular"
-    order_no: str | None = Field(None, max_length=40)
-    customer_id: int | None = None
-    member_id: int | None = None
-    credited_employee_id: int | None = None
-    credited_member_id: int | None = None
-    tier: str | None = None
-    lines: list[OrderLineIn] = Field(..., max_length=200)
+class OrderIn(BodyIn):
+    order_date: IsoDate
+    kind: Literal["regular", "aro"] = "regular"
+    order_no: Name40 | None = None
+    customer_id: Id | None = None
+    member_id: Id | None = None
+    credited_employee_id: Id | None = None
+    credited_member_id: Id | None = None
+    tier: Literal["list", "member", "pc"] | None = None
+    lines: list[OrderLineIn] = Field(..., min_length=1, max_length=200)
 
 
 def _order_out(o: Order) -> dict[str, Any]:
@@ -341,7 +383,7 @@ def orders_list(request: HttpRequest, params: Query[PageIn]) -> Any:
     return {**meta, "results": [_order_out(o) for o in rows]}
 
 
-@router.post("/orders", response={201: OrderDetailOut, **ERRORS}, summary="新建订单")
+@router.post("/orders", response={201: OrderDetailOut, **ERRORS}, summary="新建订单", auth=staff)
 def orders_create(request: HttpRequest, payload: OrderIn) -> Any:
     viewer = _viewer(request)
     no_member = _("会员不存在或无权访问")
@@ -391,22 +433,22 @@ def orders_create(request: HttpRequest, payload: OrderIn) -> Any:
 
 
 @router.get("/orders/{order_id}", response={200: OrderDetailOut, **ERRORS}, summary="订单详情")
-def orders_get(request: HttpRequest, order_id: int) -> Any:
+def orders_get(request: HttpRequest, order_id: Id) -> Any:
     return _order_detail(selectors.order_for_viewer(_viewer(request), order_id))
 
 
 # ------------------------------------------------------------------------------ returns
 
 
-class ReturnLineIn(Schema):
-    order_line_id: int
-    quantity: Decimal = Field(..., max_digits=12, decimal_places=2)
+class ReturnLineIn(BodyIn):
+    order_line_id: Id
+    quantity: ReturnQuantity
 
 
-class ReturnIn(Schema):
-    return_date: datetime.date
-    reason: str = Field("", max_length=200)
-    lines: list[ReturnLineIn] = Field(..., max_length=200)
+class ReturnIn(BodyIn):
+    return_date: IsoDate
+    reason: Text200 = ""
+    lines: list[ReturnLineIn] = Field(..., min_length=1, max_length=200)
 
 
 class ReturnLineOut(Schema):
@@ -450,9 +492,12 @@ def _return_out(r: Return) -> dict[str, Any]:
 
 
 @router.post(
-    "/orders/{order_id}/returns", response={201: ReturnDetailOut, **ERRORS}, summary="新建退货"
+    "/orders/{order_id}/returns",
+    response={201: ReturnDetailOut, **ERRORS},
+    summary="新建退货",
+    auth=staff,
 )
-def orders_return(request: HttpRequest, order_id: int, payload: ReturnIn) -> Any:
+def orders_return(request: HttpRequest, order_id: Id, payload: ReturnIn) -> Any:
     viewer = _viewer(request)
     order = selectors.order_for_viewer(viewer, order_id)
     ret = return_create(

@@ -22,6 +22,7 @@ from salesops.compensation.services.payouts import (
 )
 from salesops.compensation.views.payouts import xlsx_download
 from salesops.core.access import Viewer, mask_bank_account
+from salesops.core.api.auth import requires
 from salesops.core.api.common import (
     ERRORS,
     MAX_PAGE,
@@ -30,6 +31,7 @@ from salesops.core.api.common import (
     money_str,
     paginate,
 )
+from salesops.core.api.types import BodyIn, Id, IsoDate, Search
 
 router = Router(tags=["compensation"])
 PAGE_SIZE = 50
@@ -41,13 +43,16 @@ def _viewer(request: HttpRequest) -> Viewer:
     return viewer
 
 
-def _batch(request: HttpRequest, batch_id: int) -> tuple[Viewer, PayoutBatch]:
+def _batch(request: HttpRequest, batch_id: Id) -> tuple[Viewer, PayoutBatch]:
     viewer = api_viewer(request)
     return viewer, sel.batch_for_viewer(viewer, batch_id)
 
 
+finance = requires(lambda viewer: finance_only(viewer, _("只有财务或管理员可以管理奖金发放")))
+
+
 class PageIn(Schema):
-    q: str = Field("", max_length=100)
+    q: Search = ""
     page: int = Field(1, ge=1, le=MAX_PAGE)
 
 
@@ -82,8 +87,8 @@ class BatchDetailOut(BatchOut):
     negative_members: int
 
 
-class BatchIn(Schema):
-    pay_date: datetime.date
+class BatchIn(BodyIn):
+    pay_date: IsoDate
 
 
 class ItemOut(Schema):
@@ -134,7 +139,9 @@ def _detail(b: PayoutBatch) -> dict[str, Any]:
     }
 
 
-@router.get("/comp/payouts", response={200: BatchPage, **ERRORS}, summary="奖金发放批次列表")
+@router.get(
+    "/comp/payouts", response={200: BatchPage, **ERRORS}, summary="奖金发放批次列表", auth=finance
+)
 def payouts_list(request: HttpRequest, params: Query[PageIn]) -> Any:
     qs = sel.batches_for(_viewer(request))
     if params.q:
@@ -143,7 +150,9 @@ def payouts_list(request: HttpRequest, params: Query[PageIn]) -> Any:
     return {**meta, "results": [_batch_out(b) for b in rows]}
 
 
-@router.post("/comp/payouts", response={201: BatchDetailOut, **ERRORS}, summary="生成发放批次")
+@router.post(
+    "/comp/payouts", response={201: BatchDetailOut, **ERRORS}, summary="生成发放批次", auth=finance
+)
 def payouts_build(request: HttpRequest, payload: BatchIn) -> Any:
     _viewer(request)
     batch = payout_batch_build(actor=request.auth, pay_date=payload.pay_date)  # type: ignore[attr-defined]
@@ -153,14 +162,14 @@ def payouts_build(request: HttpRequest, payload: BatchIn) -> Any:
 @router.get(
     "/comp/payouts/{batch_id}", response={200: BatchDetailOut, **ERRORS}, summary="发放批次详情"
 )
-def payouts_get(request: HttpRequest, batch_id: int) -> Any:
+def payouts_get(request: HttpRequest, batch_id: Id) -> Any:
     return _detail(_batch(request, batch_id)[1])
 
 
 @router.get(
     "/comp/payouts/{batch_id}/items", response={200: ItemPage, **ERRORS}, summary="发放明细"
 )
-def payouts_items(request: HttpRequest, batch_id: int, params: Query[PageIn]) -> Any:
+def payouts_items(request: HttpRequest, batch_id: Id, params: Query[PageIn]) -> Any:
     viewer, batch = _batch(request, batch_id)
     qs = sel.items_for(viewer, batch)
     if params.q:
@@ -189,7 +198,7 @@ def payouts_items(request: HttpRequest, batch_id: int, params: Query[PageIn]) ->
 @router.post(
     "/comp/payouts/{batch_id}/submit", response={200: BatchDetailOut, **ERRORS}, summary="送审"
 )
-def payouts_submit(request: HttpRequest, batch_id: int) -> Any:
+def payouts_submit(request: HttpRequest, batch_id: Id) -> Any:
     batch = _batch(request, batch_id)[1]
     payout_batch_submit(actor=request.auth, batch=batch)  # type: ignore[attr-defined]
     batch.refresh_from_db()
@@ -203,7 +212,7 @@ def payouts_submit(request: HttpRequest, batch_id: int) -> Any:
     description="POST: the first export moves an approved batch to 已导出 (and every "
     "export is audited), so it is not a GET.",
 )
-def payouts_export(request: HttpRequest, batch_id: int) -> HttpResponse:
+def payouts_export(request: HttpRequest, batch_id: Id) -> HttpResponse:
     batch = _batch(request, batch_id)[1]
     data = payout_batch_export(actor=request.auth, batch=batch)  # type: ignore[attr-defined]
     return xlsx_download(data, batch)

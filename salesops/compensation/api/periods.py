@@ -5,7 +5,7 @@ anyone else, a month by id 404."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from django.db.models import Count, Sum
 from django.http import HttpRequest
@@ -17,6 +17,7 @@ from salesops.compensation.models import CommissionPeriod
 from salesops.compensation.rights import finance_only
 from salesops.compensation.selectors import periods as selectors_periods
 from salesops.compensation.services.periods import period_close_submit
+from salesops.core.api.auth import requires
 from salesops.core.api.common import (
     ERRORS,
     MAX_PAGE,
@@ -25,6 +26,7 @@ from salesops.core.api.common import (
     money_str,
     paginate,
 )
+from salesops.core.api.types import Id, Search
 
 router = Router(tags=["compensation"])
 DETAIL_RUNS = 20
@@ -45,9 +47,12 @@ class PeriodPage(PageOut):
     results: list[PeriodOut]
 
 
+finance = requires(finance_only)
+
+
 class PeriodListIn(Schema):
-    q: str = Field("", max_length=100, description="月份，如 2026-09")
-    status: str = Field("", max_length=16)
+    q: Search = Field("", description="月份，如 2026-09")
+    status: Literal["", "open", "closing", "closed"] = ""
     page: int = Field(1, ge=1, le=MAX_PAGE)
 
 
@@ -109,7 +114,9 @@ def _sum(qs: Any) -> dict[str, Any]:
     return {"lines": agg["n"] or 0, "total": money_str(agg["total"])}
 
 
-@router.get("/comp/periods", response={200: PeriodPage, **ERRORS}, summary="结算月份列表")
+@router.get(
+    "/comp/periods", response={200: PeriodPage, **ERRORS}, summary="结算月份列表", auth=finance
+)
 def periods_list(request: HttpRequest, params: Query[PeriodListIn]) -> Any:
     viewer = api_viewer(request)
     finance_only(viewer)
@@ -125,7 +132,7 @@ def periods_list(request: HttpRequest, params: Query[PeriodListIn]) -> Any:
 @router.get(
     "/comp/periods/{period_id}", response={200: PeriodDetailOut, **ERRORS}, summary="结算月份详情"
 )
-def periods_get(request: HttpRequest, period_id: int) -> Any:
+def periods_get(request: HttpRequest, period_id: Id) -> Any:
     viewer = api_viewer(request)
     state = selectors_periods.period_for_viewer(viewer, period_id)
     runs = list(selectors_periods.period_runs(state).order_by("-id")[:DETAIL_RUNS])
@@ -140,9 +147,12 @@ def periods_get(request: HttpRequest, period_id: int) -> Any:
 
 
 @router.post(
-    "/comp/periods/{period_id}/close", response={201: CloseOut, **ERRORS}, summary="申请结账"
+    "/comp/periods/{period_id}/close",
+    response={201: CloseOut, **ERRORS},
+    summary="申请结账",
+    auth=finance,
 )
-def periods_close(request: HttpRequest, period_id: int) -> Any:
+def periods_close(request: HttpRequest, period_id: Id) -> Any:
     viewer = api_viewer(request)
     finance_only(viewer)
     state = selectors_periods.period_for_viewer(viewer, period_id)

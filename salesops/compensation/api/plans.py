@@ -4,7 +4,7 @@ file, key and reason) and submit for activation. Finance and admins only (403 ot
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.db.models import Q
 from django.http import HttpRequest
@@ -20,6 +20,8 @@ from salesops.compensation.services.plans import (
     plan_activation_submit,
     plan_version_create,
 )
+from salesops.core.access import Viewer
+from salesops.core.api.auth import requires
 from salesops.core.api.common import (
     ERRORS,
     MAX_PAGE,
@@ -27,9 +29,16 @@ from salesops.core.api.common import (
     PageOut,
     paginate,
 )
+from salesops.core.api.types import BodyIn, Id, IsoDate, NotBlank, Search, Text200, Text300
 from salesops.core.models import User
 
-router = Router(tags=["compensation"])
+
+def _finance(viewer: Viewer) -> None:
+    sel.plans_for(viewer.user)
+
+
+# Plans are finance's (403 for anyone else), on every operation, before the body is read.
+router = Router(tags=["compensation"], auth=requires(_finance))
 
 
 class IssueOut(Schema):
@@ -69,17 +78,17 @@ class PlanPage(PageOut):
 
 
 class PlanListIn(Schema):
-    q: str = Field("", max_length=100)
-    status: str = Field("", max_length=16)
+    q: Search = ""
+    status: Literal["", "draft", "pending", "active", "superseded"] = ""
     page: int = Field(1, ge=1, le=MAX_PAGE)
 
 
-class PlanIn(Schema):
-    # Checked again (in bytes, BOM, NUL) by the service; this bound stops a huge body early.
-    text: str = Field(..., max_length=MAX_PLAN_BYTES)
-    effective_from: datetime.date
-    note: str = Field("", max_length=200)
-    source_name: str = Field("", max_length=300)
+class PlanIn(BodyIn):
+    # Checked again (in bytes, BOM) by the service; this bound stops a huge body early.
+    text: Annotated[str, NotBlank, Field(max_length=MAX_PLAN_BYTES)]
+    effective_from: IsoDate
+    note: Text200 = ""
+    source_name: Text300 = ""
 
 
 class ApprovalOut(Schema):
@@ -134,7 +143,7 @@ def _detail(v: CompPlanVersion) -> dict[str, Any]:
 @router.get(
     "/comp/plans/{plan_id}", response={200: PlanDetailOut, **ERRORS}, summary="奖金方案版本详情"
 )
-def plans_get(request: HttpRequest, plan_id: int) -> Any:
+def plans_get(request: HttpRequest, plan_id: Id) -> Any:
     return _detail(sel.plan_version_for_user(_user(request), plan_id))
 
 
@@ -160,7 +169,7 @@ def plans_create(request: HttpRequest, payload: PlanIn) -> Any:
     response={200: ApprovalOut, **ERRORS},
     summary="提交奖金方案生效审批",
 )
-def plans_submit(request: HttpRequest, plan_id: int) -> Any:
+def plans_submit(request: HttpRequest, plan_id: Id) -> Any:
     user = _user(request)
     version = sel.plan_version_for_user(user, plan_id)
     approval = plan_activation_submit(actor=user, version=version)

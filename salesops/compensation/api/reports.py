@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -17,6 +17,7 @@ from ninja import Field, Query, Router, Schema
 
 from salesops.compensation.services import reports as rep
 from salesops.compensation.services.periods import month_from_text
+from salesops.core.api.auth import requires
 from salesops.core.api.common import (
     ERRORS,
     MAX_PAGE,
@@ -25,6 +26,7 @@ from salesops.core.api.common import (
     money_str,
     paginate,
 )
+from salesops.core.api.types import Id, IntChoice, OptionalMonth, Search
 from salesops.core.errors import ServiceError
 from salesops.org.models import Member
 
@@ -39,11 +41,14 @@ def _month(text: str, field: str) -> datetime.date | None:
 # =========================================================================== compliance
 
 
+reports = requires(rep.require_report_viewer)
+
+
 class ComplianceIn(Schema):
-    month_from: str = Field("", alias="from", max_length=7)
-    month_to: str = Field("", alias="to", max_length=7)
-    plan_id: int | None = None
-    q: str = Field("", max_length=100)
+    month_from: OptionalMonth = Field("", alias="from")
+    month_to: OptionalMonth = Field("", alias="to")
+    plan_id: Id | None = None
+    q: Search = ""
     flagged: bool = False
     page: int = Field(1, ge=1, le=MAX_PAGE)
 
@@ -87,7 +92,7 @@ def _share(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.4f}"
 
 
-@router.get("/comp/reports/compliance", response={200: CompliancePage, **ERRORS})
+@router.get("/comp/reports/compliance", response={200: CompliancePage, **ERRORS}, auth=reports)
 def compliance(request: HttpRequest, params: Query[ComplianceIn]) -> Any:
     """Pay as a share of own sales per member over a month range (default: the last 3
     months with a current run), sorted by share, highest first."""
@@ -142,9 +147,9 @@ def compliance(request: HttpRequest, params: Query[ComplianceIn]) -> Any:
 
 
 class TripsIn(Schema):
-    trip: str = Field("", max_length=32)
-    month: str = Field("", max_length=7)
-    q: str = Field("", max_length=100)
+    trip: Search = Field("", max_length=32)
+    month: OptionalMonth = ""
+    q: Search = ""
     page: int = Field(1, ge=1, le=MAX_PAGE)
 
 
@@ -253,7 +258,7 @@ def trips(request: HttpRequest, params: Query[TripsIn]) -> Any:
 
 
 class ProjectionIn(Schema):
-    step_months: int = Field(1, ge=1, le=12)
+    step_months: Annotated[int, IntChoice(rep.STEP_MONTH_CHOICES)] = 1
 
 
 class ProjectionStepOut(Schema):
@@ -283,7 +288,7 @@ class ProjectionOut(Schema):
     observed_months: list[ObservedMonthOut]
 
 
-@router.get("/comp/reports/projection", response={200: ProjectionOut, **ERRORS})
+@router.get("/comp/reports/projection", response={200: ProjectionOut, **ERRORS}, auth=reports)
 def projection(request: HttpRequest, params: Query[ProjectionIn]) -> Any:
     """The seed's duplication series and the one compounded from observed conversion and
     attrition, always together."""

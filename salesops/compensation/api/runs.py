@@ -5,7 +5,7 @@ a run by id 404."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
@@ -20,6 +20,7 @@ from salesops.compensation.services.runs import (
     commission_run_start,
     run_is_stale,
 )
+from salesops.core.api.auth import requires
 from salesops.core.api.common import (
     ERRORS,
     MAX_PAGE,
@@ -28,6 +29,7 @@ from salesops.core.api.common import (
     money_str,
     paginate,
 )
+from salesops.core.api.types import BodyIn, Id, Month, OptionalMonth, Search
 
 router = Router(tags=["compensation"])
 
@@ -56,13 +58,16 @@ class RunPage(PageOut):
     results: list[RunOut]
 
 
-class RunIn(Schema):
-    period: str = Field(..., max_length=7, description="YYYY-MM")
+finance = requires(finance_only)
+
+
+class RunIn(BodyIn):
+    period: Month = Field(..., description="YYYY-MM")
 
 
 class RunListIn(Schema):
-    period: str = Field("", max_length=7, description="YYYY-MM")
-    status: str = Field("", max_length=16)
+    period: OptionalMonth = Field("", description="YYYY-MM")
+    status: Literal["", "queued", "running", "done", "failed"] = ""
     page: int = Field(1, ge=1, le=MAX_PAGE)
 
 
@@ -89,7 +94,7 @@ class ResultPage(PageOut):
 
 
 class ResultListIn(Schema):
-    q: str = Field("", max_length=100, description="会员编号")
+    q: Search = Field("", description="会员编号")
     page: int = Field(1, ge=1, le=MAX_PAGE)
 
 
@@ -143,7 +148,7 @@ def _result_out(r: CommissionResult) -> dict[str, Any]:
     }
 
 
-@router.get("/comp/runs", response={200: RunPage, **ERRORS}, summary="结算批次列表")
+@router.get("/comp/runs", response={200: RunPage, **ERRORS}, summary="结算批次列表", auth=finance)
 def runs_list(request: HttpRequest, params: Query[RunListIn]) -> Any:
     viewer = api_viewer(request)
     finance_only(viewer)
@@ -157,7 +162,7 @@ def runs_list(request: HttpRequest, params: Query[RunListIn]) -> Any:
     return {**meta, "results": [run_out(r, current) for r in rows]}
 
 
-@router.post("/comp/runs", response={201: RunOut, **ERRORS}, summary="发起结算")
+@router.post("/comp/runs", response={201: RunOut, **ERRORS}, summary="发起结算", auth=finance)
 def runs_start(request: HttpRequest, payload: RunIn) -> Any:
     viewer = api_viewer(request)
     run = commission_run_start(actor=viewer.user, period=month_from_text(payload.period))
@@ -166,14 +171,14 @@ def runs_start(request: HttpRequest, payload: RunIn) -> Any:
 
 
 @router.get("/comp/runs/{run_id}", response={200: RunOut, **ERRORS}, summary="结算批次详情与进度")
-def runs_get(request: HttpRequest, run_id: int) -> Any:
+def runs_get(request: HttpRequest, run_id: Id) -> Any:
     viewer = api_viewer(request)
     run = selectors.run_for_viewer(viewer, run_id)
     return run_out(run, _current_ids([run]))
 
 
 @router.get("/comp/runs/{run_id}/results", response={200: ResultPage, **ERRORS}, summary="结算结果")
-def runs_results(request: HttpRequest, run_id: int, params: Query[ResultListIn]) -> Any:
+def runs_results(request: HttpRequest, run_id: Id, params: Query[ResultListIn]) -> Any:
     viewer = api_viewer(request)
     run = selectors.run_for_viewer(viewer, run_id)
     qs = selectors.results_for(viewer, run)
@@ -186,7 +191,7 @@ def runs_results(request: HttpRequest, run_id: int, params: Query[ResultListIn])
 @router.post(
     "/comp/runs/{run_id}/reset", response={200: RunOut, **ERRORS}, summary="重置卡住的结算"
 )
-def runs_reset(request: HttpRequest, run_id: int) -> Any:
+def runs_reset(request: HttpRequest, run_id: Id) -> Any:
     viewer = api_viewer(request)
     run = selectors.run_for_viewer(viewer, run_id)
     run = commission_run_reset(actor=viewer.user, run=run)

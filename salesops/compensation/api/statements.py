@@ -5,7 +5,7 @@ with two decimals."""
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -36,9 +36,12 @@ from salesops.core.api.common import (
     money_str,
     paginate,
 )
+from salesops.core.api.types import BodyIn, Id, NotBlank, Search
 from salesops.core.errors import NotFoundError
+from salesops.core.text import NO_CONTROL_PATTERN
 
 router = Router(tags=["compensation"])
+MemberNo = Annotated[str, Field(min_length=1, max_length=32, pattern=NO_CONTROL_PATTERN)]
 
 
 # --------------------------------------------------------------------------- statements
@@ -206,7 +209,7 @@ def statements_mine(request: HttpRequest) -> Any:
     response={200: StatementOut, **ERRORS},
     summary="结算单",
 )
-def statement_get(request: HttpRequest, run_id: int, member_no: str) -> Any:
+def statement_get(request: HttpRequest, run_id: Id, member_no: MemberNo) -> Any:
     access = selectors.statement_for_viewer(api_viewer(request), run_id, member_no)
     return _statement_out(statement_build(run=access.run, result=access.result, view=access.view))
 
@@ -236,18 +239,18 @@ class DisputePage(PageOut):
 
 
 class DisputeListIn(Schema):
-    q: str = Field("", max_length=100, description="会员编号")
+    q: Search = Field("", description="会员编号")
     status: DisputeStatus | None = None
     page: int = Field(1, ge=1, le=MAX_PAGE)
 
 
-class DisputeIn(Schema):
-    line_id: int
-    body: str = Field(..., max_length=BODY_MAX)
+class DisputeIn(BodyIn):
+    line_id: Id
+    body: Annotated[str, NotBlank, Field(max_length=BODY_MAX)]
 
 
-class MessageIn(Schema):
-    body: str = Field(..., max_length=BODY_MAX)
+class MessageIn(BodyIn):
+    body: Annotated[str, NotBlank, Field(max_length=BODY_MAX)]
 
 
 def _dispute_out(d: Dispute, *, messages: bool = False) -> dict[str, Any]:
@@ -295,7 +298,7 @@ def disputes_create(request: HttpRequest, payload: DisputeIn) -> Any:
 
 
 @router.get("/comp/disputes/{dispute_id}", response={200: DisputeDetailOut, **ERRORS})
-def disputes_get(request: HttpRequest, dispute_id: int) -> Any:
+def disputes_get(request: HttpRequest, dispute_id: Id) -> Any:
     return _reload(api_viewer(request), dispute_id)
 
 
@@ -304,7 +307,7 @@ def disputes_get(request: HttpRequest, dispute_id: int) -> Any:
     response={201: DisputeDetailOut, **ERRORS},
     summary="回复疑问",
 )
-def disputes_reply(request: HttpRequest, dispute_id: int, payload: MessageIn) -> Any:
+def disputes_reply(request: HttpRequest, dispute_id: Id, payload: MessageIn) -> Any:
     viewer = api_viewer(request)
     dispute = selectors.dispute_for_viewer(viewer, dispute_id)
     dispute_reply(actor=request.auth, dispute=dispute, body=payload.body)  # type: ignore[attr-defined]
@@ -316,7 +319,7 @@ def disputes_reply(request: HttpRequest, dispute_id: int, payload: MessageIn) ->
     response={200: DisputeDetailOut, **ERRORS},
     summary="关闭疑问",
 )
-def disputes_close(request: HttpRequest, dispute_id: int) -> Any:
+def disputes_close(request: HttpRequest, dispute_id: Id) -> Any:
     viewer = api_viewer(request)
     dispute = selectors.dispute_for_viewer(viewer, dispute_id)
     dispute_close(actor=request.auth, dispute=dispute)  # type: ignore[attr-defined]

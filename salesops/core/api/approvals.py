@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from salesops.core.api.common import ERRORS, MAX_PAGE, PAGE_SIZE, ErrorOut
+from salesops.core.api.types import BodyIn, Id, NotBlank, Plain, Search
 from salesops.core.approvals import selectors
 from salesops.core.approvals.registry import doc_type_label
 from salesops.core.approvals.services import (
+    COMMENT_MAX,
     EventAction,
     approval_act,
     approval_cancel,
@@ -35,7 +37,7 @@ MAX_PAGE_SIZE = 100
 
 class InboxIn(Schema):
     tab: Literal["pending", "done", "mine"] = "pending"
-    q: str = Field("", max_length=100)
+    q: Search = ""
     page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(PAGE_SIZE, ge=1)  # above the maximum: clamped
 
@@ -98,8 +100,14 @@ class RequestPage(Schema):
     page_size: int
 
 
-class CommentIn(Schema):
-    comment: str = ""
+class CommentIn(BodyIn):
+    comment: Annotated[str, Plain, Field(max_length=COMMENT_MAX)] = ""
+
+
+class RequiredCommentIn(BodyIn):
+    """驳回 and 退回 must say why."""
+
+    comment: Annotated[str, NotBlank, Field(max_length=COMMENT_MAX)]
 
 
 class NotificationOut(Schema):
@@ -205,40 +213,42 @@ def inbox(request: HttpRequest, params: Query[InboxIn]) -> Any:
 
 
 @router.get("/approvals/{request_id}", response={200: RequestDetailOut, **ERRORS})
-def detail(request: HttpRequest, request_id: int) -> Any:
+def detail(request: HttpRequest, request_id: Id) -> Any:
     return _detail(_user(request), request_id)
 
 
-def _act(request: HttpRequest, task_id: int, action: str, payload: CommentIn) -> Any:
+def _act(
+    request: HttpRequest, task_id: int, action: str, payload: CommentIn | RequiredCommentIn
+) -> Any:
     user = _user(request)
     r = approval_act(actor=user, task_id=task_id, action=action, comment=payload.comment)
     return _detail(user, r.pk)
 
 
 @router.post("/approvals/tasks/{task_id}/approve", response={200: RequestDetailOut, **ERRORS})
-def approve(request: HttpRequest, task_id: int, payload: CommentIn) -> Any:
+def approve(request: HttpRequest, task_id: Id, payload: CommentIn) -> Any:
     return _act(request, task_id, "approve", payload)
 
 
 @router.post("/approvals/tasks/{task_id}/reject", response={200: RequestDetailOut, **ERRORS})
-def reject(request: HttpRequest, task_id: int, payload: CommentIn) -> Any:
+def reject(request: HttpRequest, task_id: Id, payload: RequiredCommentIn) -> Any:
     return _act(request, task_id, "reject", payload)
 
 
 @router.post("/approvals/tasks/{task_id}/return", response={200: RequestDetailOut, **ERRORS})
-def send_back(request: HttpRequest, task_id: int, payload: CommentIn) -> Any:
+def send_back(request: HttpRequest, task_id: Id, payload: RequiredCommentIn) -> Any:
     return _act(request, task_id, "return", payload)
 
 
 @router.post("/approvals/{request_id}/resubmit", response={200: RequestDetailOut, **ERRORS})
-def resubmit(request: HttpRequest, request_id: int) -> Any:
+def resubmit(request: HttpRequest, request_id: Id) -> Any:
     user = _user(request)
     approval_resubmit(actor=user, request_id=request_id)
     return _detail(user, request_id)
 
 
 @router.post("/approvals/{request_id}/cancel", response={200: RequestDetailOut, **ERRORS})
-def cancel(request: HttpRequest, request_id: int) -> Any:
+def cancel(request: HttpRequest, request_id: Id) -> Any:
     user = _user(request)
     approval_cancel(actor=user, request_id=request_id)
     return _detail(user, request_id)
@@ -279,7 +289,7 @@ def notification_read_all(request: HttpRequest) -> Any:
     response={200: NotificationOut, 404: ErrorOut},
     tags=["notifications"],
 )
-def notification_read(request: HttpRequest, notification_id: int) -> Any:
+def notification_read(request: HttpRequest, notification_id: Id) -> Any:
     return _notification_out(
         notification_mark_read(user=_user(request), notification_id=notification_id)
     )

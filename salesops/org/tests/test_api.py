@@ -58,7 +58,8 @@ def test_downline_depth_and_upline(
     body = client.get(f"/api/members/{net.top.pk}/downline", **auth).json()
     assert [m["member_no"] for m in body["items"]] == ["M-MID", "M-LEAF", "M-SIDE"]
     body = client.get(f"/api/members/{net.top.pk}/downline?depth=0", **auth).json()
-    assert body["code"] == "invalid"
+    assert body["code"] == "invalid_input"
+    assert body["fields"] == [{"field": "depth", "message": "不能小于 1"}]
     upline = client.get(f"/api/members/{net.leaf.pk}/upline", **auth).json()
     assert [m["member_no"] for m in upline] == ["M-TOP", "M-MID", "M-LEAF"]
 

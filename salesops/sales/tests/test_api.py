@@ -96,10 +96,14 @@ def test_customer_create_and_duplicate_warning(stock, api) -> None:  # type: ign
 
 def test_customer_create_field_errors(stock, api) -> None:  # type: ignore[no-untyped-def]
     resp = api("post", "/api/customers", "alice", {"name": "", "phone": "x"})
-    assert resp.status_code == 400
+    assert resp.status_code == 422  # the schema's rules (minLength, pattern), before the service
     assert resp.json()["fields"] == [
-        {"field": "name", "message": "请填写客户名称"},
+        {"field": "name", "message": "不能为空"},
         {"field": "phone", "message": "手机号格式不正确"},
+    ]
+    resp = api("post", "/api/customers", "alice", {"name": "  "})
+    assert resp.json()["fields"] == [
+        {"field": "name", "message": "不能为空，也不能包含不可见的控制字符"}
     ]
     resp = api("post", "/api/customers", "alice", {"name": "甲", "owner_id": stock.outsider.pk})
     assert resp.status_code == 404
@@ -165,10 +169,16 @@ def test_order_line_errors_name_the_line(stock, catalogue, api) -> None:  # type
         "lines": [{"product_id": catalogue[0].pk, "quantity": "0"}],
     }
     resp = api("post", "/api/orders", "alice", body)
-    assert resp.status_code == 400
-    assert resp.json()["fields"] == [{"field": "lines.0.quantity", "message": "数量必须大于0"}]
+    assert resp.status_code == 422  # quantity > 0 is in the schema (its pattern and minimum)
+    assert resp.json()["fields"] == [
+        {"field": "lines.0.quantity", "message": '请输入大于 0 的数字，最多两位小数（如 "12.50"）'}
+    ]
     body["lines"] = []
-    assert api("post", "/api/orders", "alice", body).json()["code"] == "no_lines"
+    resp = api("post", "/api/orders", "alice", body)
+    assert (resp.status_code, resp.json()["fields"]) == (
+        422,
+        [{"field": "lines", "message": "至少 1 项"}],
+    )
 
 
 def _book(stock, catalogue, owner):  # type: ignore[no-untyped-def]
