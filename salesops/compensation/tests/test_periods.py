@@ -384,7 +384,8 @@ def test_month_search_and_run_start_refuse_years_that_are_no_date(w: World, api:
     assert (listed.status_code, listed.json()["count"]) == (200, 0)
     # A run of year 1 is an input error, and no month row is created for it.
     started = api("post", "/api/comp/runs", w.fin1, {"period": "0001-01"})
-    assert (started.status_code, started.json()["code"]) == (400, "invalid_period")
+    # The schema's month pattern (years 1900–2999) refuses it before the service does.
+    assert (started.status_code, started.json()["code"]) == (422, "invalid_input")
     assert not CommissionPeriod.objects.exists()
 
 
@@ -539,7 +540,7 @@ def test_api_runs_start_progress_results_and_reset(
     one = api("get", f"/api/comp/runs/{run_id}/results?q=SR99", w.fin1).json()
     assert [r["member_no"] for r in one["results"]] == ["SR99"]
     bad = api("post", "/api/comp/runs", w.fin1, {"period": "2026/9"})
-    assert (bad.status_code, bad.json()["code"]) == (400, "invalid_period")
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_input")
     # Reset: fresh runs refuse (409), stale ones go to failed.
     settings.COMP_RUN_STALE_MINUTES = 30
     with django_capture_on_commit_callbacks(execute=False):

@@ -470,7 +470,7 @@ def test_api_compliance(world: World, client: Client) -> None:
     flagged = client.get("/api/comp/reports/compliance?flagged=true", **bearer(world.director))
     assert [r["member_no"] for r in flagged.json()["results"]] == ["SM01"]
     bad = client.get("/api/comp/reports/compliance?from=2026-13", **bearer(world.finance))
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     for user in (world.rep_user, world.sm_user):
         assert client.get("/api/comp/reports/compliance", **bearer(user)).status_code == 403
         assert client.get("/api/comp/reports/projection", **bearer(user)).status_code == 403
@@ -501,7 +501,7 @@ def test_trips_month_beyond_the_calendar_is_an_input_error(
 ) -> None:
     # The trip window of 9999-12 would end in year 10000: refused, never a 500.
     bad = client.get("/api/comp/reports/trips?month=9999-12", **bearer(trips_world.finance))
-    assert (bad.status_code, bad.json()["code"]) == (400, "invalid_month")
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_input")
     assert bad.json()["fields"] == [{"field": "month", "message": "请输入月份，格式 YYYY-MM"}]
     # The page ignores the month it cannot use and shows the current one.
     client.force_login(trips_world.finance)
@@ -518,7 +518,7 @@ def test_api_projection(observed_world: None, client: Client) -> None:
     assert len(body["observed_months"]) == 12
     assert (
         client.get("/api/comp/reports/projection?step_months=2", **bearer(finance)).status_code
-        == 400
+        == 422
     )
 
 

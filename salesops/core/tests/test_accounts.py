@@ -40,10 +40,17 @@ def _api_token(
 ) -> Any:
     return client.post(
         "/api/auth/token",
-        data=json.dumps({"username": username, "password": password, **extra}),
+        data=json.dumps(
+            {
+                "username": username,
+                "password": password,
+                **{k: v for k, v in extra.items() if not k.startswith("HTTP_")},
+            }
+        ),
         content_type="application/json",
         REMOTE_ADDR=address,
         HTTP_USER_AGENT="report-script/1.0",
+        **{k: v for k, v in extra.items() if k.startswith("HTTP_")},  # headers
     )
 
 

@@ -46,7 +46,9 @@ MAX_EXAMPLES = 5
 #   409 — a duplicate (phone, an active run for the month, a pending change).
 #   422 — the plan-version POST, whose text is validated as a plan (file, key, reason):
 #         no JSON schema can say what a valid plan file is.
-POSITIVE_STATUSES = ["2xx", "400", "401", "403", "404", "409"]
+#   429 — only POST /api/auth/token answers it: the fuzzer's wrong passwords lock the
+#         account or the address (login throttling, core/throttle.py), as they must.
+POSITIVE_STATUSES = ["2xx", "400", "401", "403", "404", "409", "429"]
 PLAN_POSITIVE_STATUSES = [*POSITIVE_STATUSES, "422"]
 
 CONFIG: dict[str, Any] = {
@@ -63,7 +65,7 @@ CONFIG: dict[str, Any] = {
             "include-path": "/api/comp/plans",
             "include-method": "POST",
             "checks": {"positive_data_acceptance": {"expected-statuses": PLAN_POSITIVE_STATUSES}},
-        }
+        },
     ],
 }
 

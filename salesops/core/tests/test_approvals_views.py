@@ -210,12 +210,12 @@ def test_api_inbox_detail_and_act(stock, flow, doc, client: Client) -> None:  # 
     resp = client.post(
         f"/api/approvals/tasks/{task_id}/return", data="{}", content_type="application/json", **bob
     )
-    assert resp.status_code == 400
-    assert resp.json() == {
-        "code": "comment_required",
-        "message": "驳回或退回时必须填写审批意见",
-        "fields": [{"field": "comment", "message": "驳回或退回时必须填写审批意见"}],
-    }
+    # The schema declares the comment required for 退回 (RequiredCommentIn): 422 on the field.
+    assert resp.status_code == 422
+    assert (resp.json()["code"], [f["field"] for f in resp.json()["fields"]]) == (
+        "invalid_input",
+        ["comment"],
+    )
     resp = client.post(
         f"/api/approvals/tasks/{task_id}/approve",
         data=json.dumps({"comment": "同意"}),
