@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 import schemathesis
-from django.db import connections
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connections
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 from schemathesis.transport.wsgi import WSGITransport
@@ -119,13 +120,21 @@ def shared_connection() -> Iterator[Callable[..., Any]]:
     """The WSGI app, run on the engine's thread with this test's connection."""
     conn = connections["default"]
     conn.inc_thread_sharing()
+    # As Django's test client does: a request must not close the connection that holds
+    # this test's transaction (on PostgreSQL it would; "the connection is closed").
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         connections["default"] = conn
         return application(environ, start_response)
 
-    yield app
-    conn.dec_thread_sharing()
+    try:
+        yield app
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+        conn.dec_thread_sharing()
 
 
 @pytest.fixture
