@@ -26,7 +26,7 @@ import math
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -134,11 +134,9 @@ def _count_failure(
     """Add one failure to a counter; returns the row when this failure locked it."""
     window = datetime.timedelta(minutes=_lockout_minutes())
     defaults = {"window_started_at": now, "last_failure_at": now}
-    try:
-        with transaction.atomic():
-            LoginThrottle.objects.get_or_create(scope=scope, key=key, defaults=defaults)
-    except IntegrityError:
-        pass  # created meanwhile by a concurrent failure: counted below, under the lock
+    # get_or_create already survives a concurrent create (it retries the get); the row is
+    # counted below, under its lock.
+    LoginThrottle.objects.get_or_create(scope=scope, key=key, defaults=defaults)
     row = LoginThrottle.objects.select_for_update().get(scope=scope, key=key)
     if row.locked_until is not None and row.locked_until > now:
         return None  # already locked (a concurrent attempt got there first)

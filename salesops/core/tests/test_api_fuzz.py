@@ -4,12 +4,10 @@ changes no row. Plus one explicit case per bug the fuzzing found."""
 
 from __future__ import annotations
 
-import datetime
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,7 +16,6 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from salesops.core.approvals.services import StepSpec, approval_flow_create
 from salesops.core.errors import ServiceError
 from salesops.core.models import (
     ApprovalEvent,
@@ -28,16 +25,15 @@ from salesops.core.models import (
     Notification,
     RoleCode,
 )
+from salesops.core.tests.api_world import DAY, api_data
 from salesops.core.tokens import token_issue
-from salesops.factories import CustomerFactory, MemberFactory, ProductFactory, UserFactory, role
+from salesops.factories import UserFactory, role
 from salesops.org.models import Member, SponsorChangeRequest
-from salesops.org.services.sponsor_changes import sponsor_change_request_submit
 from salesops.sales.models import (
     Customer,
     Order,
     OrderLine,
     PriceList,
-    PriceListItem,
     Return,
     ReturnLine,
 )
@@ -47,7 +43,6 @@ from salesops.sales.services.returns import return_create
 
 pytestmark = pytest.mark.django_db
 
-DAY = datetime.date(2026, 10, 5)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 TABLES = (
     Customer,
@@ -91,42 +86,8 @@ class World:
 @pytest.fixture
 def world(stock, client: Client) -> World:  # type: ignore[no-untyped-def]
     admin = UserFactory(username="adam", role=role(RoleCode.ADMIN))
-    price_list = PriceList.objects.create(
-        name="2026价目表", valid_from=datetime.date(2026, 1, 1), valid_to=None
-    )
-    product = ProductFactory(sku="P-A", name="营养素")
-    PriceListItem.objects.create(
-        price_list=price_list,
-        product=product,
-        list_price=Decimal("100.00"),
-        member_price=Decimal("80.00"),
-        pc_price=Decimal("90.00"),
-    )
-    customer = CustomerFactory(owner=stock.rep, name="甲客户")
-    order = order_create(
-        actor=None,
-        order_date=DAY,
-        customer=customer,
-        lines=[{"product": product, "quantity": Decimal("3")}],
-    )
-    top = MemberFactory(member_no="M-TOP", owner=stock.rep, joined_on=datetime.date(2025, 1, 1))
-    other = MemberFactory(member_no="M-OTH", owner=stock.rep, joined_on=datetime.date(2025, 1, 1))
-    member = MemberFactory(
-        member_no="M-LEAF", owner=stock.rep, sponsor=top, joined_on=datetime.date(2025, 1, 1)
-    )
-    approval_flow_create(
-        actor=None,
-        doc_type="org.sponsor_change",
-        name="推荐人变更审批",
-        steps=[StepSpec(name="管理员审批", role=RoleCode.ADMIN)],
-    )
-    change = sponsor_change_request_submit(
-        actor=stock.rep_user,
-        member=member,
-        new_sponsor=other,
-        effective_on=DAY,
-        reason="调整",
-    )
+    data = api_data(stock)
+    order, member, other, change = data.order, data.member, data.sponsor, data.change
     approval = ApprovalRequest.objects.get(object_id=str(change.pk))
     task = ApprovalTask.objects.get(request=approval)
     notification = Notification.objects.filter(user=admin).first() or Notification.objects.create(
@@ -139,7 +100,7 @@ def world(stock, client: Client) -> World:  # type: ignore[no-untyped-def]
     return World(
         client=client,
         headers=headers,
-        customer=customer,
+        customer=data.customer,
         order=order,
         line=order.lines.get(),
         member=member,

@@ -11,9 +11,7 @@ by links the schema does not declare, is off).
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable, Iterator
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -24,18 +22,14 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 from schemathesis.transport.wsgi import WSGITransport
 
-from salesops.core.approvals.services import StepSpec, approval_flow_create
 from salesops.core.models import RoleCode
+from salesops.core.tests.api_world import api_data
 from salesops.core.tokens import token_issue
-from salesops.factories import CustomerFactory, MemberFactory, ProductFactory, UserFactory, role
-from salesops.org.services.sponsor_changes import sponsor_change_request_submit
-from salesops.sales.models import PriceList, PriceListItem
-from salesops.sales.services.orders import order_create
+from salesops.factories import UserFactory, role
 from salesops.wsgi import application
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
-DAY = datetime.date(2026, 10, 5)
 MAX_EXAMPLES = 5
 
 # Statuses a schema-valid request may legitimately get besides 2xx (schemathesis' default
@@ -76,38 +70,7 @@ def world(stock) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Demo-like data (so real ids exist) and a fresh token per caller — fresh users, so
     nothing the fuzzer does to logins (wrong passwords, lockouts) can outlive the run."""
     admin = UserFactory(username="st-admin", role=role(RoleCode.ADMIN))
-    price_list = PriceList.objects.create(
-        name="2026价目表", valid_from=datetime.date(2026, 1, 1), valid_to=None
-    )
-    product = ProductFactory(sku="P-A", name="营养素")
-    PriceListItem.objects.create(
-        price_list=price_list,
-        product=product,
-        list_price=Decimal("100.00"),
-        member_price=Decimal("80.00"),
-        pc_price=Decimal("90.00"),
-    )
-    customer = CustomerFactory(owner=stock.rep, name="甲客户")
-    order_create(
-        actor=None,
-        order_date=DAY,
-        customer=customer,
-        lines=[{"product": product, "quantity": Decimal("3")}],
-    )
-    top = MemberFactory(member_no="M-TOP", owner=stock.rep, joined_on=datetime.date(2025, 1, 1))
-    other = MemberFactory(member_no="M-OTH", owner=stock.rep, joined_on=datetime.date(2025, 1, 1))
-    leaf = MemberFactory(
-        member_no="M-LEAF", owner=stock.rep, sponsor=top, joined_on=datetime.date(2025, 1, 1)
-    )
-    approval_flow_create(
-        actor=None,
-        doc_type="org.sponsor_change",
-        name="推荐人变更审批",
-        steps=[StepSpec(name="管理员审批", role=RoleCode.ADMIN)],
-    )
-    sponsor_change_request_submit(
-        actor=stock.rep_user, member=leaf, new_sponsor=other, effective_on=DAY, reason="调整"
-    )
+    api_data(stock)
     tokens = {}
     for who, user in (("admin", admin), ("rep", stock.rep_user)):
         key, _row = token_issue(username=user.username, password="pw-for-tests")
