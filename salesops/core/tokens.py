@@ -155,8 +155,6 @@ def token_revoke_all(*, user: User, actor: User, address: str = "", reason: str 
 def tokens_purge(*, now: datetime.datetime) -> int:
     """Expired and revoked token rows (the scheduled purge); tokens void by a password
     change go once they are revoked or expire."""
-    from django.db.models import Q
-
     deleted, _detail = ApiToken.objects.filter(
         Q(expires_at__lt=now) | Q(revoked_at__isnull=False)
     ).delete()

@@ -97,8 +97,8 @@ def _iso_date(value: Any) -> Any:
     if isinstance(value, str) and _DATE_RE.match(value):
         try:
             return datetime.date.fromisoformat(value)
-        except ValueError:
-            pass  # 2026-02-30: the pattern cannot know the month's length
+        except ValueError:  # 2026-02-30: the pattern cannot know the month's length
+            raise PydanticCustomError("date_parsing", "Input should be a valid date") from None
     raise PydanticCustomError("date_parsing", "Input should be a valid date")
 
 
