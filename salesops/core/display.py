@@ -10,6 +10,7 @@ ISO 8601 with an offset: that form is for machines.
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
@@ -17,6 +18,7 @@ from django.utils import timezone
 from salesops.core.money import format_money
 
 __all__ = [
+    "describe_user_agent",
     "export_value",
     "format_count",
     "format_date",
@@ -109,3 +111,42 @@ def export_value(value: object) -> object:
     if isinstance(value, datetime.datetime):
         return _local(value).replace(tzinfo=None, microsecond=0)
     return value
+
+
+# Browser families in the order a user agent must be tested: Edge and Opera also say
+# "Chrome", Chrome also says "Safari", WeChat's built-in browser says all of them.
+_BROWSERS = (
+    ("MicroMessenger/", "微信"),
+    ("EdgA?/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("(?:Headless)?Chrome/", "Chrome"),
+    ("Version/[0-9.]+ (?:Mobile/\\S+ )?Safari/", "Safari"),
+)
+_SYSTEMS = (
+    ("Windows", "Windows"),
+    ("iPhone|iPad", "iOS"),
+    ("Android", "Android"),
+    ("Mac OS X|Macintosh", "macOS"),
+    ("Linux", "Linux"),
+)
+
+
+def describe_user_agent(user_agent: str | None) -> str:
+    """ "Chrome 156 · Linux" for a browser's User-Agent header; a client that is not a known
+    browser (curl, a script) keeps the header's first word ("python-requests/2.32"); "" for none.
+    """
+    text = (user_agent or "").strip()
+    if not text:
+        return ""
+    browser = ""
+    for pattern, name in _BROWSERS:
+        match = re.search(f"(?:{pattern})([0-9]+)?", text)
+        if match:
+            version = re.search(r"/([0-9]+)", match.group(0))
+            browser = f"{name} {version.group(1)}" if version else name
+            break
+    system = next((name for pattern, name in _SYSTEMS if re.search(pattern, text)), "")
+    if not browser:
+        return text.split()[0][:60]
+    return f"{browser} · {system}" if system else browser

@@ -41,3 +41,9 @@ def rate(value: Decimal | int | str | None) -> str:
 def localtime_text(value: datetime.datetime | None) -> str:
     """2026-10-05 14:30 in the installation's time zone."""
     return display.format_datetime(value)
+
+
+@register.filter
+def user_agent(value: str | None) -> str:
+    """A User-Agent header as "Chrome 156 · Linux" (``core.display.describe_user_agent``)."""
+    return display.describe_user_agent(value)

@@ -546,3 +546,13 @@ def test_purge_job_removes_dead_rows_only(stock, client: Client) -> None:  # typ
     assert _me(client, live) == 200
     assert ApiToken.objects.count() == 1
     assert not LoginThrottle.objects.exists()
+
+
+def test_sessions_page_names_the_browser(stock) -> None:  # type: ignore[no-untyped-def]
+    firefox = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:120.0) Gecko/20100101 Firefox/120.0"
+    laptop, phone = Client(HTTP_USER_AGENT=firefox), Client(HTTP_USER_AGENT="curl/8.1")
+    assert _web_login(laptop, "alice", PASSWORD).status_code == 302
+    assert _web_login(phone, "alice", PASSWORD, address="10.0.0.2").status_code == 302
+    body = laptop.get("/account/sessions/").content.decode()
+    assert "Firefox 120 · macOS" in body and "curl/8.1" in body
+    assert f'title="{firefox}"' in body  # the whole header stays one hover away

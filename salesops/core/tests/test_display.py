@@ -13,6 +13,7 @@ from django.utils import translation
 from openpyxl import load_workbook
 
 from salesops.core.display import (
+    describe_user_agent,
     export_value,
     format_count,
     format_date,
@@ -80,3 +81,23 @@ def test_language_switch_names_each_language_in_itself(db: None, client: Client)
         assert '<option value="zh-hans" lang="zh-hans"' in html
         assert ">简体中文</option>" in html and ">English</option>" in html, language
         assert "英语" not in html and "Simplified Chinese" not in html
+
+
+def test_user_agents_read_as_browser_and_system() -> None:
+    cases = {
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "HeadlessChrome/156.0.0.0 Safari/537.36": "Chrome 156 · Linux",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0": "Edge 120 · Windows",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1": "Safari 17 · iOS",
+        "Mozilla/5.0 (Linux; Android 13; V2203A) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Version/4.0 Chrome/107 Mobile Safari/537.36 MicroMessenger/8.0.40": "微信 8 · Android",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:120.0) Gecko/20100101 Firefox/120.0": (
+            "Firefox 120 · macOS"
+        ),
+        "python-requests/2.32.0": "python-requests/2.32.0",
+        "": "",
+        None: "",
+    }
+    assert {ua: describe_user_agent(ua) for ua in cases} == cases
