@@ -36,6 +36,7 @@ from salesops.core.display import export_value, format_count, format_datetime
 from salesops.core.errors import ServiceError
 from salesops.core.models import AuditAction, User
 from salesops.core.money import format_money
+from salesops.core.text import CONTROL_MESSAGE, has_control_chars
 
 MAX_SEARCH = 100
 PAGE_SIZE_CHOICES = (20, 50, 100)
@@ -515,13 +516,17 @@ def _run_batch(
         )
     if not kept:
         return HttpResponseRedirect(back)
+    value = request.POST.get("value", "").strip()[:100]
+    if has_control_chars(value):
+        messages.error(request, str(CONTROL_MESSAGE))
+        return HttpResponseRedirect(back)
     ctx = BatchContext(
         request=request,
         viewer=viewer,
         actor=request.user,  # type: ignore[arg-type]
         selected=_ordered(queryset.filter(pk__in=kept), spec, state),
         ids=kept,
-        value=request.POST.get("value", "").strip()[:100],
+        value=value,
     )
     try:
         result = action.handler(ctx)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from salesops.core.audit import audit_record
 from salesops.core.errors import NotFoundError, ServiceError
 from salesops.core.models import AuditAction, SavedScene, User
+from salesops.core.text import require_no_control_chars
 
 MAX_SCENES_PER_LIST = 20
 _AUDITED = ("list_key", "name", "query", "is_default")
@@ -39,6 +40,7 @@ def saved_scene_create(
     name = name.strip()
     if not name:
         raise ServiceError("required", _("请填写场景名称"), field="name")
+    require_no_control_chars(name, "name")
     if len(name) > SavedScene._meta.get_field("name").max_length:  # type: ignore[operator]
         raise ServiceError("too_long", _("场景名称最多 30 个字"), field="name")
     if len(query) > SavedScene._meta.get_field("query").max_length:  # type: ignore[operator]

@@ -28,6 +28,7 @@ from salesops.core.audit import audit_create, audit_record
 from salesops.core.errors import PermissionDeniedError, ServiceError
 from salesops.core.models import AuditAction, RoleCode, User
 from salesops.core.notifications import Text, notify, notify_many
+from salesops.core.text import has_control_chars
 from salesops.core.transitions import Transitions, transition
 
 BODY_MAX = 2000
@@ -45,7 +46,7 @@ DISPUTE_MOVES = Transitions(
 
 def _clean_body(body: str) -> str:
     text = (body or "").strip()
-    if "\x00" in text:
+    if has_control_chars(text):
         raise ServiceError(code="invalid_character", message=_("内容含有非法字符"), field="body")
     if not text:
         raise ServiceError(code="body_required", message=_("请填写内容"), field="body")

@@ -47,6 +47,7 @@ from salesops.core.approvals import approval_submit_again
 from salesops.core.audit import audit_create, audit_record, snapshot
 from salesops.core.errors import FieldError, NotFoundError, PermissionDeniedError, ServiceError
 from salesops.core.models import ApprovalRequest, AuditAction, User
+from salesops.core.text import require_no_control_chars
 from salesops.core.transitions import Transitions, transition
 
 logger = logging.getLogger(__name__)
@@ -194,13 +195,14 @@ def _check_month(day: Any) -> dt.date:
 
 def _clean_note(note: str) -> str:
     note = (note or "").strip()
-    if len(note) > MAX_NOTE or "\x00" in note:
+    if len(note) > MAX_NOTE:
         raise ServiceError(
             code="invalid_note",
             message=_("备注最多 %(n)d 个字符") % {"n": MAX_NOTE},
             field="note",
             status=422,
         )
+    require_no_control_chars(note, "note")
     return note
 
 

@@ -139,7 +139,7 @@ def test_only_the_owner_opens_and_outsiders_cannot_post(world: World, run: Commi
 @pytest.mark.parametrize(
     ("body", "code"),
     [("", "body_required"), ("   ", "body_required"), ("x" * 2001, "body_too_long"),
-     ("a\x00b", "invalid_character")],
+     ("a\x00b", "invalid_character"), ("a\x1bb", "invalid_character")],
 )  # fmt: skip
 def test_body_is_validated(world: World, run: CommissionRun, body: str, code: str) -> None:
     with pytest.raises(ServiceError) as info:

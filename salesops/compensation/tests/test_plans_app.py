@@ -446,6 +446,9 @@ def test_a_huge_paste_is_refused_before_parsing(fin1: User) -> None:
     with pytest.raises(ServiceError) as caught:
         create(fin1, SEED_TEXT + "\x00")
     assert caught.value.code == "plan_nul"
+    with pytest.raises(ServiceError) as caught:
+        create(fin1, SEED_TEXT, note="备\x1b注")
+    assert (caught.value.code, caught.value.field) == ("control_character", "note")
     assert not CompPlanVersion.objects.exists()
 
 

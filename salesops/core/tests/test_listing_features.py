@@ -135,3 +135,27 @@ def test_the_approvals_inbox_keeps_its_first_tab_even_when_empty(stock) -> None:
     resp = login(stock.rep_user).get(reverse("core:approvals_inbox"))
     active = [s["key"] for s in resp.context["scene_links"] if s["active"]]
     assert active == ["pending"]
+
+
+def test_list_posts_refuse_control_characters(stock) -> None:  # type: ignore[no-untyped-def]
+    """A saved scene's name and a batch action's value go through the shared rule
+    (core/text.py), as every form field does: nothing is saved, the user is told why."""
+    client = login(stock.rep_user)
+    resp = client.post(
+        reverse("sales:orders"), {"list_action": "save_scene", "name": "搜\x1b索"}, follow=True
+    )
+    assert not SavedScene.objects.exists()
+    assert "不能包含不可见的控制字符" in resp.content.decode()
+    admin = UserFactory(username="admin-cc", role=role(RoleCode.ADMIN))
+    row = AuditLog.objects.create(action=AuditAction.CREATE, object_type="x", object_id="1")
+    batch = login(admin).post(
+        reverse("core:audit"),
+        {
+            "list_action": "batch",
+            "batch": "export_selected",
+            "ids": [str(row.pk)],
+            "value": "a\x00b",
+        },
+        follow=True,
+    )
+    assert batch.status_code == 200 and "不能包含不可见的控制字符" in batch.content.decode()
