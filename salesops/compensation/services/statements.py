@@ -31,6 +31,7 @@ from salesops.compensation.selectors.formulas import bonus_name, line_formula
 from salesops.compensation.selectors.plans import rank_plan_of
 from salesops.core.errors import ServiceError
 from salesops.core.money import format_money
+from salesops.core.text import replace_control_chars
 from salesops.org.models import MemberStatus, rank_label
 
 # --------------------------------------------------------------------------- rank progress
@@ -304,7 +305,9 @@ def statement_pdf(st: Statement) -> bytes:
 
     def para(text: object) -> Paragraph:
         # Paragraph reads a small markup language: escape what the data might contain.
-        safe = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        # Control characters stored before the shared rule become U+FFFD (as in xlsx).
+        shown = replace_control_chars(str(text))
+        safe = shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         return Paragraph(safe, body)
 
     def table(rows: list[list[object]], widths: list[float]) -> Table:
