@@ -545,7 +545,7 @@ class OrderImporter(Importer):
 
         done: list[tuple[int, int]] = []
         try:
-            with bulk.sqlite_cache():
+            with bulk.long_write():
                 bulk.write_in_chunks(
                     self.orders.height, write, first=WRITE_FIRST, last=ctx.finish, done=done
                 )
