@@ -452,6 +452,10 @@ class ImportJob(models.Model):
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    # A running apply's heartbeat: set when a worker claims it and with every chunk it
+    # commits. A job RUNNING whose heartbeat is long past had its worker die: the
+    # retention job removes the rows it left and fails it (import_files_purge).
+    alive_at = models.DateTimeField(_("最近心跳"), null=True, blank=True)
     # when the retention job removed the upload and its error file
     files_removed_at = models.DateTimeField(_("文件清理时间"), null=True, blank=True)
 
@@ -459,6 +463,10 @@ class ImportJob(models.Model):
         verbose_name = _("导入任务")
         verbose_name_plural = _("导入任务")
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # the running jobs, whose rows every order list hides (sales.order_scope_q)
+            models.Index(fields=["status"], name="core_importjob_status_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.entity}#{self.pk} {self.status}"

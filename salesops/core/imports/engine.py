@@ -49,6 +49,15 @@ class Ctx:
     extra: dict[str, Any] = field(default_factory=dict)
     # a streaming importer's ``write_all`` calls this inside its last transaction
     finish: Callable[[], None] | None = None
+    # The import job applying (None: a run without a job, e.g. the benchmark). A chunked
+    # importer marks its rows with it and calls ``heartbeat()`` inside each chunk's
+    # transaction (the job's "still alive").
+    job_id: int | None = None
+    heartbeat: Callable[[], None] | None = None
+
+    def beat(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat()
 
 
 class Importer:
@@ -79,6 +88,13 @@ class Importer:
 
     def close(self) -> None:
         """Release what the run left behind (temporary files)."""
+
+    @classmethod
+    def discard(cls, job_id: int) -> int:
+        """Remove the rows a chunked apply of job ``job_id`` committed before its worker
+        died, in short transactions; returns how many. Importers that write in one
+        transaction leave nothing to remove."""
+        return 0
 
     def col(self, key: str) -> Col:
         return next(c for c in self.columns if c.key == key)
@@ -150,9 +166,14 @@ def run_import(
     progress: ProgressFn | None = None,
     note: str = "",
     sink: Any = None,
+    job_id: int | None = None,
+    heartbeat: Callable[[], None] | None = None,
+    applied: Callable[[], None] | None = None,
 ) -> Report:
     """Dry run (``write=False``) or apply. An apply with any error changes nothing.
-    ``sink`` (a csv writer) receives every error, however many."""
+    ``sink`` (a csv writer) receives every error, however many. ``job_id`` and
+    ``heartbeat`` go to the importer (``Ctx``); ``applied`` runs inside the apply's last
+    transaction, with its audit row (the job marked done as its rows become visible)."""
     report = Report(entity=importer.entity, sink=sink)
     try:
         source = open_source(path)
@@ -168,12 +189,19 @@ def run_import(
         if not report.ok:
             return report
         ctx = Ctx(actor, write, report, source, positions, progress)
+        ctx.job_id, ctx.heartbeat = job_id, heartbeat
+
+        def finish() -> None:
+            _audit(importer, report, actor, note)
+            if applied is not None:
+                applied()
+
         if importer.streaming:
             importer.validate_source(ctx)
             _check_not_empty(report)
             if not write or not report.ok:
                 return report
-            ctx.finish = lambda: _audit(importer, report, actor, note)
+            ctx.finish = finish
             importer.write_all(ctx)
             return report
         rows = parse_rows(ctx, importer.columns)
@@ -186,7 +214,7 @@ def run_import(
             _check_not_empty(report)
             if not report.ok:
                 raise _Rollback
-            _audit(importer, report, actor, note)
+            finish()
     except _Rollback:
         report.applied = False
     except ImportFileError as exc:

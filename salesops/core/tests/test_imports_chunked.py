@@ -3,20 +3,30 @@ nothing when it fails: the orders committed before a failing chunk are removed a
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from django.db import DatabaseError, connection
+from django.test import Client
+from django.urls import reverse
 
+from salesops.core.access import viewer_for
 from salesops.core.imports import bulk
 from salesops.core.imports.engine import run_import
-from salesops.core.models import AuditLog, RoleCode, User
+from salesops.core.imports.services import (
+    import_job_create,
+    import_job_run,
+    import_jobs_reset_stale,
+)
+from salesops.core.models import AuditLog, ImportJob, ImportJobStatus, RoleCode, User
 from salesops.factories import CustomerFactory, EmployeeFactory, ProductFactory, UserFactory, role
 from salesops.sales.importers import orders as orders_module
 from salesops.sales.importers.orders import OrderImporter
 from salesops.sales.models import Order, OrderLine
+from salesops.sales.selectors import orders_for
 
 HEADER = "订单号,下单日期,订单类型,客户编号,购买会员编号,业绩归属工号,商品编码,数量,单价\n"
 N_ORDERS = 60
@@ -119,3 +129,107 @@ def test_reserved_ids_are_not_handed_out_again(db: None) -> None:
         order_no="X1", order_date="2026-10-01", customer=customer, credited_employee=rep
     )
     assert later.pk > int(ids.max())  # type: ignore[arg-type]
+
+
+# ------------------------------------------------- visibility while the job applies
+
+
+def _queued_job(file: Path, admin: User) -> ImportJob:
+    return import_job_create(
+        actor=admin, entity="orders", path=file, original_name="orders.csv", dry_run=False
+    )
+
+
+def test_orders_of_a_running_import_are_hidden_until_its_last_chunk(
+    file: Path, admin: User, stock: Any, tiny_chunks: list[tuple[int, int]], monkeypatch: Any
+) -> None:
+    # given an order entered by hand, and an import applying in chunks of 7 orders
+    by_hand = Order.objects.create(
+        order_no="HAND1", order_date="2026-10-01", credited_employee=stock.rep
+    )
+    admin_viewer, rep_viewer = viewer_for(admin), viewer_for(stock.rep_user)
+    seen: list[tuple[int, int, int, list[str]]] = []
+    real = bulk.write_in_chunks
+
+    def watching(total: int, write: Any, **kw: Any) -> Any:
+        def looked(start: int, stop: int) -> None:
+            # what readers see as each chunk begins: the chunks before it are committed
+            visible = list(orders_for(admin_viewer).values_list("order_no", flat=True))
+            client = Client()
+            client.force_login(admin)
+            page = client.get(reverse("sales:orders"))
+            assert page.status_code == 200
+            in_page = [no for no in ("SO0000", "HAND1") if no in page.content.decode()]
+            seen.append((start, Order.objects.count(), len(visible), in_page))
+            write(start, stop)
+
+        return real(total, looked, **kw)
+
+    monkeypatch.setattr(bulk, "write_in_chunks", watching)
+    job = _queued_job(file, admin)
+    # when the worker applies it
+    job = import_job_run(job_id=job.pk)
+    # then while it ran, the committed orders existed but nobody saw them
+    assert job.status == ImportJobStatus.DONE
+    assert len(seen) == 9
+    for start, stored, visible, in_page in seen:
+        assert (stored, visible, in_page) == (1 + start, 1, ["HAND1"])
+    assert [s[1] for s in seen[:3]] == [1, 8, 15]
+    # and once it is done they all appear, marked with their job
+    assert orders_for(admin_viewer).count() == 1 + N_ORDERS
+    assert Order.objects.filter(import_job=job).count() == N_ORDERS
+    assert orders_for(rep_viewer).filter(pk=by_hand.pk).exists()
+    assert AuditLog.objects.filter(action="import", note__contains=f"job={job.pk}").count() == 1
+
+
+def test_the_rows_of_a_dead_import_are_removed_and_the_job_failed(
+    file: Path, admin: User, tiny_chunks: list[tuple[int, int]], monkeypatch: Any, settings: Any
+) -> None:
+    # given an apply whose worker dies after three committed chunks (the process killed:
+    # nothing below runs, so the error path that removes the rows never does)
+    real = bulk.write_in_chunks
+
+    class Killed(BaseException):
+        pass
+
+    def dying(total: int, write: Any, **kw: Any) -> Any:
+        def chunk(start: int, stop: int) -> None:
+            if start >= 21:
+                raise Killed
+            write(start, stop)
+
+        done: list[tuple[int, int]] = kw.pop("done")
+        try:
+            return real(total, chunk, **kw, done=done)
+        finally:
+            done.clear()  # the worker's memory of its chunks dies with it
+
+    monkeypatch.setattr(bulk, "write_in_chunks", dying)
+    job = _queued_job(file, admin)
+    with pytest.raises(Killed):
+        import_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == ImportJobStatus.RUNNING
+    assert job.alive_at is not None
+    assert (Order.objects.filter(import_job=job).count(), OrderLine.objects.count()) == (21, 42)
+    assert orders_for(viewer_for(admin)).count() == 0  # still hidden
+    other = Order.objects.create(order_no="HAND1", order_date="2026-10-01")
+    settings.SALESOPS_IMPORT_MAX_SECONDS = 60  # stale after 3 minutes without a heartbeat
+    # when the scheduled job looks before the job is stale, nothing happens
+    assert import_jobs_reset_stale(now=job.alive_at + dt.timedelta(minutes=2)) == "failed=0"
+    assert Order.objects.filter(import_job=job).count() == 21
+    # then once it is, its rows are deleted and the job failed with the reason
+    assert import_jobs_reset_stale(now=job.alive_at + dt.timedelta(minutes=4)) == "failed=1"
+    job.refresh_from_db()
+    assert job.status == ImportJobStatus.FAILED
+    assert job.errors == [
+        {
+            "row": 0,
+            "column": "",
+            "message": "导入中断（后台任务未完成），已删除已写入的 21 条记录，请重新上传后导入",
+        }
+    ]
+    assert (Order.objects.count(), OrderLine.objects.count()) == (1, 0)
+    assert Order.objects.get() == other
+    # and a second look finds nothing more to do
+    assert import_jobs_reset_stale(now=job.alive_at + dt.timedelta(hours=1)) == "failed=0"
