@@ -33,6 +33,17 @@ class Customer(models.Model):
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    # The import that created the customer: hidden while its job runs, removed if its
+    # worker dies (as Order.import_job; CustomerImporter writes in chunks).
+    import_job = models.ForeignKey(
+        "core.ImportJob",
+        verbose_name=_("导入任务"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = pgettext_lazy("one", "客户")

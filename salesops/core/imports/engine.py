@@ -1,7 +1,8 @@
 """Running one import: open the file, map its header, parse every row, hand the rows to
-the entity's importer, and (for an apply) write everything or nothing: a row importer in
-one transaction, a streaming importer (millions of rows) in short transactions of its own
-that it undoes when one fails, so that no write holds SQLite's lock for long.
+the entity's importer, and (for an apply) write everything or nothing: the file is read
+and checked with no transaction open, then written — master data in one transaction, a
+large table (orders, customers) in short transactions of its own that it undoes when one
+fails, so that no write holds SQLite's lock for long.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from django.db import transaction
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
@@ -63,10 +63,11 @@ class Ctx:
 class Importer:
     """One entity's import: columns, cross-row checks and the writes.
 
-    A row importer gets parsed rows in ``run``, inside the apply's transaction. A
-    streaming importer (``streaming = True``, for files of millions of rows) reads the
-    source itself in ``validate_source`` with no transaction open, and writes in
-    ``write_all``, called inside the transaction only when the whole file is clean."""
+    A row importer gets parsed rows in ``run`` (a dry run) or ``prepare`` (an apply, no
+    transaction open), then writes in ``apply``. A streaming importer (``streaming =
+    True``, for files of millions of rows) reads the source itself in ``validate_source``
+    with no transaction open, and writes in ``write_all`` (short transactions of its own)
+    only when the whole file is clean."""
 
     entity: ClassVar[str]
     title: ClassVar[str | Promise]
@@ -78,6 +79,17 @@ class Importer:
         """Column rules beyond "required" (e.g. one of two columns must exist)."""
 
     def run(self, ctx: Ctx, rows: Iterator[ParsedRow]) -> None:
+        raise NotImplementedError
+
+    def prepare(self, ctx: Ctx, rows: Iterator[ParsedRow]) -> None:
+        """An apply's reading and checking of every row, before anything is written: no
+        transaction is open, so no lock is held while the file is parsed."""
+        raise NotImplementedError
+
+    def apply(self, ctx: Ctx) -> None:
+        """An apply's writes, once ``prepare`` found the file clean: in one transaction or
+        (a large table) in chunks (``bulk.write_in_chunks``); ``ctx.finish()`` runs in the
+        last one. Raises ``ApplyRefused`` when a write found an error (reported)."""
         raise NotImplementedError
 
     def validate_source(self, ctx: Ctx) -> None:
@@ -103,8 +115,11 @@ class Importer:
         return str(self.col(key).label)
 
 
-class _Rollback(Exception):
-    pass
+class ApplyRefused(Exception):
+    """An apply undone because of an error reported while writing."""
+
+
+_Rollback = ApplyRefused
 
 
 def parse_rows(ctx: Ctx, columns: Iterable[Col]) -> Iterator[ParsedRow]:
@@ -209,12 +224,12 @@ def run_import(
             importer.run(ctx, rows)
             _check_not_empty(report)
             return report
-        with transaction.atomic():
-            importer.run(ctx, rows)
-            _check_not_empty(report)
-            if not report.ok:
-                raise _Rollback
-            finish()
+        importer.prepare(ctx, rows)
+        _check_not_empty(report)
+        if not report.ok:
+            raise _Rollback
+        ctx.finish = finish
+        importer.apply(ctx)
     except _Rollback:
         report.applied = False
     except ImportFileError as exc:
