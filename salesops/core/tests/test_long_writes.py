@@ -123,6 +123,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         "PYTHONUNBUFFERED": "1",
         "SALESOPS_WEB_WORKERS": "2",
         "SALESOPS_WEB_THREADS": "4",
+        # every round issues a token: the oldest, the probes', must not be revoked
+        "SALESOPS_API_TOKENS_PER_USER": "10000",
     }
     env.pop("SALESOPS_BIND", None)
     sqlite_path: Path | None = None
