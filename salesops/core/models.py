@@ -430,8 +430,8 @@ class ImportJobStatus(models.TextChoices):
 class ImportJob(models.Model):
     """One uploaded file: its dry-run report, then the (background) apply and its progress.
 
-    Live progress of a running apply is kept in a sidecar file next to the upload, since
-    the apply runs in one transaction that nobody else can see into until it commits.
+    Live progress of a running apply is kept in a sidecar file next to the upload (no
+    write per row); the rows a chunked apply commits stay hidden until it is done.
     """
 
     entity = models.CharField(_("导入对象"), max_length=32)

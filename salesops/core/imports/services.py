@@ -150,7 +150,7 @@ def _heartbeat(job_id: int) -> Callable[[], None]:
 
 def _applied(job_id: int) -> Callable[[], None]:
     """Marks the job done inside the apply's last transaction: its rows, hidden while it
-    runs (``import_job_pending_ids``), become visible with the commit that completes them."""
+    runs (``import_jobs_running_ids``), become visible with the commit that completes them."""
 
     def done() -> None:
         ImportJob.objects.filter(pk=job_id, status=ImportJobStatus.RUNNING).update(
@@ -271,7 +271,8 @@ def import_job_apply(*, actor: User, job: ImportJob) -> ImportJob:
 
 
 def import_job_run(*, job_id: int) -> ImportJob:
-    """Apply a queued job's file (called by the background task). All or nothing."""
+    """Apply a queued job's file (called by the background task). All or nothing: a
+    chunked apply that fails removes what it committed (a dead one: ``import_jobs_reset_stale``)."""
     updated = claim(
         ImportJob.objects.filter(pk=job_id),
         ImportJobStatus.RUNNING,

@@ -344,9 +344,10 @@ BUSY_MS = 1500  # the server's SQLite busy timeout in the foreign-write test
 def test_a_foreign_long_write_leaves_reads_answering_and_logins_refused_clearly(
     site: Site,
 ) -> None:
-    # Every API call tries to record the token's use: the read path is put to the test.
+    # The token's use is due to be recorded at every call a second after the last one
+    # recorded (and none is, while the lock is held): the read path is put to the test.
     with serving(
-        site, SALESOPS_SQLITE_BUSY_MS=str(BUSY_MS), SALESOPS_TOKEN_TOUCH_SECONDS="0"
+        site, SALESOPS_SQLITE_BUSY_MS=str(BUSY_MS), SALESOPS_TOKEN_TOUCH_SECONDS="1"
     ) as port:
         token = _token(port)
         probe = Probe(port, token)
