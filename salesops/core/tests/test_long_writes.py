@@ -376,8 +376,9 @@ def test_a_foreign_long_write_leaves_reads_answering_and_logins_refused_clearly(
                 for answer in (new_token, web):
                     assert answer.status == 503, (answer.status, answer.body[:300])
                     assert answer.headers["retry-after"] == "5"
-                    # refused once the busy timeout ran out, not after a 10 s wait
-                    assert answer.took < BUSY_MS / 1000 + BOUND, answer.took
+                    # refused once the busy timeout ran out (plus the password's hashing
+                    # on a loaded machine), never left hanging
+                    assert answer.took < BUSY_MS / 1000 + 2 * BOUND, answer.took
                 assert json.loads(new_token.body) == {
                     "code": "busy",
                     "message": "系统繁忙，请稍后再试",
