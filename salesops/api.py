@@ -35,6 +35,7 @@ from salesops.core.access import viewer_for
 from salesops.core.api import types
 from salesops.core.api.auth import BearerAuth
 from salesops.core.errors import ServiceError
+from salesops.core.locks import BUSY_RETRY_AFTER, busy_message, is_lock_error
 from salesops.core.text import CONTROL_MESSAGE, NO_CONTROL_PATTERN, has_control_chars
 from salesops.core.throttle import client_address
 from salesops.core.tokens import token_issue, token_revoke_current
@@ -332,7 +333,13 @@ def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
 
 @api.exception_handler(Exception)
 def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
-    """The last resort: a bug still answers in the one error body (and is logged)."""
+    """The last resort: a bug still answers in the one error body (and is logged). A
+    write that met another transaction's lock is no bug: 503 with ``Retry-After``."""
+    if is_lock_error(exc):
+        logger.warning("busy: %s %s: %s", request.method, request.path, exc)
+        response = _error(request, 503, "busy", busy_message())
+        response["Retry-After"] = str(BUSY_RETRY_AFTER)
+        return response
     logger.exception("API error on %s %s", request.method, request.path, exc_info=exc)
     return _error(request, 500, "server_error", _("服务器内部错误，请稍后重试"))
 

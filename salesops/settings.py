@@ -129,6 +129,9 @@ TEMPLATES = [
     }
 ]
 
+# How long a write waits for SQLite's one write lock before it fails (then answered
+# 503 "系统繁忙", core/locks.py). Long writes commit in short chunks, so a wait is short.
+SALESOPS_SQLITE_BUSY_MS = int(env_str("SALESOPS_SQLITE_BUSY_MS", "10000"))
 _database_url = env_str("DATABASE_URL")
 if _database_url:
     DATABASES = {"default": database_from_url(_database_url)}
@@ -144,7 +147,7 @@ else:
                     "PRAGMA journal_mode=WAL;"
                     "PRAGMA synchronous=NORMAL;"
                     "PRAGMA foreign_keys=ON;"
-                    "PRAGMA busy_timeout=10000;"
+                    f"PRAGMA busy_timeout={SALESOPS_SQLITE_BUSY_MS};"
                 ),
                 "transaction_mode": "IMMEDIATE",
             },

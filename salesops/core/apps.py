@@ -78,6 +78,12 @@ class CoreConfig(AppConfig):
                         "salesops.core.accounts:accounts_purge",
                     ),
                     ScheduledJob(
+                        "core.import_jobs_reset_stale",
+                        _("撤销中断的导入"),
+                        every=datetime.timedelta(minutes=5),
+                        run="salesops.core.imports.services:import_jobs_reset_stale",
+                    ),
+                    ScheduledJob(
                         "core.import_files_purge",
                         _("清理过期的导入文件"),
                         every=datetime.timedelta(hours=1),

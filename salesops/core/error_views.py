@@ -11,12 +11,19 @@ An htmx request gets the message alone (``errors/_message.html``), which ``app.j
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import DisallowedHost
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseNotAllowed,
+    JsonResponse,
+)
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.functional import Promise
@@ -24,6 +31,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from salesops.core.errors import ServiceError
+from salesops.core.locks import BUSY_RETRY_AFTER, busy_message, is_lock_error
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +47,31 @@ def _titles() -> dict[int, tuple[str, str]]:
         ),
         405: (_("不支持的操作"), _("此页面不接受这种请求方式。")),
         409: (_("无法完成操作"), _("当前状态下不能执行此操作。")),
+        503: (_("系统繁忙"), busy_message()),
         500: (
             _("服务器出错"),
             _("服务器处理请求时出错，问题已记录。请稍后重试。"),
         ),
     }
+
+
+def busy_response(request: HttpRequest) -> HttpResponse:
+    """503 with ``Retry-After`` for a request whose write met another transaction's lock
+    (``locks.is_lock_error``): the API's error body under /api/, the error page elsewhere."""
+    response: HttpResponse
+    if _is_api(request):
+        response = JsonResponse(
+            {"code": "busy", "message": busy_message(), "fields": []}, status=503
+        )
+    else:
+        try:
+            response = error_response(request, 503)
+        except Exception:  # the menu queries the database too
+            logger.exception("the 503 page failed with the request context; rendering it bare")
+            template = "errors/_message.html" if _is_htmx(request) else "errors/error.html"
+            response = HttpResponse(render_to_string(template, _context(503, "")), status=503)
+    response["Retry-After"] = str(BUSY_RETRY_AFTER)
+    return response
 
 
 def _reason(exception: BaseException | None) -> str:
@@ -110,7 +138,11 @@ def page_not_found(request: HttpRequest, exception: BaseException | None = None)
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """The layout with the menu when it can be built; when the error is the database (the
-    menu and the unread count query it), the same page without them."""
+    menu and the unread count query it), the same page without them. A write that met
+    another transaction's lock (raised anywhere, the session middleware's save included)
+    is a 503 "系统繁忙" instead."""
+    if is_lock_error(sys.exc_info()[1]):
+        return busy_response(request)
     try:
         return error_response(request, 500)
     except Exception:
@@ -133,7 +165,8 @@ def _method_not_allowed(request: HttpRequest, response: HttpResponseNotAllowed) 
 
 
 class ErrorPageMiddleware:
-    """Renders the 405 and an escaped ``ServiceError`` as the error pages (pages only)."""
+    """Renders the 405 and an escaped ``ServiceError`` as the error pages (pages only),
+    and a view's write that met another transaction's lock as the 503 "系统繁忙"."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
@@ -149,6 +182,9 @@ class ErrorPageMiddleware:
     ) -> HttpResponseBase | None:
         if isinstance(exception, ServiceError) and not _is_api(request):
             return error_response(request, exception.status, str(exception.message))
+        if is_lock_error(exception):
+            logger.warning("busy: %s %s: %s", request.method, request.path, exception)
+            return busy_response(request)
         return None
 
 

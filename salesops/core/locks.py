@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
+from django.utils.translation import gettext as _
 
 from salesops.core.sqlitedb import pragma
 
@@ -29,3 +31,31 @@ def no_lock_wait() -> Iterator[None]:
             with connection.cursor() as cur:
                 cur.execute(f"SET LOCAL lock_timeout = {int(PG_LOCK_TIMEOUT_MS)}")
         yield
+
+
+# PostgreSQL's "lock_not_available" (``lock_timeout``) and "deadlock_detected".
+_PG_LOCK_STATES = frozenset({"55P03", "40P01"})
+# How long a client is asked to wait before it tries again (``Retry-After``, seconds).
+BUSY_RETRY_AFTER = 5
+
+
+def is_lock_error(exc: BaseException | None) -> bool:
+    """True when ``exc`` (or what it wraps) says the database refused a write because
+    another transaction holds the lock: SQLite's "database is locked" once the busy
+    timeout ran out, PostgreSQL's lock timeout or a deadlock. Such a request is answered
+    503 "系统繁忙" with a ``Retry-After``, never a 500: nothing is wrong but the moment."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OperationalError | sqlite3.OperationalError):
+            text = str(exc).lower()
+            if "database is locked" in text or "database table is locked" in text:
+                return True
+        if getattr(exc, "sqlstate", None) in _PG_LOCK_STATES:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def busy_message() -> str:
+    return _("系统繁忙，请稍后再试")

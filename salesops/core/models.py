@@ -430,8 +430,8 @@ class ImportJobStatus(models.TextChoices):
 class ImportJob(models.Model):
     """One uploaded file: its dry-run report, then the (background) apply and its progress.
 
-    Live progress of a running apply is kept in a sidecar file next to the upload, since
-    the apply runs in one transaction that nobody else can see into until it commits.
+    Live progress of a running apply is kept in a sidecar file next to the upload (no
+    write per row); the rows a chunked apply commits stay hidden until it is done.
     """
 
     entity = models.CharField(_("导入对象"), max_length=32)
@@ -452,6 +452,10 @@ class ImportJob(models.Model):
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    # A running apply's heartbeat: set when a worker claims it and with every chunk it
+    # commits. A job RUNNING whose heartbeat is long past had its worker die: the
+    # retention job removes the rows it left and fails it (import_files_purge).
+    alive_at = models.DateTimeField(_("最近心跳"), null=True, blank=True)
     # when the retention job removed the upload and its error file
     files_removed_at = models.DateTimeField(_("文件清理时间"), null=True, blank=True)
 
@@ -459,6 +463,10 @@ class ImportJob(models.Model):
         verbose_name = _("导入任务")
         verbose_name_plural = _("导入任务")
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # the running jobs, whose rows every order list hides (sales.order_scope_q)
+            models.Index(fields=["status"], name="core_importjob_status_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.entity}#{self.pk} {self.status}"

@@ -15,6 +15,11 @@ from typing import Any
 
 import pyarrow as pa
 
+# The web's busy timeout (settings.SALESOPS_SQLITE_BUSY_MS; no Django here): a WAL reader
+# is rarely refused (while another connection recovers or restarts the WAL), but then it
+# waits instead of failing the run.
+BUSY_MS = 10_000
+
 
 def query(path: str, sql: str, params: list[Any]) -> pa.Table:
     import adbc_driver_sqlite.dbapi as sqlite_dbapi
@@ -22,6 +27,7 @@ def query(path: str, sql: str, params: list[Any]) -> pa.Table:
     # Autocommit: the read transaction ends with the statement, so an idle worker never
     # holds back a checkpoint.
     with sqlite_dbapi.connect(path, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(f"PRAGMA busy_timeout = {int(BUSY_MS)}")
         cur.execute(sql, params or None)
         table: pa.Table = cur.fetch_arrow_table()
     return table

@@ -33,6 +33,17 @@ class Customer(models.Model):
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    # The import that created the customer: hidden while its job runs, removed if its
+    # worker dies (as Order.import_job; CustomerImporter writes in chunks).
+    import_job = models.ForeignKey(
+        "core.ImportJob",
+        verbose_name=_("导入任务"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = pgettext_lazy("one", "客户")
@@ -184,6 +195,19 @@ class Order(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    # The import that wrote the order. An import commits in many short transactions, so
+    # its orders exist before it is done: while its job runs they are hidden from every
+    # list, page and API (order_scope_q), and if its worker dies they are removed again
+    # (OrderImporter.discard). Indexed by the foreign key for that removal.
+    import_job = models.ForeignKey(
+        "core.ImportJob",
+        verbose_name=_("导入任务"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = pgettext_lazy("one", "订单")

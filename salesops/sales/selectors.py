@@ -21,6 +21,7 @@ from salesops.core.errors import ServiceError
 from salesops.core.models import DataScope, RoleCode
 from salesops.core.money import format_money
 from salesops.core.registry import Card
+from salesops.core.selectors import import_jobs_running_ids
 from salesops.org.access import can_see_personal_info, employee_scope_q, member_scope_q
 from salesops.org.models import Department
 from salesops.org.paths import subtree_bounds
@@ -45,7 +46,8 @@ def customers_for(viewer: Viewer) -> QuerySet[Customer]:
     if viewer.role == RoleCode.MEMBER and not viewer.is_admin:
         return Customer.objects.none()
     return Customer.objects.filter(
-        employee_scope_q(viewer, owner="owner", department="department")
+        employee_scope_q(viewer, owner="owner", department="department"),
+        not_importing_q(),
     ).select_related("owner", "department")
 
 
@@ -187,7 +189,23 @@ def price_for(product: Product, day: datetime.date, tier: Tier) -> Decimal:
 def order_scope_q(viewer: Viewer, prefix: str = "") -> Q:
     """Orders a viewer may see. A member sees the orders they bought or are credited
     with; staff see orders credited to employees in their scope, or to members serviced
-    by those employees."""
+    by those employees. Nobody sees the orders of an import still applying
+    (``not_importing_q``)."""
+    return _order_scope_q(viewer, prefix) & not_importing_q(prefix)
+
+
+def not_importing_q(prefix: str = "") -> Q:
+    """Every order (customer) but those written by an import job still running: a
+    chunked import commits its rows chunk by chunk, and they appear together when the job
+    is done (its last chunk marks it so). No filter at all when no import runs; otherwise
+    a test on the row's own column (no join), with NULL — a row entered by hand — kept."""
+    running = import_jobs_running_ids()
+    if not running:
+        return Q()
+    return ~Q(**{f"{prefix}import_job_id__in": running})
+
+
+def _order_scope_q(viewer: Viewer, prefix: str) -> Q:
     if viewer.is_admin or viewer.scope == DataScope.ALL:
         return Q()
     if viewer.role == RoleCode.MEMBER:
@@ -276,7 +294,8 @@ def dashboard_panel(viewer: Viewer, today: datetime.date) -> list[Card]:
     ]
     if viewer.role != RoleCode.MEMBER:
         customers = Customer.objects.filter(
-            employee_scope_q(viewer, owner="owner", department="department")
+            employee_scope_q(viewer, owner="owner", department="department"),
+            not_importing_q(),
         ).count()
         cards.append(
             Card(

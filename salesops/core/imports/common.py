@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
+from django.db import transaction
 from django.db.models import Manager, Model, QuerySet
 from django.utils.translation import gettext as _
 
-from salesops.core.imports.engine import Ctx, Importer, ParsedRow
+from salesops.core.imports.engine import ApplyRefused, Ctx, Importer, ParsedRow
 
 # Values per ``IN (…)``: under SQLite's oldest limit (999 parameters; 32,766 since 3.32)
 # and PostgreSQL's 65,535, with room for the query's other parameters.
@@ -112,6 +113,20 @@ class CollectingImporter(Importer):
         self.check(ctx)
         if ctx.write and ctx.report.ok:
             self.write(ctx)
+
+    def prepare(self, ctx: Ctx, rows: Iterator[ParsedRow]) -> None:
+        self.collect(ctx, rows)
+        self.check(ctx)
+
+    def apply(self, ctx: Ctx) -> None:
+        """Everything in one transaction: all or nothing (master data is small; a large
+        table's importer writes in chunks instead, e.g. customers)."""
+        with transaction.atomic():
+            self.write(ctx)
+            if not ctx.report.ok:
+                raise ApplyRefused
+            if ctx.finish is not None:
+                ctx.finish()
 
     def check(self, ctx: Ctx) -> None:
         raise NotImplementedError

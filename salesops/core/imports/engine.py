@@ -1,7 +1,8 @@
 """Running one import: open the file, map its header, parse every row, hand the rows to
-the entity's importer, and (for an apply) write everything or nothing: a row importer in
-one transaction, a streaming importer (millions of rows) in short transactions of its own
-that it undoes when one fails, so that no write holds SQLite's lock for long.
+the entity's importer, and (for an apply) write everything or nothing: the file is read
+and checked with no transaction open, then written — master data in one transaction, a
+large table (orders, customers) in short transactions of its own that it undoes when one
+fails, so that no write holds SQLite's lock for long.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from django.db import transaction
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
@@ -49,15 +49,25 @@ class Ctx:
     extra: dict[str, Any] = field(default_factory=dict)
     # a streaming importer's ``write_all`` calls this inside its last transaction
     finish: Callable[[], None] | None = None
+    # The import job applying (None: a run without a job, e.g. the benchmark). A chunked
+    # importer marks its rows with it and calls ``heartbeat()`` inside each chunk's
+    # transaction (the job's "still alive").
+    job_id: int | None = None
+    heartbeat: Callable[[], None] | None = None
+
+    def beat(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat()
 
 
 class Importer:
     """One entity's import: columns, cross-row checks and the writes.
 
-    A row importer gets parsed rows in ``run``, inside the apply's transaction. A
-    streaming importer (``streaming = True``, for files of millions of rows) reads the
-    source itself in ``validate_source`` with no transaction open, and writes in
-    ``write_all``, called inside the transaction only when the whole file is clean."""
+    A row importer gets parsed rows in ``run`` (a dry run) or ``prepare`` (an apply, no
+    transaction open), then writes in ``apply``. A streaming importer (``streaming =
+    True``, for files of millions of rows) reads the source itself in ``validate_source``
+    with no transaction open, and writes in ``write_all`` (short transactions of its own)
+    only when the whole file is clean."""
 
     entity: ClassVar[str]
     title: ClassVar[str | Promise]
@@ -71,6 +81,17 @@ class Importer:
     def run(self, ctx: Ctx, rows: Iterator[ParsedRow]) -> None:
         raise NotImplementedError
 
+    def prepare(self, ctx: Ctx, rows: Iterator[ParsedRow]) -> None:
+        """An apply's reading and checking of every row, before anything is written: no
+        transaction is open, so no lock is held while the file is parsed."""
+        raise NotImplementedError
+
+    def apply(self, ctx: Ctx) -> None:
+        """An apply's writes, once ``prepare`` found the file clean: in one transaction or
+        (a large table) in chunks (``bulk.write_in_chunks``); ``ctx.finish()`` runs in the
+        last one. Raises ``ApplyRefused`` when a write found an error (reported)."""
+        raise NotImplementedError
+
     def validate_source(self, ctx: Ctx) -> None:
         raise NotImplementedError
 
@@ -80,6 +101,13 @@ class Importer:
     def close(self) -> None:
         """Release what the run left behind (temporary files)."""
 
+    @classmethod
+    def discard(cls, job_id: int) -> int:
+        """Remove the rows a chunked apply of job ``job_id`` committed before its worker
+        died, in short transactions; returns how many. Importers that write in one
+        transaction leave nothing to remove."""
+        return 0
+
     def col(self, key: str) -> Col:
         return next(c for c in self.columns if c.key == key)
 
@@ -87,8 +115,11 @@ class Importer:
         return str(self.col(key).label)
 
 
-class _Rollback(Exception):
-    pass
+class ApplyRefused(Exception):
+    """An apply undone because of an error reported while writing."""
+
+
+_Rollback = ApplyRefused
 
 
 def parse_rows(ctx: Ctx, columns: Iterable[Col]) -> Iterator[ParsedRow]:
@@ -150,9 +181,14 @@ def run_import(
     progress: ProgressFn | None = None,
     note: str = "",
     sink: Any = None,
+    job_id: int | None = None,
+    heartbeat: Callable[[], None] | None = None,
+    applied: Callable[[], None] | None = None,
 ) -> Report:
     """Dry run (``write=False``) or apply. An apply with any error changes nothing.
-    ``sink`` (a csv writer) receives every error, however many."""
+    ``sink`` (a csv writer) receives every error, however many. ``job_id`` and
+    ``heartbeat`` go to the importer (``Ctx``); ``applied`` runs inside the apply's last
+    transaction, with its audit row (the job marked done as its rows become visible)."""
     report = Report(entity=importer.entity, sink=sink)
     try:
         source = open_source(path)
@@ -168,12 +204,19 @@ def run_import(
         if not report.ok:
             return report
         ctx = Ctx(actor, write, report, source, positions, progress)
+        ctx.job_id, ctx.heartbeat = job_id, heartbeat
+
+        def finish() -> None:
+            _audit(importer, report, actor, note)
+            if applied is not None:
+                applied()
+
         if importer.streaming:
             importer.validate_source(ctx)
             _check_not_empty(report)
             if not write or not report.ok:
                 return report
-            ctx.finish = lambda: _audit(importer, report, actor, note)
+            ctx.finish = finish
             importer.write_all(ctx)
             return report
         rows = parse_rows(ctx, importer.columns)
@@ -181,12 +224,12 @@ def run_import(
             importer.run(ctx, rows)
             _check_not_empty(report)
             return report
-        with transaction.atomic():
-            importer.run(ctx, rows)
-            _check_not_empty(report)
-            if not report.ok:
-                raise _Rollback
-            _audit(importer, report, actor, note)
+        importer.prepare(ctx, rows)
+        _check_not_empty(report)
+        if not report.ok:
+            raise _Rollback
+        ctx.finish = finish
+        importer.apply(ctx)
     except _Rollback:
         report.applied = False
     except ImportFileError as exc:

@@ -10,12 +10,13 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -131,10 +132,32 @@ def _run(
             progress=progress,
             note=f"job={job.pk}" if job else "",
             sink=sink,
+            job_id=job.pk if job and write else None,
+            heartbeat=_heartbeat(job.pk) if job and write else None,
+            applied=_applied(job.pk) if job and write else None,
         )
         if report.error_count > MAX_ERRORS:
             sink.writerow(["", "", _more_errors(report)])
         return report
+
+
+def _heartbeat(job_id: int) -> Callable[[], None]:
+    def beat() -> None:
+        ImportJob.objects.filter(pk=job_id).update(alive_at=timezone.now())
+
+    return beat
+
+
+def _applied(job_id: int) -> Callable[[], None]:
+    """Marks the job done inside the apply's last transaction: its rows, hidden while it
+    runs (``import_jobs_running_ids``), become visible with the commit that completes them."""
+
+    def done() -> None:
+        ImportJob.objects.filter(pk=job_id, status=ImportJobStatus.RUNNING).update(
+            status=ImportJobStatus.DONE
+        )
+
+    return done
 
 
 def _more_errors(report: Report) -> str:
@@ -248,9 +271,13 @@ def import_job_apply(*, actor: User, job: ImportJob) -> ImportJob:
 
 
 def import_job_run(*, job_id: int) -> ImportJob:
-    """Apply a queued job's file (called by the background task). All or nothing."""
+    """Apply a queued job's file (called by the background task). All or nothing: a
+    chunked apply that fails removes what it committed (a dead one: ``import_jobs_reset_stale``)."""
     updated = claim(
-        ImportJob.objects.filter(pk=job_id), ImportJobStatus.RUNNING, allowed=IMPORT_MOVES
+        ImportJob.objects.filter(pk=job_id),
+        ImportJobStatus.RUNNING,
+        allowed=IMPORT_MOVES,
+        alive_at=timezone.now(),
     )
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     if not updated:
@@ -321,6 +348,42 @@ def retention_days() -> int:
     return int(settings.SALESOPS_IMPORT_RETENTION_DAYS)
 
 
+def _stale_before(now: datetime.datetime) -> datetime.datetime:
+    """A live worker shows a sign of life at least this often: a check or an apply's
+    reading stops itself at SALESOPS_IMPORT_MAX_SECONDS, and an apply's every chunk
+    (about a second) beats its heartbeat."""
+    return now - datetime.timedelta(seconds=2 * int(settings.SALESOPS_IMPORT_MAX_SECONDS) + 60)
+
+
+def import_jobs_reset_stale(*, now: datetime.datetime) -> str:
+    """Scheduled job: an apply left RUNNING with no heartbeat since ``_stale_before`` had
+    its worker die mid-way. The rows its committed chunks left (hidden from every list
+    while it runs) are deleted in short transactions, then it is marked failed with the
+    reason. Claimed by a conditional update of its heartbeat, so two schedulers never
+    clean the same job, and a clean-up that dies is retried once it is stale again."""
+    cutoff = _stale_before(now)
+    dead = Q(alive_at__lt=cutoff) | Q(alive_at__isnull=True, created_at__lt=cutoff)
+    failed = 0
+    for pk in ImportJob.objects.filter(dead, status=ImportJobStatus.RUNNING).values_list(
+        "pk", flat=True
+    ):
+        if not ImportJob.objects.filter(dead, pk=pk, status=ImportJobStatus.RUNNING).update(
+            alive_at=now
+        ):
+            continue
+        job = ImportJob.objects.get(pk=pk)
+        cls = importers().get(job.entity)
+        removed = cls.discard(job.pk) if cls is not None else 0
+        logger.warning("import job %s found dead: %d rows removed", pk, removed)
+        _fail(
+            job,
+            _("导入中断（后台任务未完成），已删除已写入的 %(n)s 条记录，请重新上传后导入")
+            % {"n": f"{removed:,}"},
+        )
+        failed += 1
+    return f"failed={failed}"
+
+
 def import_files_purge(*, now: datetime.datetime) -> str:
     """Scheduled job: fail every check left CHECKING past twice the time limit (its worker
     died); remove the upload, error file and progress file of every finished
@@ -328,7 +391,7 @@ def import_files_purge(*, now: datetime.datetime) -> str:
     first errors stay; its page says the file was removed), and any file as old left under
     var/imports/ that belongs to no job. Idempotent."""
     # a check whose worker died (it would have stopped itself at the time limit)
-    stale = now - datetime.timedelta(seconds=2 * int(settings.SALESOPS_IMPORT_MAX_SECONDS) + 60)
+    stale = _stale_before(now)
     for job in ImportJob.objects.filter(status=ImportJobStatus.CHECKING, created_at__lt=stale):
         _fail(job, str(_("校验中断（后台任务未完成），请重新上传")))
     cutoff = now - datetime.timedelta(days=retention_days())

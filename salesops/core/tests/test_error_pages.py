@@ -4,16 +4,18 @@ reason and a way back; htmx gets the message alone; /api/ keeps answering JSON."
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 from django.urls import reverse
 
 from salesops.compensation.models import CommissionPeriod, PeriodStatus
-from salesops.core.error_views import ErrorPageMiddleware
+from salesops.core.error_views import ErrorPageMiddleware, server_error
 from salesops.core.errors import ServiceError
+from salesops.core.locks import is_lock_error
 from salesops.core.models import RoleCode
 from salesops.factories import UserFactory, role
 
@@ -168,3 +170,44 @@ def test_500_renders_when_the_database_fails_the_menu(stock, boom_urls) -> None:
     assert _message(html) == "服务器处理请求时出错，问题已记录。请稍后重试。"
     assert 'id="main-menu"' not in html
     assert 'id="error-home" href="/"' in html
+
+
+# ----------------------------------------------------- a write that met another's lock
+
+
+def test_a_real_sqlite_lock_error_is_recognised_and_other_errors_are_not() -> None:
+    from salesops.core.tests.error_urls import real_lock_error
+
+    err = real_lock_error()
+    assert str(err) == "database is locked"
+    assert is_lock_error(err) and is_lock_error(err.__cause__)
+    assert not is_lock_error(OperationalError("no such table: x"))
+    assert not is_lock_error(RuntimeError("database is locked"))  # not from a database
+    assert not is_lock_error(None)
+
+
+def test_a_page_whose_write_met_a_lock_is_the_busy_page_with_retry_after(stock, boom_urls) -> None:
+    c = Client(raise_request_exception=False)
+    c.force_login(stock.rep_user)
+    resp = c.get("/test-locked/")
+    assert resp.status_code == 503
+    assert resp["Retry-After"] == "5"
+    html = resp.content.decode()
+    assert "<title>系统繁忙 · SalesOps</title>" in html
+    assert _message(html) == "系统繁忙，请稍后再试"
+
+
+def test_a_lock_error_outside_any_view_is_answered_busy_by_the_500_handler(rf, db) -> None:
+    """The session middleware saves after the view: its error reaches Django's handler."""
+    from salesops.core.tests.error_urls import real_lock_error
+
+    for path, kind in (("/login/", "text/html"), ("/api/me", "application/json")):
+        try:
+            raise real_lock_error()
+        except OperationalError:
+            resp = server_error(rf.get(path))
+        assert (resp.status_code, resp["Retry-After"]) == (503, "5")
+        assert resp["Content-Type"].startswith(kind)
+        body = resp.content.decode()
+        text = json.loads(body)["message"] if kind == "application/json" else body
+        assert "系统繁忙，请稍后再试" in text

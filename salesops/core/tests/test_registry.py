@@ -100,6 +100,7 @@ def test_the_installed_modules_register_their_pieces() -> None:
     assert groups == ["工作台", "组织架构", "直销网络", "销售管理", "奖金结算", "系统管理"]
     assert list(registry.scheduled_jobs()) == [
         "core.accounts_purge",
+        "core.import_jobs_reset_stale",
         "core.import_files_purge",
         "compensation.reset_stale_runs",
     ]

@@ -57,6 +57,7 @@ def test_a_due_job_runs_once_per_interval(
         "compensation.reset_stale_runs",
         "core.accounts_purge",
         "core.import_files_purge",
+        "core.import_jobs_reset_stale",
         "t.explode",
         "t.record",
     ]

@@ -10,6 +10,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -61,8 +62,12 @@ class LoginView(auth_views.LoginView):
     form_class = ThrottledAuthenticationForm
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
-        response = super().form_valid(form)
-        session_record_login(request=self.request, user=form.get_user())  # type: ignore[arg-type]
+        # One write transaction for the login's rows (last_login, the new session, its
+        # record): on SQLite during a chunked import each separate write may wait for a
+        # chunk. The password was checked before, outside it: hashing holds no lock.
+        with transaction.atomic():
+            response = super().form_valid(form)
+            session_record_login(request=self.request, user=form.get_user())  # type: ignore[arg-type]
         return response
 
 

@@ -502,8 +502,12 @@ class OrderImporter(Importer):
             c("dept_id").alias("department_id"),
             hundredths_text(c("total").cast(pl.Int64)).alias("total_amount"),
         )
-        given = {*orders.columns, "created_by_id"}
-        order_constants = {"created_by_id": actor.pk if actor else None}
+        given = {*orders.columns, "created_by_id", "import_job_id"}
+        # the job's orders stay hidden until its last chunk marks it done (order_scope_q)
+        order_constants = {
+            "created_by_id": actor.pk if actor else None,
+            "import_job_id": ctx.job_id,
+        }
         order_constants |= bulk.defaults(Order, given)
         # every line, grouped by its order (a stable sort keeps the file's order inside
         # one): ints only, ≈ 40 bytes a line
@@ -542,10 +546,11 @@ class OrderImporter(Importer):
                 if line_constants is None:
                     line_constants = bulk.defaults(OrderLine, set(lines.columns))
                 bulk.insert_frame(OrderLine, lines, line_constants)
+                ctx.beat()
 
         done: list[tuple[int, int]] = []
         try:
-            with bulk.sqlite_cache():
+            with bulk.long_write():
                 bulk.write_in_chunks(
                     self.orders.height, write, first=WRITE_FIRST, last=ctx.finish, done=done
                 )
@@ -556,6 +561,23 @@ class OrderImporter(Importer):
                 bulk.delete_ids(OrderLine, "order_id", committed)
                 bulk.delete_ids(Order, "id", committed)
             raise
+
+    @classmethod
+    def discard(cls, job_id: int) -> int:
+        """Delete the orders (and their lines) job ``job_id`` wrote, a few hundred orders a
+        transaction, by the orders' index on their job."""
+        removed = 0
+        while True:
+            ids = list(
+                Order.objects.filter(import_job_id=job_id).values_list("pk", flat=True)[
+                    : bulk.BATCH_DELETE
+                ]
+            )
+            if not ids:
+                return removed
+            bulk.delete_ids(OrderLine, "order_id", ids)
+            bulk.delete_ids(Order, "id", ids)
+            removed += len(ids)
 
     def close(self) -> None:
         if self.spill is not None:
