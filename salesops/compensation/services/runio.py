@@ -941,7 +941,7 @@ def staged_copy_in_chunks(
 
 
 # The first range of a chunked store; the next ones are sized by the time it took.
-STORE_FIRST_CHUNK = 100_000
+STORE_FIRST_CHUNK = 10_000
 # Rows of a failed run removed per transaction (``run_rows_delete``).
 DELETE_CHUNK = 20_000
 
@@ -1221,44 +1221,6 @@ def store_settings() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute("SET LOCAL synchronous_commit = off")
-
-
-@contextlib.contextmanager
-def checkpoint_after() -> Iterator[None]:
-    """SQLite: the WAL checkpoint of what is committed inside, done after it on a thread
-    of its own instead of in the commit.
-
-    In WAL mode the connection that commits then copies the WAL into the database file
-    itself (``wal_autocheckpoint``): for a run, ≈ 650 MB at a million members, 1.6–5.3 s
-    of the store. Nothing needs that copy to see or keep the rows — they are committed
-    and durable in the WAL — so, as PostgreSQL's checkpointer does, it is done in the
-    background: autocheckpoints are off for the block, then a thread checkpoints on a
-    connection of its own (readers and writers go on meanwhile; a crash in between only
-    leaves the copy to the next checkpoint). Elsewhere, or for a database in memory, this
-    does nothing."""
-    path = database_file()
-    if path is None:
-        yield
-        return
-    try:
-        with pragma("wal_autocheckpoint", 0):
-            yield
-    finally:
-        threading.Thread(
-            target=wal_checkpoint, args=(path,), name="comp-checkpoint", daemon=True
-        ).start()
-
-
-def wal_checkpoint(path: str) -> tuple[int, int, int] | None:
-    """``PRAGMA wal_checkpoint(PASSIVE)`` on a new connection to the SQLite file
-    ``path``: (busy, WAL frames, frames copied), or None when it failed (logged)."""
-    try:
-        with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn:
-            row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            return (int(row[0]), int(row[1]), int(row[2]))
-    except sqlite3.Error:
-        logger.warning("WAL checkpoint of %s failed", path, exc_info=True)
-        return None
 
 
 def _batches(rows: Sequence[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:

@@ -48,7 +48,6 @@ from salesops.compensation.services.runio import (
     RESULT_COLUMNS,
     build_rows,
     bulk_insert,
-    checkpoint_after,
     read_period_input,
     run_rows_delete,
     staged,
@@ -59,6 +58,7 @@ from salesops.core.access import viewer_for
 from salesops.core.audit import audit_create, audit_record
 from salesops.core.errors import PermissionDeniedError, ServiceError
 from salesops.core.models import AuditAction, User
+from salesops.core.sqlitedb import checkpoint_after
 from salesops.core.transitions import Transitions, claim, transition
 
 logger = logging.getLogger(__name__)

@@ -37,7 +37,7 @@ from salesops.factories import UserFactory, role
 OCT = dt.date(2026, 10, 1)
 # More than the first range (runio.STORE_FIRST_CHUNK), so that a tiny time target makes
 # several ranges after it.
-ROWS = 120_000
+ROWS = 20_000
 
 
 def _results(run: CommissionRun, count: int, *, duplicate_last: bool = False) -> Rows:
