@@ -437,6 +437,17 @@ def run_once(period: dt.date, k: int) -> None:
         timed(label, insert)(model, *a, **kw)
 
     runs.bulk_insert = bulk_insert  # type: ignore[assignment]
+    # SQLite copies staged rows in committed ranges instead (issue 11).
+    chunked = runs.staged_copy_in_chunks
+
+    def staged_copy_in_chunks(model: Any, *a: Any, **kw: Any) -> int:
+        label = {CommissionResult: "  results", CommissionLine: "  lines"}.get(model, "  other")
+        ranges: int = timed(label, chunked)(model, *a, **kw)
+        if ranges:
+            print(f"  {label.strip()}: {ranges} committed ranges")
+        return ranges
+
+    runs.staged_copy_in_chunks = staged_copy_in_chunks  # type: ignore[assignment]
     wrapper = connections[DEFAULT_DB_ALIAS]
     commit = wrapper.commit
 
@@ -460,6 +471,7 @@ def run_once(period: dt.date, k: int) -> None:
             setattr(runs, name, fn)
         runs.staged = stage  # type: ignore[assignment]
         runs.bulk_insert = insert  # type: ignore[assignment]
+        runs.staged_copy_in_chunks = chunked  # type: ignore[assignment]
         del wrapper.commit
     run = CommissionRun.objects.get(pk=run.pk)
     lines = CommissionLine.objects.filter(run=run).count()

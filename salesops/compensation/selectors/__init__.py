@@ -53,6 +53,10 @@ def run_for_viewer(viewer: Viewer, pk: int) -> CommissionRun:
 
 
 def results_for(viewer: Viewer, run: CommissionRun) -> QuerySet[CommissionResult]:
+    """A done run's results the viewer may see. A run still storing (SQLite commits its
+    rows in ranges) or failed shows none: its rows are not all there."""
+    if run.status != RunStatus.DONE:
+        return CommissionResult.objects.none()
     qs = CommissionResult.objects.filter(run=run).select_related("member")
     if is_finance(viewer):
         return qs

@@ -327,19 +327,62 @@ def _row(ws: object, values: list[object], bold: Font | None = None) -> list[Wri
     return cells
 
 
-@transaction.atomic
 @replacements_logged("payout_batch")
 def payout_batch_export(*, actor: User, batch: PayoutBatch) -> bytes:
     """The bank file (.xlsx): one row per member with the total and its detail, a total
     row equal to ``batch.total``, and a second sheet with every item. Allowed once APPROVED
-    (then EXPORTED); every export is audited. Full account numbers for finance only."""
+    (then EXPORTED); every export is audited. Full account numbers for finance only.
+
+    The file is built outside any transaction — it only reads, and at a million members
+    it takes a while, which on SQLite would hold the one write lock throughout (every
+    transaction there begins IMMEDIATE). An approved batch's items cannot change; the
+    short transaction at the end still checks the batch is exportable and its total is
+    the file's before it records the export."""
     viewer = _require_finance(actor)
-    batch = _locked(batch.pk)
-    if batch.status not in EXPORTABLE:
-        raise ServiceError(
-            code="not_approved", message=_("发放批次尚未审批通过，不能导出"), status=409
-        )
+    found = PayoutBatch.objects.filter(pk=batch.pk).first()
+    if found is None:
+        raise NotFoundError(_("发放批次不存在"))
+    if found.status not in EXPORTABLE:
+        raise _not_approved()
     full = viewer.role == RoleCode.FINANCE
+    data, members, total, missing = _bank_file(found, full=full)
+    with transaction.atomic():
+        batch = _locked(batch.pk)
+        if batch.status not in EXPORTABLE:
+            raise _not_approved()
+        if total != batch.total:
+            raise ServiceError(
+                code="batch_changed", message=_("发放批次已变更，请重新导出"), status=409
+            )
+        now = timezone.now()
+        if batch.status != PayoutStatus.EXPORTED:
+            _set_status(batch, PayoutStatus.EXPORTED, actor, _("首次导出银行文件"), exported_at=now)
+        else:
+            batch.exported_at = now
+            batch.save(update_fields=["exported_at"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.EXPORT,
+            obj=batch,
+            note=_("导出银行文件：%(n)s 人，合计 %(total)s，缺少账号 %(missing)s 人，账号%(shown)s")
+            % {
+                "n": members,
+                "total": f"{total:.2f}",
+                "missing": missing,
+                "shown": _("完整") if full else _("已脱敏"),
+            },
+        )
+    return data
+
+
+def _not_approved() -> ServiceError:
+    return ServiceError(
+        code="not_approved", message=_("发放批次尚未审批通过，不能导出"), status=409
+    )
+
+
+def _bank_file(batch: PayoutBatch, *, full: bool) -> tuple[bytes, int, Decimal, int]:
+    """The bank file's bytes, with its member count, total and members without account."""
     no_account = _("缺少银行账号")
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
@@ -397,23 +440,4 @@ def payout_batch_export(*, actor: User, batch: PayoutBatch) -> bytes:
         wb.save(fh)
         fh.seek(0)
         data = fh.read()
-    now = timezone.now()
-    fields = {"exported_at": now}
-    if batch.status != PayoutStatus.EXPORTED:
-        _set_status(batch, PayoutStatus.EXPORTED, actor, _("首次导出银行文件"), **fields)
-    else:
-        batch.exported_at = now
-        batch.save(update_fields=["exported_at"])
-    audit_record(
-        actor=actor,
-        action=AuditAction.EXPORT,
-        obj=batch,
-        note=_("导出银行文件：%(n)s 人，合计 %(total)s，缺少账号 %(missing)s 人，账号%(shown)s")
-        % {
-            "n": members,
-            "total": f"{total:.2f}",
-            "missing": missing,
-            "shown": _("完整") if full else _("已脱敏"),
-        },
-    )
-    return data
+    return data, members, total, missing

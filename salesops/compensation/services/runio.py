@@ -12,8 +12,10 @@ Built for a million members and ten million orders (bench/bench_comp_run.py):
   and each statement line's name, formula and inputs JSON come from templates that the
   real ``explain.py`` helpers produce with placeholder values, so the text stays
   byte-identical to ``PeriodResult.lines_for`` without a Python loop per member.
-* Inserts are COPY on PostgreSQL and large ``executemany`` batches on SQLite, inside the
-  caller's single transaction.
+* Inserts are COPY on PostgreSQL, inside the caller's single transaction (PostgreSQL's
+  row locks let every other writer go on meanwhile). On SQLite, whose one write lock
+  would stop every login for the whole store, staged rows are copied in time-bounded
+  ranges, each committed on its own (``staged_copy_in_chunks``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -43,7 +45,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
-from django.db import connection, models
+from django.conf import settings
+from django.db import connection, models, transaction
 from django.utils.translation import gettext as _
 
 from salesops.compensation.engine import explain as ex
@@ -53,8 +56,14 @@ from salesops.compensation.engine.plan import RankPlan
 from salesops.compensation.engine.schedule import Period
 from salesops.compensation.engine.vectorised import PeriodResult
 from salesops.compensation.errors import RunInputError
-from salesops.compensation.models import ACTIVE_RUN_STATUSES, CommissionRun
+from salesops.compensation.models import (
+    ACTIVE_RUN_STATUSES,
+    CommissionLine,
+    CommissionResult,
+    CommissionRun,
+)
 from salesops.core import pgpartition, sqlite_arrow
+from salesops.core.imports.bulk import write_in_chunks
 from salesops.core.pgcopy import Kind, binary_copy_chunks
 from salesops.core.sqlitedb import database_file, pragma
 from salesops.org.models import Member, MemberStatus, RankHistory
@@ -883,6 +892,83 @@ def bulk_insert(
             cur.executemany(sql, batch)
 
 
+def staged_copy_in_chunks(
+    model: type[models.Model],
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    check: Callable[[], None],
+) -> int:
+    """SQLite, rows staged in an attached scratch file (``staged``): copy them into
+    ``model``'s table in consecutive rowid ranges, each committed on its own and holding
+    the write lock about ``SALESOPS_RUN_WRITE_CHUNK_SECONDS`` (``write_in_chunks``), so
+    that logins and other short writers get in between. ``check`` runs in each range's
+    transaction first (the run still running, the month still open) and raises to stop.
+
+    Returns the number of ranges committed; 0, copying nothing, where the rows are not
+    staged or a transaction is open (the caller's one-transaction ``bulk_insert``
+    applies). The rows a failure
+    leaves committed are the caller's to remove (``run_rows_delete``); until the run is
+    done nobody reads them (``selectors.results_for``, statements: done runs only)."""
+    if not (isinstance(rows, Rows) and rows.staged_as) or connection.in_atomic_block:
+        return 0
+    q = connection.ops.quote_name
+    table = q(model._meta.db_table)
+    cols = ", ".join(q(c) for c in columns)
+    source = f"{rows.staged_as}.{_STAGE_TABLE}"
+    sql = (
+        f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {source} "  # noqa: S608
+        "WHERE rowid > %s AND rowid <= %s ORDER BY rowid"
+    )
+
+    def write(start: int, stop: int) -> None:
+        check()
+        with connection.cursor() as cur:
+            # the scratch table's rowids are 1..n, in the frame's order
+            cur.execute(sql, [start, stop])
+
+    # Up to 1 GiB of page cache for this connection, kept across the ranges.
+    with pragma("cache_size", -1048576):
+        ranges = write_in_chunks(
+            len(rows),
+            write,
+            first=STORE_FIRST_CHUNK,
+            least=1_000,
+            most=len(rows),
+            target=float(settings.SALESOPS_RUN_WRITE_CHUNK_SECONDS),
+        )
+    return len(ranges)
+
+
+# The first range of a chunked store; the next ones are sized by the time it took.
+STORE_FIRST_CHUNK = 10_000
+# Rows of a failed run removed per transaction (``run_rows_delete``).
+DELETE_CHUNK = 20_000
+
+
+def run_rows_delete(run_id: int) -> int:
+    """Remove every result and line of run ``run_id`` (a run that failed part-way
+    through a chunked store), ``DELETE_CHUNK`` rows per short transaction through the
+    tables' run indexes. Returns the number removed; 0 at once for a run without rows."""
+    q = connection.ops.quote_name
+    removed = 0
+    for model in (CommissionLine, CommissionResult):
+        table = q(model._meta.db_table)
+        pk, run = q(str(model._meta.pk.column)), q("run_id")
+        sql = (
+            f"DELETE FROM {table} WHERE {pk} IN "  # noqa: S608
+            f"(SELECT {pk} FROM {table} WHERE {run} = %s LIMIT {DELETE_CHUNK})"
+        )
+        while True:
+            with transaction.atomic(), connection.cursor() as cur:
+                cur.execute(sql, [run_id])
+                count = cur.rowcount
+            removed += max(count, 0)
+            if count < DELETE_CHUNK:
+                break
+    return removed
+
+
 def _copy_binary(
     cursor: Any,
     table: str,
@@ -1135,44 +1221,6 @@ def store_settings() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute("SET LOCAL synchronous_commit = off")
-
-
-@contextlib.contextmanager
-def checkpoint_after() -> Iterator[None]:
-    """SQLite: the WAL checkpoint of what is committed inside, done after it on a thread
-    of its own instead of in the commit.
-
-    In WAL mode the connection that commits then copies the WAL into the database file
-    itself (``wal_autocheckpoint``): for a run, ≈ 650 MB at a million members, 1.6–5.3 s
-    of the store. Nothing needs that copy to see or keep the rows — they are committed
-    and durable in the WAL — so, as PostgreSQL's checkpointer does, it is done in the
-    background: autocheckpoints are off for the block, then a thread checkpoints on a
-    connection of its own (readers and writers go on meanwhile; a crash in between only
-    leaves the copy to the next checkpoint). Elsewhere, or for a database in memory, this
-    does nothing."""
-    path = database_file()
-    if path is None:
-        yield
-        return
-    try:
-        with pragma("wal_autocheckpoint", 0):
-            yield
-    finally:
-        threading.Thread(
-            target=wal_checkpoint, args=(path,), name="comp-checkpoint", daemon=True
-        ).start()
-
-
-def wal_checkpoint(path: str) -> tuple[int, int, int] | None:
-    """``PRAGMA wal_checkpoint(PASSIVE)`` on a new connection to the SQLite file
-    ``path``: (busy, WAL frames, frames copied), or None when it failed (logged)."""
-    try:
-        with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn:
-            row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            return (int(row[0]), int(row[1]), int(row[2]))
-    except sqlite3.Error:
-        logger.warning("WAL checkpoint of %s failed", path, exc_info=True)
-        return None
 
 
 def _batches(rows: Sequence[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:

@@ -3,7 +3,9 @@
 The execution reads the network and the period's orders with raw cursor reads into NumPy,
 computes with the vectorised engine outside any transaction (progress is written as short
 updates meanwhile), then stores every result and line and switches the period's current
-run in ONE transaction: a crash anywhere leaves the previous current results untouched.
+run: in one transaction on PostgreSQL, in short committed ranges and a final switch on
+SQLite (``_store``). Either way only a done run's rows are ever read, and a crash anywhere
+leaves the previous current results untouched.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,15 +48,17 @@ from salesops.compensation.services.runio import (
     RESULT_COLUMNS,
     build_rows,
     bulk_insert,
-    checkpoint_after,
     read_period_input,
+    run_rows_delete,
     staged,
+    staged_copy_in_chunks,
     store_settings,
 )
 from salesops.core.access import viewer_for
 from salesops.core.audit import audit_create, audit_record
 from salesops.core.errors import PermissionDeniedError, ServiceError
 from salesops.core.models import AuditAction, User
+from salesops.core.sqlitedb import checkpoint_after
 from salesops.core.transitions import Transitions, claim, transition
 
 logger = logging.getLogger(__name__)
@@ -180,6 +184,18 @@ def _fail(run_id: int, message: str) -> None:
     )
 
 
+def _storable(run: CommissionRun) -> None:
+    """Raise unless ``run`` may still store: its month open and not closing, the run
+    itself still running (not reset meanwhile). Inside the caller's transaction."""
+    state = CommissionPeriod.objects.get(period=run.period)
+    if state.status == PeriodStatus.CLOSED:
+        raise RunInputError(_("该月份已结账，结果未保存"))
+    if state.status == PeriodStatus.CLOSING:
+        raise RunInputError(_("该月份正在结账审批中，结果未保存"))
+    if not CommissionRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).exists():
+        raise RunInputError(_("该结算已被重置，结果未保存"))
+
+
 def _store(
     run: CommissionRun,
     results: Sequence[tuple[Any, ...]],
@@ -189,7 +205,17 @@ def _store(
     ignored: int,
     adjustments: Adjustments | None = None,
 ) -> None:
+    """Store the run's rows and make it the month's current run.
+
+    SQLite, rows staged: the results and lines are copied in ranges of about
+    ``SALESOPS_RUN_WRITE_CHUNK_SECONDS`` each committed on its own (logins and other
+    writers get in between), then one short transaction switches the month's current run
+    and marks the run done. Until then nobody reads the rows (only done runs are shown);
+    if anything fails they are removed again (``run_rows_delete``; a worker that died is
+    cleaned up by the stale-run job). Elsewhere — PostgreSQL, whose COPY blocks no other
+    writer, or inside an outer transaction — everything is one transaction as before."""
     adjustments = adjustments or Adjustments()
+    chunked = False
     with (
         staged(
             run.pk,
@@ -197,8 +223,41 @@ def _store(
             (CommissionLine, LINE_COLUMNS, lines),
         ),
         checkpoint_after(),
-        transaction.atomic(),
     ):
+        try:
+            with transaction.atomic():
+                _storable(run)
+            for model, columns, rows in (
+                (CommissionResult, RESULT_COLUMNS, results),
+                (CommissionLine, LINE_COLUMNS, lines),
+            ):
+                copied = staged_copy_in_chunks(model, columns, rows, check=lambda: _storable(run))
+                chunked = chunked or copied > 0
+                if copied:
+                    _progress(run.pk, 85 if model is CommissionResult else 88)
+            _store_finish(
+                run, results, lines, total, ignored=ignored, adjustments=adjustments,
+                chunked=chunked,
+            )  # fmt: skip
+        except BaseException:
+            if connection.vendor == "sqlite" and not connection.in_atomic_block:
+                run_rows_delete(run.pk)  # what committed ranges left, if any
+            raise
+
+
+def _store_finish(
+    run: CommissionRun,
+    results: Sequence[tuple[Any, ...]],
+    lines: Sequence[tuple[Any, ...]],
+    total: Decimal,
+    *,
+    ignored: int,
+    adjustments: Adjustments,
+    chunked: bool,
+) -> None:
+    """The store's one transaction: the rows not copied yet, the adjustments, the month's
+    current run and the run's DONE, audited."""
+    with transaction.atomic():
         state = CommissionPeriod.objects.select_for_update().get(period=run.period)
         if state.status == PeriodStatus.CLOSED:
             raise RunInputError(_("该月份已结账，结果未保存"))
@@ -212,8 +271,9 @@ def _store(
             raise RunInputError(_("该结算已被重置，结果未保存"))
         store_settings()
         previous = state.current_run_id
-        bulk_insert(CommissionResult, RESULT_COLUMNS, results)
-        bulk_insert(CommissionLine, LINE_COLUMNS, lines)
+        if not chunked:
+            bulk_insert(CommissionResult, RESULT_COLUMNS, results)
+            bulk_insert(CommissionLine, LINE_COLUMNS, lines)
         adjustments_store(run, adjustments)
         state.current_run = run
         state.save(update_fields=["current_run"])
@@ -313,4 +373,27 @@ def commission_runs_reset_stale(*, now: dt.datetime) -> str:
                 continue
             _mark_reset(run, actor=None, error=_("超时未完成，已由系统自动重置"))
             reset += 1
+    removed = failed_runs_purge()
+    if removed:
+        return _("重置了 %(n)s 个超时的结算，清理了未完成结果 %(rows)s 行") % {
+            "n": reset,
+            "rows": removed,
+        }
     return _("重置了 %(n)s 个超时的结算") % {"n": reset}
+
+
+def failed_runs_purge() -> int:
+    """Remove the rows a failed run left (its worker died part-way through a chunked
+    store, then the run was reset). A failed run is never shown, and only failed runs
+    are looked at, each through the tables' run index. Idempotent."""
+    removed = 0
+    failed = CommissionRun.objects.filter(status=RunStatus.FAILED).values_list("pk", flat=True)
+    for pk in failed.iterator():
+        has_rows = (
+            CommissionResult.objects.filter(run_id=pk).exists()
+            or CommissionLine.objects.filter(run_id=pk).exists()
+        )
+        if has_rows:
+            removed += run_rows_delete(pk)
+            logger.info("removed the rows of failed commission run %s", pk)
+    return removed

@@ -40,16 +40,15 @@ from salesops.compensation.services.runio import (
     _Reader,
     build_rows,
     bulk_insert,
-    checkpoint_after,
     index_of,
     money_decimal,
     read_period_input,
     staged,
     store_settings,
-    wal_checkpoint,
 )
 from salesops.compensation.tests import test_runs
 from salesops.core import pgpartition
+from salesops.core.sqlitedb import checkpoint_after
 from salesops.factories import MemberFactory
 from salesops.org.models import Member, RankHistory, SponsorHistory
 from salesops.sales.models import Order, OrderKind, OrderStatus, Return
@@ -538,23 +537,11 @@ def test_the_store_checkpoints_the_wal_after_its_commit_on_a_thread(tmp_path: Pa
         finally:
             connection.settings_dict["NAME"] = name
         assert autocheckpoint() == before
-        for thread in [t for t in threading.enumerate() if t.name == "comp-checkpoint"]:
+        for thread in [t for t in threading.enumerate() if t.name == "wal-checkpoint"]:
             thread.join(timeout=30)
         assert path.stat().st_size > size + 2000 * 500  # the rows copied into the file
     finally:
         keep.close()
-
-
-def test_wal_checkpoint_reports_what_it_copied(tmp_path: Path) -> None:
-    path = tmp_path / "wal.sqlite3"
-    keep, size = _wal_file_with_uncopied_rows(path)
-    try:
-        got = wal_checkpoint(str(path))
-        assert got is not None and got[0] == 0 and got[1] == got[2] > 0
-        assert path.stat().st_size > size
-    finally:
-        keep.close()
-    assert wal_checkpoint(str(tmp_path / "missing" / "x.sqlite3")) is None
 
 
 @pytest.mark.django_db

@@ -129,11 +129,13 @@ def write_in_chunks(
     most: int = 1_000_000,
     last: Callable[[], None] | None = None,
     done: list[tuple[int, int]] | None = None,
+    target: float | None = None,
 ) -> list[tuple[int, int]]:
     """Call ``write(start, stop)`` for consecutive ranges covering ``0..total``, each in a
-    transaction of its own, sized so that each holds the write lock for about
-    ``SALESOPS_WRITE_CHUNK_SECONDS`` (the next range grows or shrinks by how long the last
-    one took, between ``least`` and ``most`` units, starting at ``first``). ``last`` runs
+    transaction of its own, sized so that each holds the write lock for about ``target``
+    seconds, by default ``SALESOPS_WRITE_CHUNK_SECONDS`` (the next range grows or shrinks
+    by how long the last one took, between ``least`` and ``most`` units, starting at
+    ``first``). ``last`` runs
     inside the final transaction (the import's audit row). On SQLite the connection then
     waits ``SALESOPS_WRITE_PAUSE_SECONDS`` before it takes the lock again: a writer
     waiting in its busy handler retries only every few dozen milliseconds, and would
@@ -142,7 +144,8 @@ def write_in_chunks(
     Returns the committed ranges, also appended to ``done`` as each commits: when a range
     fails, the error propagates and the ranges in ``done`` are the caller's to remove
     (see ``delete_ids``)."""
-    target = float(settings.SALESOPS_WRITE_CHUNK_SECONDS)
+    if target is None:
+        target = float(settings.SALESOPS_WRITE_CHUNK_SECONDS)
     pause = float(settings.SALESOPS_WRITE_PAUSE_SECONDS) if connection.vendor == "sqlite" else 0.0
     # inside an outer transaction (tests, a caller's atomic) there is no lock to give up
     pause = 0.0 if connection.in_atomic_block else pause
