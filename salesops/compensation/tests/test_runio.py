@@ -48,6 +48,7 @@ from salesops.compensation.services.runio import (
 )
 from salesops.compensation.tests import test_runs
 from salesops.core import pgpartition
+from salesops.core.models import ImportJob
 from salesops.core.sqlitedb import checkpoint_after
 from salesops.factories import MemberFactory
 from salesops.org.models import Member, RankHistory, SponsorHistory
@@ -748,3 +749,20 @@ def test_a_run_whose_rows_are_already_partitioned_inserts_beside_them(
         assert again.partition is None
         bulk_insert(CommissionLine, LINE_COLUMNS, again)
     assert CommissionLine.objects.filter(run=run).count() == 3
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fast", [True, False])
+def test_orders_of_an_import_still_applying_are_not_read(
+    world: dict[str, Member], fast: bool
+) -> None:
+    """A chunked import's committed orders stay out of a run until the job is done, as
+    they stay out of every list (sales.selectors.not_importing_q)."""
+    baseline = read_period_input(PLAN, OCT, fast=fast)[0].order_fen
+    job = ImportJob.objects.create(entity="orders", file_path="x.csv", status="running")
+    hidden = test_runs.order(world["sr1"], "777", 3)
+    Order.objects.filter(pk=hidden.pk).update(import_job=job)
+    assert np.array_equal(read_period_input(PLAN, OCT, fast=fast)[0].order_fen, baseline)
+    ImportJob.objects.filter(pk=job.pk).update(status="done")
+    seen = read_period_input(PLAN, OCT, fast=fast)[0].order_fen
+    assert seen.size == baseline.size + 1 and int(seen.sum()) == int(baseline.sum()) + 777_00
