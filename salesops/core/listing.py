@@ -408,7 +408,16 @@ def count_capped(qs: QuerySet[Any], *, exact: bool = False) -> tuple[int, bool]:
     return n, False
 
 
-def paginate(qs: QuerySet[Any], *, size: int, page: str, exact: bool = False) -> ListPager:
+def paginate(
+    qs: QuerySet[Any],
+    *,
+    size: int,
+    page: str,
+    exact: bool = False,
+    rows_qs: QuerySet[Any] | None = None,
+) -> ListPager:
+    """One page of ``qs``. ``rows_qs``: the same rows written for fetching a page (e.g.
+    walking the sort index, ``core.db.plans.unindexed``), while ``qs`` is counted."""
     count, capped = count_capped(qs, exact=exact)
     try:
         number = max(1, int(page))
@@ -417,7 +426,7 @@ def paginate(qs: QuerySet[Any], *, size: int, page: str, exact: bool = False) ->
     if not capped:
         number = min(number, max(1, -(-count // size)))
     offset = (number - 1) * size
-    rows = list(qs[offset : offset + size + 1])
+    rows = list((rows_qs if rows_qs is not None else qs)[offset : offset + size + 1])
     return ListPager(
         number=number,
         size=size,
@@ -598,9 +607,14 @@ def list_page(
     spec: ListSpec,
     template: str = "core/list_page.html",
     context: dict[str, Any] | None = None,
+    page_queryset: QuerySet[Any] | None = None,
 ) -> HttpResponseBase:
     """Render a list page (or just its table for htmx, or an .xlsx export), or answer a
-    POST from it: a batch action over selected rows or a saved-scene change."""
+    POST from it: a batch action over selected rows or a saved-scene change.
+
+    ``page_queryset``: the same rows as ``queryset``, written for fetching one page (a
+    plan that walks the sort index); ``queryset`` still serves the count, the export and
+    the batch actions."""
     from salesops.core.selectors import saved_scenes_for
 
     viewer = request_viewer(request)
@@ -638,7 +652,10 @@ def list_page(
         return xlsx_response(filename=f"{spec.export_name}.xlsx", headers=headers, rows=rows)
 
     exact = request.GET.get("count") == "exact"
-    pager = paginate(qs, size=state.page_size, page=request.GET.get("page", "1"), exact=exact)
+    rows_qs = None if page_queryset is None else apply_list_state(page_queryset, spec, state)
+    pager = paginate(
+        qs, size=state.page_size, page=request.GET.get("page", "1"), exact=exact, rows_qs=rows_qs
+    )
     actions = batch_actions_for(spec, viewer)
     rows_out = [
         {

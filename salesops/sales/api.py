@@ -376,10 +376,12 @@ def _order_detail(o: Order) -> dict[str, Any]:
 
 @router.get("/orders", response=OrderPage, summary="订单列表")
 def orders_list(request: HttpRequest, params: Query[PageIn]) -> Any:
-    qs = selectors.orders_for(_viewer(request))
+    viewer = _viewer(request)
+    qs, scope = selectors.orders_for(viewer, page=True), selectors.orders_for(viewer)
     if params.q:
         qs = qs.filter(order_no__icontains=params.q)
-    rows, meta = _page(qs, params.page)
+        scope = scope.filter(order_no__icontains=params.q)
+    rows, meta = _page(qs, params.page, count_qs=scope)
     return {**meta, "results": [_order_out(o) for o in rows]}
 
 

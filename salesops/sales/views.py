@@ -619,6 +619,7 @@ def orders(request: HttpRequest) -> HttpResponseBase:
     return list_page(
         request,
         queryset=selectors.orders_for(viewer),
+        page_queryset=selectors.orders_for(viewer, page=True),
         spec=_order_spec(viewer),
         context={"breadcrumbs": _crumbs((_("销售管理"), reverse("sales:orders")))},
     )

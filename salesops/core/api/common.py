@@ -47,10 +47,16 @@ def money_str(value: Decimal | int | None) -> str:
 
 
 def paginate(
-    qs: QuerySet[Any], page: int, page_size: int = PAGE_SIZE
+    qs: QuerySet[Any],
+    page: int,
+    page_size: int = PAGE_SIZE,
+    *,
+    count_qs: QuerySet[Any] | None = None,
 ) -> tuple[list[Any], dict[str, int]]:
-    """One page of ``qs`` and the envelope's counts; a page past the end is the last."""
-    count = qs.count()
+    """One page of ``qs`` and the envelope's counts; a page past the end is the last.
+    ``count_qs``: the same rows, written for a cheaper count (e.g. ``qs`` walks a sort
+    index, which serves the page but not a count of the whole scope)."""
+    count = (count_qs if count_qs is not None else qs).count()
     pages = max(1, math.ceil(count / page_size))
     page = min(max(page, 1), pages)
     rows = list(qs[(page - 1) * page_size : page * page_size])

@@ -12,16 +12,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from salesops.core.access import viewer_for
+from salesops.core.db.plans import unindexed
 from salesops.core.models import RoleCode, User
 from salesops.factories import (
     CustomerFactory,
     DepartmentFactory,
     EmployeeFactory,
+    MemberFactory,
     role,
 )
 from salesops.org.models import Department, DepartmentKind, Employee
-from salesops.sales.models import Customer
-from salesops.sales.selectors import customer_for_viewer, customers_for
+from salesops.sales.models import Customer, Order
+from salesops.sales.selectors import (
+    customer_for_viewer,
+    customers_for,
+    order_scope_q,
+    orders_for,
+)
 from salesops.sales.services.orders import order_create
 from salesops.sales.tests.conftest import DAY
 
@@ -118,4 +125,52 @@ def test_viewer_never_sees_customer_outside_scope(  # type: ignore[no-untyped-de
             if not expected:
                 with pytest.raises(Http404):
                     customer_for_viewer(viewer, c.pk)
+        transaction.set_rollback(True)
+
+
+@FIXTURES_OK
+@given(
+    dept_parents=st.lists(st.integers(min_value=0, max_value=10), min_size=1, max_size=5),
+    people=st.lists(st.tuples(st.integers(0, 10), st.integers(-1, 10)), min_size=1, max_size=6),
+    orders=st.lists(
+        st.tuples(st.integers(0, 10), st.integers(-1, 10), st.integers(1, 28)), max_size=12
+    ),
+    viewer_idx=st.integers(0, 10),
+    role_code=st.sampled_from(SCOPED_ROLES),
+)
+def test_the_walking_order_plan_returns_the_same_rows_in_the_same_order(  # type: ignore[no-untyped-def]
+    db, dept_parents, people, orders, viewer_idx, role_code
+) -> None:
+    """``orders_for(page=True)`` (SQLite: the scope tested on ``column + 0`` so the sort
+    index is walked) and ``unindexed`` itself select exactly the scope's orders, in the
+    list's order — for every scope, with orders credited to employees and to members."""
+    with transaction.atomic():
+        depts = [DepartmentFactory(kind=DepartmentKind.COMPANY)]
+        for p in dept_parents:
+            depts.append(DepartmentFactory(parent=depts[p % len(depts)]))
+        emps: list[Employee] = []
+        for d, m in people:
+            manager = emps[m % len(emps)] if m >= 0 and emps else None
+            emps.append(EmployeeFactory(department=depts[d % len(depts)], manager=manager))
+        members = [MemberFactory(owner=e) for e in emps]
+        for k, (e, m, day) in enumerate(orders):
+            emp = emps[e % len(emps)]
+            Order.objects.create(
+                order_no=f"SOW{k}",
+                order_date=DAY.replace(day=day),
+                credited_employee=emp,
+                department=emp.department,
+                credited_member=members[m % len(members)] if m >= 0 else None,
+                total_amount=Decimal("1"),
+            )
+        viewer_emp = emps[viewer_idx % len(emps)]
+        user = User.objects.create(username="viewer", role=role(role_code))
+        Employee.objects.filter(pk=viewer_emp.pk).update(user=user)
+        viewer = viewer_for(user)
+        ordering = ("-order_date", "-id")
+        want = list(orders_for(viewer).order_by(*ordering).values_list("pk", flat=True))
+        walked = orders_for(viewer, page=True).order_by(*ordering)
+        assert list(walked.values_list("pk", flat=True)) == want
+        bare = Order.objects.filter(unindexed(order_scope_q(viewer))).order_by(*ordering)
+        assert list(bare.values_list("pk", flat=True)) == want
         transaction.set_rollback(True)
