@@ -277,7 +277,7 @@ SILENCED_SYSTEM_CHECKS = [
 # Content-Security-Policy on every response (salesops/core/security.py). Assets are
 # vendored and served from our own origin; ECharts draws on a canvas, tooltips included
 # (renderMode "richText"); htmx's indicator CSS is in app.css; the pages carry no inline
-# script, handler attribute or style="" (core/tests/test_no_inline_code.py). data: images
+# script, handler attribute or style attribute (core/tests/test_no_inline_code.py). data: images
 # are Bootstrap's and Swagger UI's inline SVG icons. SALESOPS_CSP replaces the whole policy
 # ("" sends none); SALESOPS_CSP_REPORT_ONLY=true only reports what it would refuse.
 SALESOPS_CSP = env_str(

@@ -33,13 +33,13 @@ def csp_header_name(report_only: bool) -> str:
 class SecurityHeadersMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
-        self.policy: str = settings.SALESOPS_CSP
-        self.header = csp_header_name(settings.SALESOPS_CSP_REPORT_ONLY)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
-        if self.policy and self.header not in response:
-            response[self.header] = self.policy
+        policy: str = settings.SALESOPS_CSP
+        header = csp_header_name(settings.SALESOPS_CSP_REPORT_ONLY)
+        if policy and header not in response:
+            response[header] = policy
         if "no-store" not in response.get("Cache-Control", ""):
             response["Cache-Control"] = CACHE_CONTROL
         return response
