@@ -115,9 +115,26 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # ty
         )
 
 
+# Injected by the browser (DevTools protocol) into every document before its own scripts,
+# so the page's Content-Security-Policy does not apply to it: every refusal is reported
+# on the console, where the fixture collects it.
+_CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline")
+    + " at " + (e.sourceFile || document.location.href) + ":" + e.lineNumber
+    + (e.sample ? " sample " + e.sample : ""));
+}, true);
+"""
+
+
+def _is_csp_message(text: str) -> bool:
+    return "Content Security Policy" in text or text.startswith("CSP violation:")
+
+
 @pytest.fixture
 def browser_page(live_server, monkeypatch):  # type: ignore[no-untyped-def]
-    """A Playwright page in Debian's chromium (never a downloaded browser)."""
+    """A Playwright page in Debian's chromium (never a downloaded browser). Any
+    Content-Security-Policy violation on any page of the test fails it."""
     from playwright.sync_api import sync_playwright
 
     if _chromium_missing():
@@ -128,13 +145,30 @@ def browser_page(live_server, monkeypatch):  # type: ignore[no-untyped-def]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(locale="zh-CN", base_url=live_server.url)
+        context.add_init_script(_CSP_LISTENER)
+        violations: list[str] = []
+
+        def watch(page):  # type: ignore[no-untyped-def]
+            page.on(
+                "console",
+                lambda msg: (
+                    violations.append(f"{page.url}: {msg.text}")
+                    if _is_csp_message(msg.text)
+                    else None
+                ),
+            )
+
+        context.on("page", watch)
         page = context.new_page()
         page.set_default_timeout(15000)
+        page.csp_violations = violations
         try:
             yield page
         finally:
             context.close()
             browser.close()
+        if violations:
+            pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations))
 
 
 @pytest.fixture(autouse=True)

@@ -146,9 +146,15 @@ class SalesOpsAPI(NinjaAPI):
         body = {"application/json": {"schema": {"$ref": ref.format(model="ErrorOut")}}}
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
-                responses = operation.setdefault("responses", {})
+                # ninja keys an operation's own responses by int; the JSON would carry
+                # "401" twice (int and str keys). One string key per status, the
+                # operation's own declaration kept where it has one.
+                responses = {
+                    str(status): answer for status, answer in operation.get("responses", {}).items()
+                }
                 for status in ERROR_STATUSES:
-                    responses[status] = {"description": "错误", "content": body}
+                    responses.setdefault(status, {"description": "错误", "content": body})
+                operation["responses"] = responses
         return schema
 
 

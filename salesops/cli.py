@@ -39,9 +39,15 @@ def _django_setup() -> None:
 
 def _manage(argv: list[str]) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesops.settings")
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["salesops", *argv])
+    try:
+        execute_from_command_line(["salesops", *argv])
+    except ImproperlyConfigured as exc:
+        # A configuration mistake (SALESOPS_HTTPS without a secret key): its message, not
+        # a traceback.
+        raise SystemExit(f"SalesOps: {exc}") from None
 
 
 def _port(argv: list[str]) -> str:
@@ -159,6 +165,10 @@ def serve(argv: list[str]) -> int:
     from salesops.core.supervisor import Program, Supervisor
 
     bind = bind_address(argv)
+    if "--port" in argv:
+        # The settings (trusted origins, here and in the children) see the port bound.
+        os.environ["SALESOPS_PORT"] = _port(argv)
+        os.environ.pop("SALESOPS_BIND", None)
     # The assets are collected (when changed) beside the migration: two cores, two jobs.
     static = _collect_static_in_background()
     _manage(["migrate", "--noinput", "-v", "0"])

@@ -35,10 +35,22 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
-def _secret_key() -> str:
+def _secret_key(https: bool) -> str:
     configured = env_str("SALESOPS_SECRET_KEY")
     if configured:
         return configured
+    if https:
+        # A production server signs sessions, password-reset links and CSRF tokens with
+        # it: a key in var/ is lost with the directory and differs between servers.
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "SALESOPS_HTTPS=true 时必须用 SALESOPS_SECRET_KEY 设置密钥（至少 50 个随机字符，"
+            "例如 python -c 'import secrets; print(secrets.token_urlsafe(50))' 的输出）/ "
+            "with SALESOPS_HTTPS=true, SALESOPS_SECRET_KEY must be set (50 or more random "
+            "characters, e.g. the output of "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+        )
     # Demo/dev: generate once and keep it, so sessions survive restarts.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     key_file = VAR_DIR / "secret_key"
@@ -65,13 +77,47 @@ def database_from_url(url: str) -> dict[str, object]:
     }
 
 
-SECRET_KEY = _secret_key()
+def serving_port() -> str:
+    """The port `salesops serve` binds (salesops/cli.py bind_address): the port of
+    ``SALESOPS_BIND`` when it is ``host:port``, else ``SALESOPS_PORT``, else 8000."""
+    bind = env_str("SALESOPS_BIND").strip()
+    if bind and not bind.startswith("unix:") and ":" in bind:
+        port = bind.rsplit(":", 1)[1]
+        if port.isdigit():
+            return port
+    return env_str("SALESOPS_PORT", "8000").strip() or "8000"
+
+
+def csrf_trusted_origins(hosts: list[str], port: str, https: bool) -> list[str]:
+    """The origins a browser may post from: each allowed host reached directly on the
+    serving port, and on the scheme's standard port (a reverse proxy in front, or the
+    server itself on 80/443). ``.example.com`` (a host and its subdomains) becomes
+    ``*.example.com``; ``*`` (any host) gives no origin: it names none."""
+    scheme = "https" if https else "http"
+    standard = "443" if https else "80"
+    origins: list[str] = []
+    for host in hosts:
+        if host == "*" or not host:
+            continue
+        name = "*" + host if host.startswith(".") else host
+        candidates = [f"{scheme}://{name}"]
+        if port != standard:
+            candidates.append(f"{scheme}://{name}:{port}")
+        origins.extend(c for c in candidates if c not in origins)
+    return origins
+
+
+# Production: SALESOPS_HTTPS=true when browsers reach the server over TLS (directly or
+# through a proxy that terminates it). docs/operators.md "Security settings".
+SALESOPS_HTTPS = env_bool("SALESOPS_HTTPS", default=False)
+SECRET_KEY = _secret_key(SALESOPS_HTTPS)
 DEBUG = env_bool("SALESOPS_DEBUG", default=False)
 ALLOWED_HOSTS = env_list(
     "SALESOPS_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"]
 )
 CSRF_TRUSTED_ORIGINS = env_list(
-    "SALESOPS_CSRF_TRUSTED_ORIGINS", ["http://127.0.0.1:8000", "http://localhost:8000"]
+    "SALESOPS_CSRF_TRUSTED_ORIGINS",
+    csrf_trusted_origins(ALLOWED_HOSTS, serving_port(), SALESOPS_HTTPS),
 )
 
 INSTALLED_APPS = [
@@ -97,6 +143,8 @@ MIDDLEWARE = [
     # Static files straight from STATIC_ROOT (hashed names, far-future caching, gzip),
     # before sessions and the rest: an asset request costs no database work.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # CSP and Cache-Control: no-store on everything after the static files.
+    "salesops.core.security.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -204,6 +252,44 @@ TASKS = {
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less meta tag
 X_FRAME_OPTIONS = "DENY"
+# Cookies only over TLS, plain HTTP redirected, and browsers told (HSTS) to use nothing
+# else for a year.
+SESSION_COOKIE_SECURE = SALESOPS_HTTPS
+CSRF_COOKIE_SECURE = SALESOPS_HTTPS
+SECURE_SSL_REDIRECT = SALESOPS_HTTPS
+SECURE_HSTS_SECONDS = int(env_str("SALESOPS_HSTS_SECONDS", "31536000")) if SALESOPS_HTTPS else 0
+# Opt-in: either one binds every subdomain of the site (other services, perhaps still on
+# plain HTTP) to HTTPS too, and preload cannot be taken back in less than months.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SALESOPS_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env_bool("SALESOPS_HSTS_PRELOAD", default=False)
+# Behind a proxy that terminates TLS and sets X-Forwarded-Proto (and strips a client's
+# own): only then may the header say the request was secure.
+SALESOPS_BEHIND_PROXY = env_bool("SALESOPS_BEHIND_PROXY", default=False)
+if SALESOPS_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# check --deploy warns about the two opt-ins above whenever HSTS is on; leaving them off
+# is the decision documented in docs/operators.md, so those two warnings are silenced
+# only while the option is off.
+SILENCED_SYSTEM_CHECKS = [
+    *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+]
+# Content-Security-Policy on every response (salesops/core/security.py). Assets are
+# vendored and served from our own origin; ECharts draws on a canvas, tooltips included
+# (renderMode "richText"); htmx's indicator CSS is in app.css; the pages carry no inline
+# script, handler attribute or style attribute (core/tests/test_no_inline_code.py). data: images
+# are Bootstrap's and Swagger UI's inline SVG icons. SALESOPS_CSP replaces the whole policy
+# ("" sends none); SALESOPS_CSP_REPORT_ONLY=true only reports what it would refuse.
+SALESOPS_CSP = env_str(
+    "SALESOPS_CSP",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self'; object-src 'none'",
+).strip()
+SALESOPS_CSP_REPORT_ONLY = env_bool("SALESOPS_CSP_REPORT_ONLY", default=False)
 
 # API tokens live this many days; a user holds at most this many (one more revokes the
 # oldest); unused for this many days they stop working (0 = no idle limit).

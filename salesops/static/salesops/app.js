@@ -1,11 +1,71 @@
-// Every destructive action asks first: buttons/links with data-confirm.
+// No inline script, handler attribute or style="" anywhere (the Content-Security-Policy,
+// salesops/core/security.py, refuses them): the pages say what they want with data-*
+// attributes, handled here by delegated listeners, so htmx-swapped content works too.
+
+// Every destructive action asks first: buttons/links with data-confirm ask on click, a
+// form with data-confirm asks on submit (whichever button or Enter submits it).
 document.addEventListener("click", function (ev) {
-  const el = ev.target.closest("[data-confirm]");
+  const el = ev.target.closest("[data-confirm]:not(form)");
   if (el && !el.hasAttribute("hx-confirm") && !window.confirm(el.dataset.confirm)) {
     ev.preventDefault();
     ev.stopImmediatePropagation();
   }
 }, true);
+document.addEventListener("submit", function (ev) {
+  const form = ev.target;
+  if (form.matches("form[data-confirm]") && !window.confirm(form.dataset.confirm)) {
+    ev.preventDefault();
+    ev.stopImmediatePropagation();
+  }
+}, true);
+
+document.addEventListener("click", function (ev) {
+  // A button that submits its form once: disabled at the first click.
+  const once = ev.target.closest("button[data-submit-once]");
+  if (once && once.form && !once.disabled) {
+    ev.preventDefault();
+    once.disabled = true;
+    once.form.submit();
+    return;
+  }
+  // A table row's own remove button (order lines).
+  const remove = ev.target.closest("[data-remove-row]");
+  if (remove) {
+    const row = remove.closest("tr");
+    if (row) { row.remove(); }
+    return;
+  }
+  // The member tree: a node's button shows or hides its children (htmx loads them once).
+  const toggle = ev.target.closest("[data-toggle-children]");
+  if (toggle) {
+    const open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    const children = document.getElementById(toggle.dataset.toggleChildren);
+    if (children) { children.classList.toggle("d-none", !open); }
+    const icon = toggle.querySelector("i");
+    if (icon) { icon.className = open ? "bi bi-dash-square" : "bi bi-plus-square"; }
+    return;
+  }
+  // An error page's "back" link goes back in the history when there is one.
+  const back = ev.target.closest("a[data-history-back]");
+  if (back && window.history.length > 1) {
+    ev.preventDefault();
+    window.history.back();
+  }
+});
+
+// A select that submits its form when changed (language, projection step).
+document.addEventListener("change", function (ev) {
+  const el = ev.target;
+  if (el.matches("select[data-submit-on-change]") && el.form) { el.form.submit(); }
+});
+
+// Forms rendered field by field without Bootstrap classes (org/form.html) get them here.
+document.querySelectorAll("form[data-so-form-controls]").forEach(function (form) {
+  form.querySelectorAll("input:not([type=checkbox]), select, textarea").forEach(function (el) {
+    el.classList.add(el.tagName === "SELECT" ? "form-select" : "form-control");
+  });
+});
 
 // The fixed header may wrap to two lines on a phone: the page starts below its real height.
 (function () {
