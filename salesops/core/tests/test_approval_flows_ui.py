@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from playwright.sync_api import expect
 
 from salesops.core.approvals import StepSpec, approval_flow_create, register_document_type
 from salesops.core.approvals.registry import unregister_document_type
@@ -376,14 +377,14 @@ def test_admin_builds_a_flow_in_the_browser(stock, doc, admin, browser_page) -> 
     page.fill("#id_step-1-name", "经理审批")
     page.select_option("#id_step-1-role", RoleCode.MANAGER)
     page.click("#btn-add-step")
-    page.wait_for_function("document.querySelectorAll('tr.flow-step-row').length === 2")
+    expect(page.locator("tr.flow-step-row")).to_have_count(2)
     page.fill("#id_step-2-name", "会签")
     page.select_option("#id_step-2-mode", SignMode.COUNTERSIGN)
     page.select_option(
         "#id_step-2-users", [str(stock.manager_user.pk), str(stock.outsider_user.pk)]
     )
     page.click("#step-row-2 button[value='up:2']")
-    page.wait_for_function("document.querySelector('tr.flow-step-row').id === 'step-row-2'")
+    expect(page.locator("tr.flow-step-row").first).to_have_id("step-row-2")
     assert page.input_value("#id_step-2-name") == "会签"  # the row kept what was typed
     page.click("#btn-save")
     page.wait_for_url("**/approvals/flows/*/")

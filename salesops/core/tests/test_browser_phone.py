@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from conftest import CHROMIUM, CHROMIUM_ARGS
 from salesops.compensation.models import CommissionPeriod, CommissionRun, PeriodStatus
@@ -96,7 +98,7 @@ def _menu_shown(page: Any) -> bool:
 def _open_menu(page: Any) -> None:
     page.click("#menu-toggle")
     page.wait_for_selector("#so-sidebar.show", state="visible")
-    page.wait_for_function("!document.getElementById('so-sidebar').classList.contains('showing')")
+    expect(page.locator("#so-sidebar")).not_to_have_class(re.compile(r"\bshowing\b"))
 
 
 def _wait_closed(page: Any) -> None:

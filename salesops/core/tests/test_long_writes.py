@@ -42,6 +42,10 @@ from salesops.core.tests.test_serve import ROOT, Output, _free_port
 pytestmark = pytest.mark.slow
 
 BOUND = 2.0  # seconds any one request may take while the long write runs
+# The same while the app's own import applies in another process: the import takes a core
+# of a 2-core CI machine that also runs the rest of the suite (2.2 s seen there), and a
+# request stuck behind the lock would still wait the 10 s busy timeout.
+IMPORT_BOUND = 4.0
 PASSWORD = "Long-writes-2026!"
 ORDERS = 150_000
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
@@ -269,8 +273,8 @@ class Probe:
     def page(self, browser: Browser, path: str) -> Answer:
         return self._keep(f"GET {path}", browser.request("GET", path))
 
-    def slow(self) -> list[str]:
-        return [f"{what}: {a.took:.2f}s" for what, a in self.answers if a.took > BOUND]
+    def slow(self, bound: float = BOUND) -> list[str]:
+        return [f"{what}: {a.took:.2f}s" for what, a in self.answers if a.took > bound]
 
 
 def _slowest(probe: Probe) -> str:
@@ -451,5 +455,5 @@ def test_a_large_import_applying_leaves_logins_and_reads_answering(site: Site) -
         # the write ran long enough to matter, and people kept working through it
         assert during > 2.0, (during, out)
         assert rounds >= 3, rounds
-        assert not probe.slow(), probe.slow()
+        assert not probe.slow(IMPORT_BOUND), probe.slow(IMPORT_BOUND)
         print(f"import apply {during:.1f}s, {rounds} rounds, slowest {_slowest(probe)}")

@@ -4,6 +4,7 @@ htmx, submit, then return part of it from the order detail."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from salesops.factories import CustomerFactory
 from salesops.sales.models import Order
@@ -23,7 +24,7 @@ def test_order_then_return_in_the_browser(stock, catalogue, browser_page) -> Non
     page.fill("#id_order_date", "2026-10-05")
     page.fill("#id_customer_code", "C-WEB")
     page.click("#add-line")
-    page.wait_for_function("document.querySelectorAll('#order-lines tr.order-line').length === 2")
+    expect(page.locator("#order-lines tr.order-line")).to_have_count(2)
     rows = page.locator("#order-lines tr.order-line")
     rows.nth(0).locator("select[name=product]").select_option(str(catalogue[0].pk))
     rows.nth(0).locator("input[name=quantity]").fill("0.5")

@@ -8,6 +8,7 @@ import io
 
 import pytest
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 
 from salesops.core.models import SavedScene
 from salesops.factories import CustomerFactory
@@ -48,7 +49,7 @@ def test_select_all_export_selected_and_save_a_scene(stock, catalogue, browser_p
     # Narrow to the last five days (htmx swaps the table), then save it as the default.
     page.fill("#date-order_date_from", "2026-09-21")
     page.click("#list-filters button[type=submit]")
-    page.wait_for_function("document.querySelectorAll('.list-row-select').length === 5")
+    expect(page.locator(".list-row-select")).to_have_count(5)
     assert page.inner_text("#list-count").strip() == "共 5 条"
     page.click("#list-save-scene summary")
     page.fill("#scene-name", "九月下旬")
