@@ -597,8 +597,9 @@ def test_statement_pdf_survives_control_characters_in_stored_names(
     """A name stored before the shared rule (or by SQL) still prints: each control
     character becomes U+FFFD, as in the xlsx exports."""
     run = run_period(world.finance, django_capture_on_commit_callbacks)
-    Member.objects.filter(member_no="SM01").update(name="王\x00经\x1b理")
+    # BEL and ESC, not NUL: PostgreSQL stores no NUL in text
+    Member.objects.filter(member_no="SM01").update(name="王\x07经\x1b理")
     resp = login(world.sm_user).get(reverse("compensation:statement_pdf", args=[run.pk, "SM01"]))
     assert resp.status_code == 200
     text = pdf_text(resp.content)
-    assert "SM01" in text and "¥14,615.38" in text and "\x1b" not in text and "\x00" not in text
+    assert "SM01" in text and "¥14,615.38" in text and "\x1b" not in text and "\x07" not in text
