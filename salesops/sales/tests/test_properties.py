@@ -92,6 +92,19 @@ def _reference(viewer_emp: Employee, scope: str, customer: Customer) -> bool:
     return False
 
 
+def _org(dept_parents: list[int], people: list[tuple[int, int]]) -> list[Employee]:
+    """A department tree (each entry: the parent's index) and employees in it (department
+    index, manager index or -1), as the scope properties draw them."""
+    depts = [DepartmentFactory(kind=DepartmentKind.COMPANY)]
+    for p in dept_parents:
+        depts.append(DepartmentFactory(parent=depts[p % len(depts)]))
+    emps: list[Employee] = []
+    for d, m in people:
+        manager = emps[m % len(emps)] if m >= 0 and emps else None
+        emps.append(EmployeeFactory(department=depts[d % len(depts)], manager=manager))
+    return emps
+
+
 @FIXTURES_OK
 @given(
     dept_parents=st.lists(st.integers(min_value=0, max_value=10), min_size=1, max_size=5),
@@ -104,13 +117,7 @@ def test_viewer_never_sees_customer_outside_scope(  # type: ignore[no-untyped-de
     db, dept_parents, people, owners, viewer_idx, role_code
 ) -> None:
     with transaction.atomic():
-        depts = [DepartmentFactory(kind=DepartmentKind.COMPANY)]
-        for p in dept_parents:
-            depts.append(DepartmentFactory(parent=depts[p % len(depts)]))
-        emps: list[Employee] = []
-        for d, m in people:
-            manager = emps[m % len(emps)] if m >= 0 and emps else None
-            emps.append(EmployeeFactory(department=depts[d % len(depts)], manager=manager))
+        emps = _org(dept_parents, people)
         for o in owners:
             CustomerFactory(owner=emps[o % len(emps)])
         viewer_emp = emps[viewer_idx % len(emps)]
@@ -145,13 +152,7 @@ def test_the_walking_order_plan_returns_the_same_rows_in_the_same_order(  # type
     index is walked) and ``unindexed`` itself select exactly the scope's orders, in the
     list's order — for every scope, with orders credited to employees and to members."""
     with transaction.atomic():
-        depts = [DepartmentFactory(kind=DepartmentKind.COMPANY)]
-        for p in dept_parents:
-            depts.append(DepartmentFactory(parent=depts[p % len(depts)]))
-        emps: list[Employee] = []
-        for d, m in people:
-            manager = emps[m % len(emps)] if m >= 0 and emps else None
-            emps.append(EmployeeFactory(department=depts[d % len(depts)], manager=manager))
+        emps = _org(dept_parents, people)
         members = [MemberFactory(owner=e) for e in emps]
         for k, (e, m, day) in enumerate(orders):
             emp = emps[e % len(emps)]
