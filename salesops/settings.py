@@ -134,6 +134,7 @@ INSTALLED_APPS = [
     "salesops.core",
     "salesops.org",
     "salesops.sales",
+    "salesops.crm",
     "salesops.compensation",
     "salesops.demo",
 ]

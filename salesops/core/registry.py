@@ -19,7 +19,7 @@ import datetime
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import Promise
@@ -93,6 +93,24 @@ class ScheduledJob:
         return _resolve(self.run)
 
 
+DetailPlace = Literal["tab", "info", "actions"]
+
+
+@dataclass(frozen=True)
+class DetailPart:
+    """A piece another module adds to a detail page it does not own (the CRM's 跟进记录 and
+    联系人 tabs on sales' customer page): ``render(request, obj)`` returns the HTML (the
+    module's own template, rendered) or "" to show nothing; ``place`` is a tab, a block
+    under the page's main facts, or buttons beside its actions."""
+
+    object_type: str  # "<app label>.<model>", e.g. "sales.customer"
+    key: str
+    label: Label
+    render: Callable[[Any, Any], str]
+    place: DetailPlace = "tab"
+    order: int = 100
+
+
 @dataclass(frozen=True)
 class Module:
     """What one app brings to the site."""
@@ -106,6 +124,7 @@ class Module:
     importers: Sequence[str] = ()  # "module:Class" of core.imports.engine.Importer subclasses
     panels: Sequence[DashboardPanel] = ()
     jobs: Sequence[ScheduledJob] = ()
+    detail_parts: Sequence[DetailPart] = ()
 
 
 @dataclass
@@ -220,6 +239,17 @@ def importer_classes() -> dict[str, type]:
 
 def dashboard_panels() -> list[DashboardPanel]:
     return sorted((p for m in modules() for p in m.panels), key=lambda p: (p.order, p.key))
+
+
+def detail_parts(object_type: str, place: DetailPlace) -> list[DetailPart]:
+    """The parts registered for a detail page at one place, in order."""
+    parts = [
+        p
+        for m in modules()
+        for p in m.detail_parts
+        if p.object_type == object_type and p.place == place
+    ]
+    return sorted(parts, key=lambda p: (p.order, p.key))
 
 
 def scheduled_jobs() -> dict[str, ScheduledJob]:

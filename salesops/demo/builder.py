@@ -440,6 +440,8 @@ class DemoBuilder:
                     department_id=owner.employee.department_id,
                 )
             )
+        for cust in rows:
+            cust.set_keys()
         for start in range(0, len(rows), BATCH):
             Customer.objects.bulk_create(rows[start : start + BATCH])
         # auto_now_add stamped the build time; registration dates come from the seed instead.

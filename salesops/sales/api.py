@@ -92,7 +92,7 @@ class CustomerOut(Schema):
     id_number: str
     address: str
     source: str
-    owner_id: int
+    owner_id: int | None  # None while the customer is in a public pool (公海)
     owner_name: str
     department_id: int
     department_name: str
@@ -138,7 +138,7 @@ def _customer_out(viewer: Viewer, c: Customer) -> dict[str, Any]:
         "address": c.address,
         "source": c.source,
         "owner_id": c.owner_id,
-        "owner_name": c.owner.name,
+        "owner_name": c.owner.name if c.owner else "",
         "department_id": c.department_id,
         "department_name": c.department.name,
         "created_at": c.created_at,

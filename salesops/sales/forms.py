@@ -42,7 +42,7 @@ class CustomerForm(BootstrapMixin, SalesOpsForm):
     address = forms.CharField(label=_("地址"), max_length=300, required=False)
     source = forms.CharField(label=_("客户来源"), max_length=64, required=False)
     owner = forms.ModelChoiceField(label=_("负责人"), queryset=Employee.objects.none())
-    confirm_duplicate = forms.BooleanField(label=_("我已知晓手机号重复，仍要创建"), required=False)
+    confirm_duplicate = forms.BooleanField(label=_("我已知晓疑似重复，仍要创建"), required=False)
 
     def __init__(self, *args: Any, owners: Any = None, editing: bool = False, **kw: Any):
         super().__init__(*args, **kw)

@@ -7,6 +7,8 @@ and analytics need no aggregation per row.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F
@@ -15,6 +17,20 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from salesops.org.models import Department, Employee, Member
+from salesops.sales.keys import company_key, phone_key
+
+
+class CustomerLevel(models.TextChoices):
+    A = "A", _("A 重点客户")
+    B = "B", _("B 普通客户")
+    C = "C", _("C 一般客户")
+    D = "D", _("D 低价值客户")
+
+
+class CustomerStatus(models.TextChoices):
+    POTENTIAL = "potential", _("潜在")
+    WON = "won", _("成交")
+    LOST = "lost", _("流失")
 
 
 class Customer(models.Model):
@@ -24,13 +40,40 @@ class Customer(models.Model):
     id_number = models.CharField(_("证件号码"), max_length=32, blank=True)
     address = models.CharField(_("地址"), max_length=300, blank=True)
     source = models.CharField(_("客户来源"), max_length=64, blank=True)
+    # None while the customer is in a public pool (公海, crm.PoolCustomer says which).
     owner = models.ForeignKey(
-        Employee, verbose_name=_("负责人"), on_delete=models.PROTECT, related_name="customers"
+        Employee,
+        verbose_name=_("负责人"),
+        on_delete=models.PROTECT,
+        related_name="customers",
+        null=True,
+        blank=True,
     )
-    # The owner's department when assigned: scope filters need no join through employee.
+    # The owner's department when assigned (scope filters need no join through employee);
+    # in the pool, the last owner's.
     department = models.ForeignKey(
         Department, verbose_name=_("所属部门"), on_delete=models.PROTECT, related_name="+"
     )
+    level = models.CharField(
+        _("客户级别"), max_length=1, choices=CustomerLevel.choices, default=CustomerLevel.B
+    )
+    industry = models.CharField(_("所属行业"), max_length=64, blank=True)
+    status = models.CharField(
+        _("客户状态"),
+        max_length=16,
+        choices=CustomerStatus.choices,
+        default=CustomerStatus.POTENTIAL,
+    )
+    locked = models.BooleanField(_("锁定"), default=False)
+    # When the current owner got the customer: the pool's "M days without a deal" counts
+    # from here (a claim or a transfer restarts it).
+    owner_since = models.DateTimeField(_("领取/分配时间"), null=True, blank=True)
+    last_followup_at = models.DateTimeField(_("最后跟进时间"), null=True, blank=True)
+    next_followup_on = models.DateField(_("下次跟进日期"), null=True, blank=True)
+    won_at = models.DateTimeField(_("成交时间"), null=True, blank=True)
+    # 查重 keys (sales.keys): the normalised company name and phone, indexed.
+    name_key = models.CharField(_("名称查重键"), max_length=200, blank=True, editable=False)
+    phone_key = models.CharField(_("电话查重键"), max_length=32, blank=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
     # The import that created the customer: hidden while its job runs, removed if its
@@ -49,9 +92,27 @@ class Customer(models.Model):
         verbose_name = pgettext_lazy("one", "客户")
         verbose_name_plural = _("客户")
         ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["name_key"], name="sales_cust_name_key"),
+            models.Index(fields=["phone_key"], name="sales_cust_phone_key"),
+            # The pool reclaim: owned customers by how long since the last follow-up.
+            models.Index(fields=["owner", "last_followup_at"], name="sales_cust_owner_follow"),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.set_keys()
+        fields = kwargs.get("update_fields")
+        if fields is not None and ({"name", "phone"} & set(fields)):
+            kwargs["update_fields"] = {*fields, "name_key", "phone_key"}
+        super().save(*args, **kwargs)
+
+    def set_keys(self) -> None:
+        """The 查重 keys from the name and phone (bulk writes call it; ``save`` does)."""
+        self.name_key = company_key(self.name)
+        self.phone_key = phone_key(self.phone)
 
 
 class Product(models.Model):

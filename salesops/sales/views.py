@@ -13,10 +13,12 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from salesops.core import registry
 from salesops.core.access import Viewer, request_viewer
 from salesops.core.display import format_datetime
 from salesops.core.errors import ServiceError
@@ -118,7 +120,12 @@ def _customer_spec(request: HttpRequest, viewer: Viewer) -> ListSpec:
                 link=lambda c: reverse("sales:customer_detail", args=[c.pk]),
             ),
             Column("phone", gettext_lazy("手机号"), lambda c: selectors.customer_phone(viewer, c)),
-            Column("owner", gettext_lazy("负责人"), lambda c: c.owner.name, sort="owner__name"),
+            Column(
+                "owner",
+                gettext_lazy("负责人"),
+                lambda c: c.owner.name if c.owner else _("公海"),
+                sort="owner__name",
+            ),
             Column(
                 "department",
                 gettext_lazy("所属部门"),
@@ -192,6 +199,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "sales/customer_detail.html",
         {
             "customer": customer,
+            **_detail_parts(request, "sales.customer", customer),
             "phone": selectors.customer_phone(viewer, customer),
             "id_number": selectors.customer_id_number(viewer, customer),
             "orders": selectors.customer_orders(viewer, customer),
@@ -200,6 +208,20 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
         },
     )
+
+
+def _detail_parts(request: HttpRequest, object_type: str, obj: Any) -> dict[str, Any]:
+    """What other modules add to this detail page (core.registry.DetailPart), rendered:
+    ``part_tabs`` as (key, label, html), ``part_info`` and ``part_actions`` as html."""
+    out: dict[str, Any] = {}
+    for place in ("tab", "info", "actions"):
+        rendered = []
+        for part in registry.detail_parts(object_type, place):  # type: ignore[arg-type]
+            html = part.render(request, obj)
+            if html:
+                rendered.append((part.key, part.label, mark_safe(html)))  # noqa: S308
+        out[f"part_{place}s" if place != "info" else "part_info"] = rendered
+    return out
 
 
 def _form_page(request: HttpRequest, form: Any, *, title: str, back: str, **extra: Any) -> Any:
@@ -233,7 +255,7 @@ def customer_create_view(request: HttpRequest) -> HttpResponse:
                 confirm_duplicate=data["confirm_duplicate"],
             )
         except ServiceError as exc:
-            duplicate = exc.code == "duplicate_phone"
+            duplicate = exc.code == "duplicate"
             apply_service_error(form, exc)
         else:
             messages.success(request, _("客户已创建"))

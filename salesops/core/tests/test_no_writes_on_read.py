@@ -77,6 +77,7 @@ def _param_values() -> dict[str, str]:
         PayoutBatch,
     )
     from salesops.core.models import ApprovalRequest, ImportJob
+    from salesops.crm.models import Lead
     from salesops.org.models import Employee, Member
     from salesops.sales.models import Customer, Order, Product
 
@@ -88,6 +89,7 @@ def _param_values() -> dict[str, str]:
         "plan_id": CompPlanVersion,
         "run_id": CommissionRun,
         "customer_id": Customer,
+        "lead_id": Lead,
         "employee_id": Employee,
         "job_id": ImportJob,
         "member_id": Member,

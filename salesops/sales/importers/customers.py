@@ -159,5 +159,7 @@ class CustomerImporter(CollectingImporter):
             cust.owner, cust.department_id = owner, owner.department_id
             cust.save()
             audit_update(actor=ctx.actor, obj=cust, before=before, note=_("数据导入"))
+        for cust in new:
+            cust.set_keys()
         Customer.objects.bulk_create(new, batch_size=BATCH)
         return [c.pk for c in new]

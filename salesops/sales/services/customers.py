@@ -23,20 +23,10 @@ from salesops.sales.services._common import (
     require_staff,
     viewer_of,
 )
+from salesops.sales.services.dedupe import duplicate_confirmed_audit, duplicate_guard
 
 _AUDITED = ("name", "code", "phone", "id_number", "address", "source", "owner", "department")
 _PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,30}$")
-
-
-def customer_phone_duplicates(*, phone: str, exclude_pk: int | None = None) -> int:
-    """How many other customers of the company already have this phone (查重)."""
-    phone = phone.strip()
-    if not phone:
-        return 0
-    qs = Customer.objects.filter(phone=phone)
-    if exclude_pk is not None:
-        qs = qs.exclude(pk=exclude_pk)
-    return qs.count()
 
 
 def _clean(*, name: str, phone: str, id_number: str, address: str, source: str) -> dict[str, str]:
@@ -79,8 +69,8 @@ def customer_create(
     confirm_duplicate: bool = False,
 ) -> Customer:
     """Register a customer. The owner defaults to the actor; the department follows the
-    owner. A phone already registered raises ``duplicate_phone`` (409) unless the user has
-    seen the warning and confirmed."""
+    owner. 查重 first (``sales.services.dedupe``): a company name, phone or lead already
+    registered raises ``duplicate`` (409) unless the user has seen the warning and confirmed."""
     viewer = viewer_of(actor)
     require_staff(viewer)
     data = _clean(name=name, phone=phone, id_number=id_number, address=address, source=source)
@@ -89,14 +79,9 @@ def customer_create(
             raise ServiceError("required", _("请选择负责人"), field="owner")
         owner = viewer.employee
     employee_in_scope(viewer, owner, "owner")
-    dupes = customer_phone_duplicates(phone=data["phone"])
-    if dupes and not confirm_duplicate:
-        raise ServiceError(
-            "duplicate_phone",
-            _("该手机号已登记在 %(n)d 个客户下，请确认是否仍要创建") % {"n": dupes},
-            field="phone",
-            status=409,
-        )
+    matches = duplicate_guard(
+        viewer=viewer, name=data["name"], phone=data["phone"], confirm=confirm_duplicate
+    )
     customer = create_numbered(
         Customer,
         field="code",
@@ -106,9 +91,11 @@ def customer_create(
         duplicate_message=_("客户编号 %(no)s 已存在"),
         owner=owner,
         department_id=owner.department_id,
+        owner_since=timezone.now(),
         **data,
     )
     audit_create(actor=actor, obj=customer, fields=_AUDITED)
+    duplicate_confirmed_audit(actor=actor, obj=customer, matches=matches)
     return customer
 
 
@@ -147,7 +134,8 @@ def customer_reassign(
     before = snapshot(customer, _AUDITED)
     customer.owner = owner
     customer.department_id = owner.department_id
-    customer.save(update_fields=["owner", "department", "updated_at"])
+    customer.owner_since = timezone.now()
+    customer.save(update_fields=["owner", "department", "owner_since", "updated_at"])
     audit_update(actor=actor, obj=customer, before=before, note=note)
     return customer
 
@@ -200,7 +188,8 @@ def customers_transfer(
         before = snapshot(customer, _AUDITED)
         customer.owner = owner
         customer.department_id = owner.department_id
-        customer.save(update_fields=["owner", "department", "updated_at"])
+        customer.owner_since = timezone.now()
+        customer.save(update_fields=["owner", "department", "owner_since", "updated_at"])
         audit_update(actor=actor, obj=customer, before=before, note=note or _("批量转移负责人"))
         moved += 1
     return CustomersTransferred(moved=moved, ignored=len(wanted) - len(customers), owner=owner)

@@ -289,12 +289,17 @@ def test_duplicate_phone_warns_then_allows_on_confirm(stock) -> None:  # type: i
     customer_create(actor=stock.rep_user, name="甲", phone="13812345678")
     with pytest.raises(ServiceError) as exc:
         customer_create(actor=stock.outsider_user, name="乙", phone="13812345678")
-    assert (exc.value.code, exc.value.status, exc.value.field) == ("duplicate_phone", 409, "phone")
-    assert str(exc.value.message) == "该手机号已登记在 1 个客户下，请确认是否仍要创建"
+    assert (exc.value.code, exc.value.status, exc.value.field) == ("duplicate", 409, "phone")
+    assert str(exc.value.message) == (
+        f"疑似重复（1 条）：已存在：由 {stock.rep.name}（{stock.rep.department.name}）负责。"
+        "确认无误后可勾选“仍要创建”。"
+    )
     c = customer_create(
-        actor=stock.outsider_user, name="乙", phone="13812345678", confirm_duplicate=True
+        actor=stock.outsider_user, name="乙", phone="+86 138-1234-5678", confirm_duplicate=True
     )
     assert c.owner == stock.outsider
+    notes = list(AuditLog.objects.filter(object_id=str(c.pk)).values_list("note", flat=True))
+    assert any(n.startswith("确认重复后仍创建：customer#- ") and "(phone)" in n for n in notes)
 
 
 def test_rep_cannot_give_customer_to_someone_else(stock) -> None:  # type: ignore[no-untyped-def]

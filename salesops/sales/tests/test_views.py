@@ -122,7 +122,8 @@ def test_create_form_shows_chinese_errors_and_duplicate_warning(stock, client) -
         "/sales/customers/new/", {"name": "张三", "phone": "13812345678", "owner": stock.rep.pk}
     )
     body = resp.content.decode()
-    assert "该手机号已登记在 1 个客户下，请确认是否仍要创建" in body
+    held = f"已存在：由 {stock.outsider.name}（{stock.outsider.department.name}）负责"
+    assert f"疑似重复（1 条）：{held}。" in body
     assert 'id="duplicate-warning"' in body
     resp = client.post(
         "/sales/customers/new/",

@@ -1,0 +1,51 @@
+"""Forms only parse and show errors; the services decide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from salesops.core.forms import SalesOpsForm
+from salesops.org.models import Employee
+from salesops.sales.forms import BootstrapMixin
+
+
+class LeadForm(BootstrapMixin, SalesOpsForm):
+    company = forms.CharField(label=_("公司名称"), max_length=200)
+    contact_name = forms.CharField(label=_("联系人"), max_length=64, required=False)
+    phone = forms.CharField(label=_("电话"), max_length=32, required=False)
+    email = forms.CharField(label=_("邮箱"), max_length=254, required=False)
+    source = forms.CharField(label=_("线索来源"), max_length=64, required=False)
+    campaign_code = forms.CharField(label=_("活动代码"), max_length=32, required=False)
+    region = forms.CharField(label=_("地区"), max_length=64, required=False)
+    note = forms.CharField(label=_("备注"), max_length=2000, required=False, widget=forms.Textarea)
+    owner = forms.ModelChoiceField(
+        label=_("负责人"), queryset=Employee.objects.none(), required=False
+    )
+    confirm_duplicate = forms.BooleanField(label=_("我已知晓疑似重复，仍要创建"), required=False)
+
+    def __init__(self, *args: Any, owners: Any, **kw: Any):
+        super().__init__(*args, **kw)
+        self.fields["owner"].queryset = owners  # type: ignore[attr-defined]
+        self.fields["note"].widget.attrs["rows"] = 3
+        self._style()
+
+
+class ConvertForm(BootstrapMixin, SalesOpsForm):
+    confirm_duplicate = forms.BooleanField(label=_("我已知晓疑似重复，仍要转化"), required=False)
+
+    def __init__(self, *args: Any, **kw: Any):
+        super().__init__(*args, **kw)
+        self._style()
+
+
+class DuplicateCheckForm(BootstrapMixin, SalesOpsForm):
+    name = forms.CharField(label=_("公司/客户名称"), max_length=200, required=False)
+    phone = forms.CharField(label=_("电话"), max_length=32, required=False)
+    email = forms.CharField(label=_("邮箱"), max_length=254, required=False)
+
+    def __init__(self, *args: Any, **kw: Any):
+        super().__init__(*args, **kw)
+        self._style()

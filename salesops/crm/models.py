@@ -1,0 +1,357 @@
+"""CRM: leads (线索), public pools (公海) and their rules, contacts (联系人) and follow-ups
+(跟进记录). Customers themselves are ``sales.Customer``; this module adds what happens
+between a first contact and a deal.
+
+A customer in a pool has no owner (``Customer.owner`` is None) and one ``PoolCustomer``
+row saying which pool and since when; every move in or out is a ``PoolMove`` (the claim
+limits and the former owner's cool-down are counted from these rows)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from salesops.org.models import Department, Employee
+from salesops.sales.keys import company_key, email_key, phone_key
+from salesops.sales.models import Customer, CustomerLevel
+
+
+class Pool(models.Model):
+    """A public pool (公海) with its members, admin and rules (Wukong's many pools; the
+    per-level days are ``PoolLevelRule``)."""
+
+    name = models.CharField(_("公海名称"), max_length=64, unique=True)
+    admin = models.ForeignKey(
+        Employee,
+        verbose_name=_("公海管理员"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Members: the employees of these departments and their sub-departments. A customer
+    # released or reclaimed goes to the pool whose departments hold its department
+    # (nearest first), else to the default pool.
+    departments = models.ManyToManyField(
+        Department, verbose_name=_("成员部门"), blank=True, related_name="+"
+    )
+    is_default = models.BooleanField(_("默认公海"), default=False)
+    auto_reclaim = models.BooleanField(_("自动收回"), default=True)
+    days_no_followup = models.PositiveIntegerField(_("未跟进收回天数"), null=True, blank=True)
+    days_no_deal = models.PositiveIntegerField(_("未成交收回天数"), null=True, blank=True)
+    skip_won = models.BooleanField(_("成交客户不收回"), default=True)
+    skip_open_opportunity = models.BooleanField(_("有进行中商机不收回"), default=True)
+    notify_days = models.PositiveIntegerField(_("提前提醒天数"), default=3)
+    max_owned = models.PositiveIntegerField(_("每人拥有客户上限"), null=True, blank=True)
+    count_won = models.BooleanField(_("成交客户计入上限"), default=False)
+    max_locked = models.PositiveIntegerField(_("每人锁定客户上限"), null=True, blank=True)
+    claims_per_day = models.PositiveIntegerField(_("每人每天领取上限"), null=True, blank=True)
+    former_owner_days = models.PositiveIntegerField(_("前负责人不可领取天数"), default=0)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = pgettext_lazy("one", "公海")
+        verbose_name_plural = _("公海")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PoolLevelRule(models.Model):
+    """The days of a pool's rules for one customer level, when they differ from the pool's."""
+
+    pool = models.ForeignKey(
+        Pool, verbose_name=_("公海"), on_delete=models.CASCADE, related_name="level_rules"
+    )
+    level = models.CharField(_("客户级别"), max_length=1, choices=CustomerLevel.choices)
+    days_no_followup = models.PositiveIntegerField(_("未跟进收回天数"), null=True, blank=True)
+    days_no_deal = models.PositiveIntegerField(_("未成交收回天数"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("公海级别规则")
+        verbose_name_plural = _("公海级别规则")
+        constraints = [
+            models.UniqueConstraint(fields=["pool", "level"], name="crm_pool_level_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pool} {self.level}"
+
+
+class PoolCustomer(models.Model):
+    customer = models.OneToOneField(
+        Customer,
+        verbose_name=_("客户"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="pool_entry",
+    )
+    pool = models.ForeignKey(
+        Pool, verbose_name=_("公海"), on_delete=models.PROTECT, related_name="entries"
+    )
+    entered_at = models.DateTimeField(_("进入公海时间"))
+    former_owner = models.ForeignKey(
+        Employee,
+        verbose_name=_("前负责人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reason = models.CharField(_("进入原因"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("公海客户")
+        verbose_name_plural = _("公海客户")
+        indexes = [models.Index(fields=["pool", "-entered_at"], name="crm_poolcust_pool_at")]
+
+    def __str__(self) -> str:
+        return f"{self.customer} → {self.pool}"
+
+
+class PoolMoveKind(models.TextChoices):
+    RELEASE = "release", _("放入公海")
+    RECLAIM = "reclaim", _("自动收回")
+    CLAIM = "claim", _("领取")
+    ASSIGN = "assign", _("分配")
+
+
+class PoolMove(models.Model):
+    """Every move of a customer into or out of a pool (the log the reclaim writes, and what
+    the claim limits count)."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="pool_moves"
+    )
+    pool = models.ForeignKey(
+        Pool, verbose_name=_("公海"), on_delete=models.PROTECT, related_name="moves"
+    )
+    kind = models.CharField(_("动作"), max_length=16, choices=PoolMoveKind.choices)
+    # For a release/reclaim the owner who lost the customer; for a claim/assign the new one.
+    employee = models.ForeignKey(
+        Employee,
+        verbose_name=_("负责人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("时间"))
+    rule = models.CharField(_("规则"), max_length=300, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("公海记录")
+        verbose_name_plural = _("公海记录")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["employee", "kind", "at"], name="crm_poolmove_emp_kind_at"),
+            models.Index(fields=["customer", "-at"], name="crm_poolmove_cust_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.kind} {self.at:%Y-%m-%d}"
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", _("新线索")
+    FOLLOWING = "following", _("跟进中")
+    CONVERTED = "converted", _("已转化")
+    INVALID = "invalid", _("无效")
+
+
+class Lead(models.Model):
+    """A first contact (线索): from a form, an import, the API or a campaign code. Converted
+    once into a customer + contact (+ an opportunity); then read-only."""
+
+    code = models.CharField(_("线索编号"), max_length=32, unique=True)
+    company = models.CharField(_("公司名称"), max_length=200)
+    contact_name = models.CharField(_("联系人"), max_length=64, blank=True)
+    phone = models.CharField(_("电话"), max_length=32, blank=True)
+    email = models.CharField(_("邮箱"), max_length=254, blank=True)
+    source = models.CharField(_("线索来源"), max_length=64, blank=True)
+    campaign_code = models.CharField(_("活动代码"), max_length=32, blank=True)
+    region = models.CharField(_("地区"), max_length=64, blank=True)
+    note = models.TextField(_("备注"), blank=True)
+    owner = models.ForeignKey(
+        Employee,
+        verbose_name=_("负责人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("所属部门"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("状态"), max_length=16, choices=LeadStatus.choices, default=LeadStatus.NEW
+    )
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("转化客户"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+    )
+    contact = models.ForeignKey(
+        "Contact",
+        verbose_name=_("转化联系人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    converted_at = models.DateTimeField(_("转化时间"), null=True, blank=True)
+    last_followup_at = models.DateTimeField(_("最后跟进时间"), null=True, blank=True)
+    company_key = models.CharField(_("名称查重键"), max_length=200, blank=True, editable=False)
+    phone_key = models.CharField(_("电话查重键"), max_length=32, blank=True, editable=False)
+    email_key = models.CharField(_("邮箱查重键"), max_length=254, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = pgettext_lazy("one", "线索")
+        verbose_name_plural = _("线索")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["company_key"], name="crm_lead_company_key"),
+            models.Index(fields=["phone_key"], name="crm_lead_phone_key"),
+            models.Index(fields=["email_key"], name="crm_lead_email_key"),
+            models.Index(fields=["owner", "-id"], name="crm_lead_owner_id"),
+            models.Index(fields=["department", "-id"], name="crm_lead_dept_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.company
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.company_key = company_key(self.company)
+        self.phone_key = phone_key(self.phone)
+        self.email_key = email_key(self.email)
+        super().save(*args, **kwargs)
+
+
+class Contact(models.Model):
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="contacts"
+    )
+    name = models.CharField(_("姓名"), max_length=64)
+    phone = models.CharField(_("电话"), max_length=32, blank=True)
+    email = models.CharField(_("邮箱"), max_length=254, blank=True)
+    title = models.CharField(_("职务/角色"), max_length=64, blank=True)
+    decision_maker = models.BooleanField(_("关键决策人"), default=False)
+    phone_key = models.CharField(_("电话查重键"), max_length=32, blank=True, editable=False)
+    email_key = models.CharField(_("邮箱查重键"), max_length=254, blank=True, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = pgettext_lazy("one", "联系人")
+        verbose_name_plural = _("联系人")
+        ordering = ["-decision_maker", "id"]
+        indexes = [
+            models.Index(fields=["phone_key"], name="crm_contact_phone_key"),
+            models.Index(fields=["email_key"], name="crm_contact_email_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.phone_key = phone_key(self.phone)
+        self.email_key = email_key(self.email)
+        super().save(*args, **kwargs)
+
+
+class ActivityKind(models.TextChoices):
+    CALL = "call", _("电话")
+    VISIT = "visit", _("拜访")
+    WECHAT = "wechat", _("微信")
+    MEETING = "meeting", _("会议")
+    EMAIL = "email", _("邮件")
+
+
+class Activity(models.Model):
+    """A follow-up (跟进记录) on a customer or a lead. Each one moves the customer's
+    ``last_followup_at`` (what the pool's "N days without a follow-up" reads)."""
+
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("客户"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="activities",
+    )
+    lead = models.ForeignKey(
+        Lead,
+        verbose_name=_("线索"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="activities",
+    )
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("联系人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="activities",
+    )
+    kind = models.CharField(_("跟进方式"), max_length=16, choices=ActivityKind.choices)
+    content = models.TextField(_("跟进内容"))
+    next_step = models.CharField(_("下一步"), max_length=300, blank=True)
+    next_on = models.DateField(_("下次跟进日期"), null=True, blank=True)
+    # Whether the due reminder of next_on was sent (the reminder job is idempotent).
+    reminded = models.BooleanField(_("已提醒"), default=False, editable=False)
+    employee = models.ForeignKey(
+        Employee, verbose_name=_("跟进人"), on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(_("跟进时间"))
+
+    class Meta:
+        verbose_name = pgettext_lazy("one", "跟进记录")
+        verbose_name_plural = _("跟进记录")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-at"], name="crm_activity_cust_at"),
+            models.Index(fields=["lead", "-at"], name="crm_activity_lead_at"),
+            models.Index(fields=["next_on", "reminded"], name="crm_activity_due"),
+            models.Index(fields=["employee", "-at"], name="crm_activity_emp_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(customer__isnull=False) | models.Q(lead__isnull=False),
+                name="crm_activity_has_subject",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.at:%Y-%m-%d}"

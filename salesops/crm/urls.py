@@ -1,0 +1,17 @@
+"""Pages of the CRM (客户关系), mounted under /crm/."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from salesops.crm.views import leads
+
+app_name = "crm"
+
+urlpatterns = [
+    path("leads/", leads.leads, name="leads"),
+    path("leads/new/", leads.lead_new, name="lead_new"),
+    path("leads/<int:pk>/", leads.lead_detail, name="lead_detail"),
+    path("leads/<int:pk>/convert/", leads.lead_convert_view, name="lead_convert"),
+    path("duplicates/", leads.duplicates, name="duplicates"),
+]

@@ -1,0 +1,55 @@
+"""The 查重 rule at every create: a duplicate stops the create with code ``duplicate`` (409)
+and says what it matched, scoped (``sales.dedupe``); the user may go on only by confirming,
+and a create past a warning is audited with what it matched."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from salesops.core.access import Viewer
+from salesops.core.audit import audit_record
+from salesops.core.errors import ServiceError
+from salesops.core.models import AuditAction, User
+from salesops.sales.dedupe import Match, find_duplicates
+
+
+def duplicate_guard(
+    *,
+    viewer: Viewer | None,
+    name: str = "",
+    phone: str = "",
+    email: str = "",
+    confirm: bool = False,
+    matches: list[Match] | None = None,
+) -> list[Match]:
+    """Raise ``duplicate`` when anything matches and the user has not confirmed; return
+    the matches (for ``duplicate_confirmed_audit`` once the record exists)."""
+    found = (
+        matches
+        if matches is not None
+        else find_duplicates(viewer, name=name, phone=phone, email=email)
+    )
+    if found and not confirm:
+        first = found[0]
+        field = {"name": "name", "phone": "phone", "email": "email"}[first.on]
+        raise ServiceError(
+            "duplicate",
+            _("疑似重复（%(n)d 条）：%(first)s。确认无误后可勾选“仍要创建”。")
+            % {"n": len(found), "first": first.message},
+            field=field,
+            status=409,
+        )
+    return found
+
+
+def duplicate_confirmed_audit(*, actor: User | None, obj: object, matches: list[Match]) -> None:
+    """The create went on past a 查重 warning: say so on the new record's log."""
+    if not matches:
+        return
+    described = "; ".join(f"{m.kind}#{m.id or '-'} {m.owner or '-'} ({m.on})" for m in matches)
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=obj,  # type: ignore[arg-type]
+        note=(_("确认重复后仍创建：%(m)s") % {"m": described})[:500],
+    )
