@@ -87,7 +87,13 @@ def test_an_app_registered_only_through_its_apps_py_appears_everywhere(tmp_path:
 def test_the_installed_modules_register_their_pieces() -> None:
     apps = [m.app for m in registry.modules()]
     assert apps == ["core", "org", "sales", "crm", "compensation"]
-    assert [prefix for prefix, _m in registry.url_modules()] == ["", "org/", "sales/", "crm/", "comp/"]
+    assert [prefix for prefix, _m in registry.url_modules()] == [
+        "",
+        "org/",
+        "sales/",
+        "crm/",
+        "comp/",
+    ]
     assert list(registry.importer_classes()) == [
         "departments",
         "employees",
@@ -97,7 +103,15 @@ def test_the_installed_modules_register_their_pieces() -> None:
         "orders",
     ]
     groups = [str(g.label) for g, _items in registry.menu_groups()]
-    assert groups == ["工作台", "组织架构", "直销网络", "客户关系", "销售管理", "奖金结算", "系统管理"]
+    assert groups == [
+        "工作台",
+        "组织架构",
+        "直销网络",
+        "客户关系",
+        "销售管理",
+        "奖金结算",
+        "系统管理",
+    ]
     assert list(registry.scheduled_jobs()) == [
         "core.accounts_purge",
         "core.import_jobs_reset_stale",
