@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -12,8 +14,16 @@ class CrmConfig(AppConfig):
 
     def ready(self) -> None:
         from salesops.core.navigation import STAFF
-        from salesops.core.registry import MenuGroup, MenuItem, Module, register_module
+        from salesops.core.registry import (
+            DetailPart,
+            MenuGroup,
+            MenuItem,
+            Module,
+            ScheduledJob,
+            register_module,
+        )
         from salesops.crm.selectors.leads import crm_duplicates
+        from salesops.crm.views import pool
         from salesops.sales.dedupe import register_duplicate_finder
 
         # 查重 of every customer create (sales) also looks at leads and contacts.
@@ -25,11 +35,33 @@ class CrmConfig(AppConfig):
                 app=self.label,
                 url_prefix="crm/",
                 urls="salesops.crm.urls",
-                api=("salesops.crm.api.leads",),
+                api=("salesops.crm.api.leads", "salesops.crm.api.pool"),
                 menu_groups=(MenuGroup(g, _("客户关系"), order=35),),
                 menu=(
                     MenuItem(g, "crm:leads", _("线索"), "bi-lightning", STAFF, 10),
+                    MenuItem(g, "crm:pool", _("公海"), "bi-water", STAFF, 30),
                     MenuItem(g, "crm:duplicates", _("查重"), "bi-search", STAFF, 50),
+                ),
+                jobs=(
+                    ScheduledJob(
+                        "crm.pool_reclaim",
+                        _("公海自动收回与提醒"),
+                        every=datetime.timedelta(hours=1),
+                        run="salesops.crm.services.pool:pool_reclaim_job",
+                    ),
+                ),
+                detail_parts=(
+                    DetailPart(
+                        "sales.customer", "pool_info", _("公海"), pool.countdown_part, "info", 10
+                    ),
+                    DetailPart(
+                        "sales.customer",
+                        "pool_actions",
+                        _("公海"),
+                        pool.actions_part,
+                        "actions",
+                        10,
+                    ),
                 ),
             )
         )

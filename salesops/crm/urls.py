@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from salesops.crm.views import leads
+from salesops.crm.views import leads, pool
 
 app_name = "crm"
 
@@ -14,4 +14,8 @@ urlpatterns = [
     path("leads/<int:pk>/", leads.lead_detail, name="lead_detail"),
     path("leads/<int:pk>/convert/", leads.lead_convert_view, name="lead_convert"),
     path("duplicates/", leads.duplicates, name="duplicates"),
+    path("pool/", pool.pool, name="pool"),
+    path("pool/<int:pk>/claim/", pool.claim, name="pool_claim"),
+    path("customers/<int:pk>/release/", pool.release, name="customer_release"),
+    path("customers/<int:pk>/lock/", pool.lock, name="customer_lock"),
 ]

@@ -58,6 +58,7 @@ from salesops.core.models import (
 )
 from salesops.core.money import round_money
 from salesops.core.roles import ensure_default_roles
+from salesops.crm.models import Pool, PoolCustomer, PoolLevelRule, PoolMove, PoolMoveKind
 from salesops.demo import names
 from salesops.org.models import (
     Department,
@@ -79,6 +80,7 @@ from salesops.org.services.sponsor_changes import DOC_TYPE as SPONSOR_CHANGE
 from salesops.org.services.sponsor_changes import sponsor_change_request_submit
 from salesops.sales.models import (
     Customer,
+    CustomerStatus,
     Order,
     OrderKind,
     OrderLine,
@@ -183,6 +185,7 @@ class DemoBuilder:
         if scale <= 0:
             raise ValueError("scale must be positive")
         self.rng = random.Random(seed)
+        self.seed = seed
         self.today = today
         self.months = month_starts(today)
         self.first_month = self.months[0]
@@ -218,6 +221,7 @@ class DemoBuilder:
             self._orders()
             self._returns()
             self._approvals()
+            self._pools()
             audit_record(
                 actor=None,
                 action=AuditAction.IMPORT,
@@ -459,6 +463,111 @@ class DemoBuilder:
             .values_list("pk", "owner_id", "department_id", "source")
         )
         self._say(_("客户"), customers=len(self.customers))
+
+    # -- the CRM's public pools ---------------------------------------------------------
+
+    def _pools(self) -> None:
+        """One pool per region plus the company's default pool, each with the rules a
+        Chinese sales department sets (30 days without a follow-up, 180 without a deal;
+        A-level customers longer), customers' levels, follow-up dates and won status, and
+        a few customers already in the pools. A generator of its own, so that adding this
+        step changes nothing the earlier steps build."""
+        rng = random.Random(f"pools-{self.seed}")
+        now = _stamp(self.today, 9 * 60)
+        default, _created = Pool.objects.get_or_create(
+            is_default=True, defaults={"name": _("公司公海")}
+        )
+        default.days_no_followup, default.days_no_deal = 45, 365
+        default.save()
+        pools: dict[int, Pool] = {}
+        for code, director in self.region_directors.items():
+            region = Department.objects.get(code=f"{names.COMPANY_CODE}-{code}")
+            pool = Pool.objects.create(
+                name=f"{region.name}公海",
+                admin=director,
+                days_no_followup=30,
+                days_no_deal=180,
+                notify_days=7,
+                max_owned=300,
+                max_locked=30,
+                claims_per_day=10,
+                former_owner_days=15,
+            )
+            pool.departments.add(region)
+            PoolLevelRule.objects.create(
+                pool=pool, level="A", days_no_followup=60, days_no_deal=365
+            )
+            pools[region.pk] = pool
+        team_region = dict(
+            Department.objects.filter(kind=DepartmentKind.TEAM).values_list("pk", "parent_id")
+        )
+        ours = Customer.objects.filter(code__startswith="KH")
+        ours.update(owner_since=models.F("created_at"))
+        ordered = set(
+            Order.objects.filter(customer__isnull=False).values_list("customer_id", flat=True)
+        )
+        by_day: dict[int, list[int]] = {}
+        by_level: dict[str, list[int]] = {}
+        for pk, _owner, _dept, _source in self.customers:
+            # Most customers were followed up lately; a few are about to go back.
+            days = rng.choice((0, 1, 2, 3, 5, 8, 12, 16, 20, 24, 26, 27, 28, 29))
+            by_day.setdefault(days, []).append(pk)
+            level = rng.choices("ABCD", (12, 40, 35, 13))[0]
+            by_level.setdefault(level, []).append(pk)
+        for days, pks in by_day.items():
+            stamp = now - datetime.timedelta(days=days, minutes=rng.randrange(600))
+            for start in range(0, len(pks), BATCH):
+                ours.filter(pk__in=pks[start : start + BATCH]).update(last_followup_at=stamp)
+        for level, pks in by_level.items():
+            for start in range(0, len(pks), BATCH):
+                ours.filter(pk__in=pks[start : start + BATCH]).update(level=level)
+        won = sorted(ordered)
+        for start in range(0, len(won), BATCH):
+            ours.filter(pk__in=won[start : start + BATCH]).update(
+                status=CustomerStatus.WON, won_at=models.F("created_at")
+            )
+        # Customers without a deal were handed to their current owner within the deal
+        # rule's 180 days (a rep does not hold a dead customer for years).
+        recent = now - datetime.timedelta(days=170)
+        stale = list(
+            ours.exclude(status=CustomerStatus.WON)
+            .filter(owner_since__lt=recent)
+            .values_list("pk", flat=True)
+        )
+        buckets: dict[int, list[int]] = {}
+        for pk in stale:
+            buckets.setdefault(rng.randrange(20, 170, 10), []).append(pk)
+        for days, pks in buckets.items():
+            stamp = now - datetime.timedelta(days=days)
+            for start in range(0, len(pks), BATCH):
+                ours.filter(pk__in=pks[start : start + BATCH]).update(owner_since=stamp)
+        # A few customers without orders are in their region's pool already.
+        free = [c for c in self.customers if c[0] not in ordered and c[0] > self.customers[3][0]]
+        released = rng.sample(free, min(len(free), max(3, len(self.customers) // 25)))
+        entries, moves = [], []
+        for pk, owner, dept, _source in released:
+            pool = pools.get(team_region.get(dept, 0), default)
+            at = now - datetime.timedelta(days=rng.randrange(1, 40), minutes=rng.randrange(600))
+            reason = rng.choice(POOL_REASONS)
+            entries.append(
+                PoolCustomer(
+                    customer_id=pk, pool=pool, entered_at=at, former_owner_id=owner, reason=reason
+                )
+            )
+            moves.append(
+                PoolMove(
+                    customer_id=pk,
+                    pool=pool,
+                    kind=PoolMoveKind.RELEASE,
+                    employee_id=owner,
+                    at=at,
+                    rule=reason,
+                )
+            )
+        PoolCustomer.objects.bulk_create(entries)
+        PoolMove.objects.bulk_create(moves)
+        ours.filter(pk__in=[r[0] for r in released]).update(owner=None, owner_since=None)
+        self._say(_("公海"), pools=len(pools) + 1, pool_customers=len(released))
 
     # -- the member network ------------------------------------------------------------
 
@@ -894,6 +1003,9 @@ class DemoBuilder:
 
 
 # ---------------------------------------------------------------------------------------
+
+
+POOL_REASONS = ("客户暂无采购计划", "联系不上", "预算冻结，明年再跟", "已转给同事跟进后退回")
 
 
 def _wipe_models() -> list[type[models.Model]]:

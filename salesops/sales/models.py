@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F
 from django.db.models.functions import Cast, Round
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -107,12 +108,17 @@ class Customer(models.Model):
         fields = kwargs.get("update_fields")
         if fields is not None and ({"name", "phone"} & set(fields)):
             kwargs["update_fields"] = {*fields, "name_key", "phone_key"}
+        if fields is not None and "owner" in fields:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "owner_since"}
         super().save(*args, **kwargs)
 
     def set_keys(self) -> None:
         """The 查重 keys from the name and phone (bulk writes call it; ``save`` does)."""
         self.name_key = company_key(self.name)
         self.phone_key = phone_key(self.phone)
+        # The pool's rules count from when the current owner got the customer.
+        if self.owner_id is not None and self.owner_since is None:
+            self.owner_since = timezone.now()
 
 
 class Product(models.Model):

@@ -33,6 +33,8 @@ from salesops.core.models import (
     User,
 )
 from salesops.core.notifications import notify
+from salesops.crm.models import Lead
+from salesops.crm.services.leads import LeadInput, lead_create
 from salesops.factories import (
     DepartmentFactory,
     EmployeeFactory,
@@ -92,6 +94,15 @@ CUSTOMERS: dict[str, tuple[str, str, str, str, str]] = {
 }
 
 # key: (member_no, name, sponsor, owner employee, phone)
+# Leads (线索): company, owner, and for an unassigned lead its department.
+LEADS: dict[str, tuple[str, str | None, str | None]] = {
+    "l_rep": ("矩阵线索丙贸易公司", "rep", None),
+    "l_mgr": ("矩阵线索乙贸易公司", "manager", None),
+    "l_rep3": ("矩阵线索戊贸易公司", "rep3", None),
+    "l_out": ("矩阵线索庚贸易公司", "outsider", None),
+    "l_free": ("矩阵线索待分配公司", None, "TA2"),
+}
+
 MEMBERS: dict[str, tuple[str, str, str | None, str | None, str]] = {
     "m_root": ("MXM-ROOT", "根会员", None, "rep", "13900002001"),
     "m_me": ("MXM-ME", "我会员", "m_root", "rep", "13900002002"),
@@ -166,6 +177,7 @@ class World:
     departments: dict[str, Department] = field(default_factory=dict)
     employees: dict[str, Employee] = field(default_factory=dict)
     customers: dict[str, Customer] = field(default_factory=dict)
+    leads: dict[str, Lead] = field(default_factory=dict)
     members: dict[str, Member] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)
     price_list: PriceList | None = None
@@ -217,6 +229,15 @@ def build_world() -> World:
             phone=phone,
             id_number=id_number,
         )
+    for key, (company, owner, dept) in LEADS.items():
+        if owner is not None:
+            w.leads[key] = lead_create(
+                actor=None, data=LeadInput(company=company), owner=w.employees[owner]
+            )
+        else:
+            w.leads[key] = Lead.objects.create(
+                code=f"MXL-{key}", company=company, department=w.departments[dept or "HQ"]
+            )
     for key, (no, name, sponsor, owner, phone) in MEMBERS.items():
         w.members[key] = MemberFactory(
             member_no=no,

@@ -199,6 +199,16 @@ class Oracle:
         return {s for s, a in mw.SPONSOR_CHANGE_APPROVER.items() if a == self.key}
 
     @property
+    def leads(self) -> set[str]:
+        if not self.staff:
+            return set()
+        return {
+            k
+            for k, (_c, owner, dept) in mw.LEADS.items()
+            if self.sees_row(owner, _emp_dept(owner) if owner else dept)
+        }
+
+    @property
     def staff(self) -> bool:
         return self.is_admin or not self.is_member
 
@@ -471,6 +481,8 @@ def _list_cases(w: mw.World) -> list[ListCase]:
             # Without an employee record there is no 我负责的 tab: the page shows 全部.
             cust_code[c] for c in o.customers if mw.CUSTOMERS[c][2] == o.emp or o.emp is None
         } if o.staff else None),
+        ListCase("leads", reverse("crm:leads") + "?scene=all", 1, lambda o: {
+            mw.LEADS[k][0] for k in o.leads} if o.staff else None),
         ListCase("products", reverse("sales:products"), 0, lambda o: {
             sku[p] for p in o.products}),
         ListCase("price-lists", reverse("sales:price_lists"), 0, lambda o: {
@@ -631,6 +643,8 @@ def _detail_cases(w: mw.World, o: Oracle) -> list[DetailCase]:
             add("customer-reassign", c, url, seen)
             url = reverse("sales:order_create") + f"?customer={cust.pk}"
             add("order-new-for-customer", c, url, seen)
+    for k, lead in w.leads.items():
+        add("lead-detail", k, reverse("crm:lead_detail", args=[lead.pk]), k in o.leads)
     for p, product in w.products.items():
         seen = p in o.products
         add("product-detail", p, reverse("sales:product_detail", args=[product.pk]), seen)
@@ -671,6 +685,7 @@ DETAIL_PARTS = {
     "org": ("employee-", "department-", "member-", "genealogy-", "sponsor-", "chart"),
     "sales": ("customer-", "order-", "product-", "price-list-", "return-"),
     "core": ("approval-", "notification-", "import", "dashboard"),
+    "crm": ("lead-",),
 }
 
 
@@ -690,7 +705,8 @@ def test_ui_detail_pages_answer_404_outside_scope(ctx: Ctx, part: str) -> None:
                 shown = PERSONAL_FIELDS.get(case.family)
                 if shown is not None and case.visible:
                     check_personal(check, label, o, shown(ctx.w, case.obj), html)
-    check.done(minimum_requests=len(mw.VIEWERS) * 10)
+    # Each part has at least one family with an object each side of the org.
+    check.done(minimum_requests=len(mw.VIEWERS) * min(10, len(mw.LEADS)))
 
 
 Personal = tuple[str, str, str, str | None]  # (kind, full value, masked value, owner)
@@ -806,6 +822,11 @@ class ApiList:
     items: str  # "items" (org, core) or "results" (sales)
     key: str
     expected: Callable[[Oracle], set[str]]
+    staff_only: bool = False  # a member's token is refused (403), not shown an empty list
+
+
+# API families a member's token is refused outright (auth=staff), whatever the object.
+STAFF_ONLY_API = {"lead"}
 
 
 def _api_lists(w: mw.World) -> list[ApiList]:
@@ -820,6 +841,8 @@ def _api_lists(w: mw.World) -> list[ApiList]:
                 lambda o: {mw.MEMBERS[m][0] for m in o.members}),
         ApiList("customers", "/api/customers", "results", "code",
                 lambda o: {mw.CUSTOMERS[c][0] for c in o.customers}),
+        ApiList("leads", "/api/crm/leads", "results", "company",
+                lambda o: {mw.LEADS[k][0] for k in o.leads}, staff_only=True),
         ApiList("products", "/api/products", "results", "sku",
                 lambda o: {mw.PRODUCTS[p][0] for p in o.products}),
         ApiList("orders", "/api/orders", "results", "order_no",
@@ -848,6 +871,9 @@ def test_api_lists_return_exactly_the_rows_in_scope(ctx: Ctx) -> None:
         for case in lists:
             label = f"{key}-api-{case.name}-list"
             resp = get(case.url)
+            if case.staff_only and not o.staff:
+                check.status(label, resp, 403)
+                continue
             if not check.status(label, resp, 200):
                 continue
             check.no_leak(label, o, resp)
@@ -891,6 +917,9 @@ def _api_details(w: mw.World, o: Oracle) -> list[tuple[str, str, str, bool, dict
             "id_number": (idn if full else mask_id(idn)) if idn else "",
         }
         out.append(("customer", c, f"/api/customers/{cust.pk}", c in o.customers, fields))
+    for k, lead in w.leads.items():
+        fields = {"company": lead.company}
+        out.append(("lead", k, f"/api/crm/leads/{lead.pk}", k in o.leads, fields))
     for p, product in w.products.items():
         fields = {"sku": product.sku}
         out.append(("product", p, f"/api/products/{product.pk}", p in o.products, fields))
@@ -913,6 +942,9 @@ def test_api_details_answer_404_outside_scope(ctx: Ctx) -> None:
         for family, obj, url, visible, fields in _api_details(ctx.w, o):
             label = f"{key}-api-{family}-detail-{io_label(visible)}-{obj}"
             resp = get(url)
+            if family in STAFF_ONLY_API and not o.staff:
+                check.status(label, resp, 403)
+                continue
             if not check.status(label, resp, 200 if visible else 404):
                 continue
             check.no_leak(label, o, resp)
