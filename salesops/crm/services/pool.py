@@ -100,13 +100,14 @@ def _owned_count(employee: Employee, pool: Pool) -> int:
 def _check_limits(
     employee: Employee, pool: Pool, customer: Customer, now: datetime.datetime, claim: bool
 ) -> None:
-    if pool.max_owned is not None and _owned_count(employee, pool) >= pool.max_owned:
+    owned = _owned_count(employee, pool) if pool.max_owned is not None else 0
+    if pool.max_owned is not None and owned >= pool.max_owned:
         raise ServiceError(
             "pool_limit",
             _("%(name)s 已拥有 %(n)d 个客户，达到%(pool)s的上限 %(max)d 个")
             % {
                 "name": employee.name,
-                "n": _owned_count(employee, pool),
+                "n": owned,
                 "pool": pool.name,
                 "max": pool.max_owned,
             },
