@@ -119,7 +119,9 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("longwrites")
     env = {
         **os.environ,
@@ -134,7 +136,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     sqlite_path: Path | None = None
     dbname = ""
     if DATABASE_URL:
-        dbname = f"{urlsplit(DATABASE_URL).path.lstrip('/')}_longwrites"
+        # one database per module and worker: two modules use this fixture, and xdist may
+        # run one module's tests on two workers at once, each with its own module fixture
+        module = request.module.__name__.rsplit(".", 1)[-1]
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        dbname = f"{urlsplit(DATABASE_URL).path.lstrip('/')}_{module}_{worker}"
         with psycopg.connect(_pg_url("postgres"), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{dbname}"')
