@@ -43,10 +43,24 @@ class Viewer:
     def has_role(self, *codes: str) -> bool:
         return self.is_admin or self.role in codes
 
+    @property
+    def is_staff(self) -> bool:
+        """An employee's account (any role but 会员), or an admin."""
+        return self.is_admin or self.role != RoleCode.MEMBER
+
 
 def request_viewer(request: HttpRequest) -> Viewer:
     """The viewer of a page request (its logged-in user)."""
     return viewer_for(request.user)  # type: ignore[arg-type]
+
+
+def staff_only(viewer: Viewer) -> None:
+    """A page for employees: to a member it does not exist (404, nothing said)."""
+    if not viewer.is_staff:
+        from django.http import Http404
+        from django.utils.translation import gettext as _
+
+        raise Http404(_("页面不存在"))
 
 
 IdentityProvider = Callable[[User], tuple[Any, Any]]

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from salesops.core import registry
-from salesops.core.access import Viewer, request_viewer
+from salesops.core.access import Viewer, request_viewer, staff_only
 from salesops.core.display import format_datetime
 from salesops.core.errors import ServiceError
 from salesops.core.forms import apply_service_error
@@ -33,7 +33,6 @@ from salesops.core.listing import (
     Scene,
     list_page,
 )
-from salesops.core.models import RoleCode
 from salesops.core.selectors import audit_for_object
 from salesops.org.access import can_see_personal_info
 from salesops.org.selectors import employees_for_viewer, member_by_no_for_viewer
@@ -67,15 +66,6 @@ from salesops.sales.services.products import (
 from salesops.sales.services.returns import return_create
 
 FILTER_CHOICES_MAX = 200
-
-
-def _is_staff(viewer: Viewer) -> bool:
-    return viewer.is_admin or viewer.role != RoleCode.MEMBER
-
-
-def _staff_only(viewer: Viewer) -> None:
-    if not _is_staff(viewer):
-        raise Http404(_("页面不存在"))
 
 
 def _can_manage_products(viewer: Viewer) -> bool:
@@ -164,7 +154,7 @@ def _customer_spec(request: HttpRequest, viewer: Viewer) -> ListSpec:
                 "transfer",
                 gettext_lazy("转移负责人"),
                 _transfer_customers,
-                allowed=_is_staff,
+                allowed=lambda viewer: viewer.is_staff,
                 confirm=gettext_lazy("把所选客户转移给该工号的员工？"),
                 input_label=gettext_lazy("新负责人工号"),
                 icon="bi-person-gear",
@@ -181,7 +171,7 @@ def _transfer_customers(ctx: BatchContext) -> str:
 @login_required
 def customers(request: HttpRequest) -> HttpResponseBase:
     viewer = request_viewer(request)
-    _staff_only(viewer)
+    staff_only(viewer)
     return list_page(
         request,
         queryset=selectors.customers_for(viewer),
@@ -235,7 +225,7 @@ def _form_page(request: HttpRequest, form: Any, *, title: str, back: str, **extr
 @login_required
 def customer_create_view(request: HttpRequest) -> HttpResponse:
     viewer = request_viewer(request)
-    _staff_only(viewer)
+    staff_only(viewer)
     owners = employees_for_viewer(viewer).filter(active=True).order_by("employee_no")
     initial = {"owner": viewer.employee.pk} if viewer.employee else {}
     form = CustomerForm(request.POST or None, owners=owners, initial=initial)
@@ -397,7 +387,7 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
     viewer = request_viewer(request)
     product = selectors.product_for_viewer(viewer, pk)
     prices = []
-    if _is_staff(viewer):
+    if viewer.is_staff:
         prices = list(
             product.prices.select_related("price_list").order_by("-price_list__valid_from")[:50]
         )
@@ -456,7 +446,7 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def price_lists(request: HttpRequest) -> HttpResponseBase:
     viewer = request_viewer(request)
-    _staff_only(viewer)
+    staff_only(viewer)
     spec = ListSpec(
         title=gettext_lazy("价目表"),
         columns=[
@@ -631,7 +621,7 @@ def _order_spec(viewer: Viewer) -> ListSpec:
         date_filters=[DateRangeFilter("order_date", gettext_lazy("下单日期"), "order_date")],
         default_sort="-order_date",
         export_name="orders",
-        create_url=reverse("sales:order_create") if _is_staff(viewer) else "",
+        create_url=reverse("sales:order_create") if viewer.is_staff else "",
     )
 
 
@@ -667,7 +657,7 @@ def _line_rows(request: HttpRequest) -> list[dict[str, Any]]:
 def order_line_row(request: HttpRequest) -> HttpResponse:
     """One more empty line for the order form (htmx add-row)."""
     viewer = request_viewer(request)
-    _staff_only(viewer)
+    staff_only(viewer)
     products_qs = selectors.products_for(viewer).filter(active=True).order_by("sku")
     return render(
         request,
@@ -679,7 +669,7 @@ def order_line_row(request: HttpRequest) -> HttpResponse:
 @login_required
 def order_create_view(request: HttpRequest) -> HttpResponse:
     viewer = request_viewer(request)
-    _staff_only(viewer)
+    staff_only(viewer)
     product_list = list(selectors.products_for(viewer).filter(active=True).order_by("sku"))
     initial: dict[str, Any] = {"order_date": timezone.localdate()}
     if request.GET.get("customer"):
@@ -757,7 +747,7 @@ def order_create_view(request: HttpRequest) -> HttpResponse:
 def _order_detail_context(viewer: Viewer, order: Order, **extra: Any) -> dict[str, Any]:
     lines = selectors.order_lines(order)
     returns = list(selectors.order_returns(order))
-    staff = _is_staff(viewer)
+    staff = viewer.is_staff
     confirmed = order.status == OrderStatus.CONFIRMED
     return {
         "order": order,
@@ -797,7 +787,7 @@ def order_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
 def order_return_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Create a return from the order detail page (quantities per line)."""
     viewer = request_viewer(request)
-    _staff_only(viewer)
+    staff_only(viewer)
     order = selectors.order_for_viewer(viewer, pk)
     form = ReturnHeaderForm(request.POST)
     quantities = {

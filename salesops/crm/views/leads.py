@@ -5,18 +5,17 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from salesops.core.access import Viewer, mask_phone, request_viewer
+from salesops.core.access import Viewer, mask_phone, request_viewer, staff_only
 from salesops.core.display import format_datetime
 from salesops.core.errors import ServiceError
 from salesops.core.forms import apply_service_error
 from salesops.core.listing import Column, Filter, ListSpec, Scene, list_page
-from salesops.core.models import RoleCode
 from salesops.core.selectors import audit_for_object
 from salesops.crm.forms import ConvertForm, DuplicateCheckForm, LeadForm
 from salesops.crm.models import Lead, LeadStatus
@@ -25,11 +24,6 @@ from salesops.crm.services.leads import LeadInput, lead_convert, lead_create
 from salesops.org.access import can_see_personal_info
 from salesops.org.selectors import employees_for_viewer
 from salesops.sales.dedupe import find_duplicates
-
-
-def _staff_only(viewer: Viewer) -> None:
-    if not (viewer.is_admin or viewer.role != RoleCode.MEMBER):
-        raise Http404(_("页面不存在"))
 
 
 def _phone(viewer: Viewer, lead: Lead) -> str:
@@ -88,7 +82,7 @@ def _spec(viewer: Viewer) -> ListSpec:
 @login_required
 def leads(request: HttpRequest) -> HttpResponseBase:
     viewer = request_viewer(request)
-    _staff_only(viewer)
+    staff_only(viewer)
     return list_page(
         request,
         queryset=leads_for(viewer),
@@ -100,7 +94,7 @@ def leads(request: HttpRequest) -> HttpResponseBase:
 @login_required
 def lead_new(request: HttpRequest) -> HttpResponse:
     viewer = request_viewer(request)
-    _staff_only(viewer)
+    staff_only(viewer)
     owners = employees_for_viewer(viewer).filter(active=True).order_by("employee_no")
     initial = {"owner": viewer.employee.pk} if viewer.employee else {}
     form = LeadForm(request.POST or None, owners=owners, initial=initial)
@@ -152,7 +146,7 @@ def lead_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     viewer = request_viewer(request)
-    _staff_only(viewer)
+    staff_only(viewer)
     lead = lead_for_viewer(viewer, pk)
     return render(
         request,
@@ -180,7 +174,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def lead_convert_view(request: HttpRequest, pk: int) -> HttpResponse:
     viewer = request_viewer(request)
-    _staff_only(viewer)
+    staff_only(viewer)
     lead = lead_for_viewer(viewer, pk)
     if request.method != "POST":
         return redirect("crm:lead_detail", pk=lead.pk)
@@ -203,7 +197,7 @@ def lead_convert_view(request: HttpRequest, pk: int) -> HttpResponse:
 def duplicates(request: HttpRequest) -> HttpResponse:
     """查重: type a name, phone or e-mail and see who holds it, scoped."""
     viewer = request_viewer(request)
-    _staff_only(viewer)
+    staff_only(viewer)
     form = DuplicateCheckForm(request.GET or None)
     matches = None
     if form.is_bound and form.is_valid():

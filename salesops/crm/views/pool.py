@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from salesops.core.access import Viewer, request_viewer
+from salesops.core.access import Viewer, request_viewer, staff_only
 from salesops.core.display import format_datetime
 from salesops.core.errors import ServiceError
 from salesops.core.listing import BatchAction, BatchContext, Column, Filter, ListSpec, list_page
@@ -29,15 +29,9 @@ from salesops.crm.selectors.pool import (
     pools_for,
 )
 from salesops.crm.services.pool import customer_lock, customer_release, pool_assign, pool_claim
-from salesops.org.access import employee_scope_q
-from salesops.org.models import Employee
 from salesops.sales.models import Customer, CustomerLevel
 from salesops.sales.selectors import customers_for
-
-
-def _staff_only(viewer: Viewer) -> None:
-    if not (viewer.is_admin or viewer.role != RoleCode.MEMBER):
-        raise Http404(_("页面不存在"))
+from salesops.sales.services._common import employee_by_no
 
 
 def _claim(ctx: BatchContext) -> str:
@@ -57,14 +51,7 @@ def _claim(ctx: BatchContext) -> str:
 
 
 def _assign(ctx: BatchContext) -> str:
-    no = ctx.value.strip()
-    if not no:
-        raise ServiceError("required", _("请填写员工工号"), field="owner")
-    employee = Employee.objects.filter(
-        employee_scope_q(ctx.viewer, owner=""), employee_no=no
-    ).first()
-    if employee is None:
-        raise ServiceError("out_of_scope", _("工号 %(no)s 不在您的数据权限范围内") % {"no": no})
+    employee = employee_by_no(ctx.viewer, ctx.value)
     done = 0
     for entry in ctx.selected.order_by("customer_id"):
         pool_assign(actor=ctx.actor, customer=entry.customer, employee=employee)
@@ -141,7 +128,7 @@ def _spec(viewer: Viewer) -> ListSpec:
 @login_required
 def pool(request: HttpRequest) -> HttpResponseBase:
     viewer = request_viewer(request)
-    _staff_only(viewer)
+    staff_only(viewer)
     return list_page(
         request,
         queryset=pool_customers_for(viewer),
@@ -152,7 +139,7 @@ def pool(request: HttpRequest) -> HttpResponseBase:
 
 def _customer(request: HttpRequest, pk: int) -> Customer:
     viewer = request_viewer(request)
-    _staff_only(viewer)
+    staff_only(viewer)
     return get_object_or_404(customers_for(viewer), pk=pk)
 
 
@@ -191,7 +178,7 @@ def lock(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def claim(request: HttpRequest, pk: int) -> HttpResponse:
     viewer = request_viewer(request)
-    _staff_only(viewer)
+    staff_only(viewer)
     entry = get_object_or_404(pool_customers_for(viewer), customer_id=pk)
     try:
         pool_claim(actor=request.user, customer=entry.customer)  # type: ignore[arg-type]
@@ -217,6 +204,6 @@ def countdown_part(request: HttpRequest, customer: Customer) -> str:
 
 def actions_part(request: HttpRequest, customer: Customer) -> str:
     viewer = request_viewer(request)
-    if viewer.role == RoleCode.MEMBER and not viewer.is_admin:
+    if not viewer.is_staff:
         return ""
     return render_to_string("crm/_pool_actions.html", {"customer": customer}, request=request)

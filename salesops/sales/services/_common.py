@@ -30,6 +30,28 @@ def require_staff(viewer: Viewer | None) -> None:
         raise PermissionDeniedError(_("会员不能执行此操作"))
 
 
+def employee_by_no(viewer: Viewer, employee_no: str, *, field: str = "owner") -> Employee:
+    """The active employee with 工号 ``employee_no`` in the viewer's scope, the one a
+    customer (or a lead, a pool customer …) may be given to; else the error that says why."""
+    employee_no = employee_no.strip()
+    if not employee_no:
+        raise ServiceError("required", _("请填写员工工号"), field=field)
+    employee = (
+        Employee.objects.filter(employee_scope_q(viewer, owner=""), employee_no=employee_no)
+        .select_related("department")
+        .first()
+    )
+    if employee is None:
+        raise ServiceError(
+            "out_of_scope",
+            _("工号 %(no)s 不在您的数据权限范围内") % {"no": employee_no},
+            field=field,
+        )
+    if not employee.active:
+        raise ServiceError("inactive", _("负责人已离职，不能分配客户"), field=field)
+    return employee
+
+
 def require_product_manager(viewer: Viewer | None) -> None:
     if viewer is not None and not viewer.has_role(*PRODUCT_MANAGERS):
         raise PermissionDeniedError(_("只有管理员、销售总监和市场部可以维护商品和价目表"))

@@ -19,6 +19,7 @@ from salesops.org.models import Employee
 from salesops.sales.models import Customer
 from salesops.sales.services._common import (
     create_numbered,
+    employee_by_no,
     employee_in_scope,
     require_staff,
     viewer_of,
@@ -158,22 +159,7 @@ def customers_transfer(
     if viewer is None:
         raise PermissionDeniedError(_("请先登录"))
     require_staff(viewer)
-    owner_no = owner_no.strip()
-    if not owner_no:
-        raise ServiceError("required", _("请填写新负责人的工号"), field="owner")
-    owner = (
-        Employee.objects.filter(employee_scope_q(viewer, owner=""), employee_no=owner_no)
-        .select_related("department")
-        .first()
-    )
-    if owner is None:
-        raise ServiceError(
-            "out_of_scope",
-            _("工号 %(no)s 不在您的数据权限范围内") % {"no": owner_no},
-            field="owner",
-        )
-    if not owner.active:
-        raise ServiceError("inactive", _("负责人已离职，不能分配客户"), field="owner")
+    owner = employee_by_no(viewer, owner_no)
     wanted = list(dict.fromkeys(customer_ids))
     customers = list(
         Customer.objects.select_for_update(of=("self",))  # not the joined owner rows
