@@ -23,7 +23,7 @@ class CrmConfig(AppConfig):
             register_module,
         )
         from salesops.crm.selectors.leads import crm_duplicates
-        from salesops.crm.views import pool
+        from salesops.crm.views import followups, pool
         from salesops.sales.dedupe import register_duplicate_finder
 
         # 查重 of every customer create (sales) also looks at leads and contacts.
@@ -35,10 +35,15 @@ class CrmConfig(AppConfig):
                 app=self.label,
                 url_prefix="crm/",
                 urls="salesops.crm.urls",
-                api=("salesops.crm.api.leads", "salesops.crm.api.pool"),
+                api=(
+                    "salesops.crm.api.leads",
+                    "salesops.crm.api.pool",
+                    "salesops.crm.api.followups",
+                ),
                 menu_groups=(MenuGroup(g, _("客户关系"), order=35),),
                 menu=(
                     MenuItem(g, "crm:leads", _("线索"), "bi-lightning", STAFF, 10),
+                    MenuItem(g, "crm:followups", _("跟进记录"), "bi-chat-left-text", STAFF, 20),
                     MenuItem(g, "crm:pool", _("公海"), "bi-water", STAFF, 30),
                     MenuItem(g, "crm:duplicates", _("查重"), "bi-search", STAFF, 50),
                 ),
@@ -49,8 +54,30 @@ class CrmConfig(AppConfig):
                         every=datetime.timedelta(hours=1),
                         run="salesops.crm.services.pool:pool_reclaim_job",
                     ),
+                    ScheduledJob(
+                        "crm.followup_reminders",
+                        _("跟进计划到期提醒"),
+                        every=datetime.timedelta(hours=1),
+                        run="salesops.crm.services.followups:followup_reminders_job",
+                    ),
                 ),
                 detail_parts=(
+                    DetailPart(
+                        "sales.customer",
+                        "followups",
+                        _("跟进记录"),
+                        followups.timeline_part,
+                        "tab",
+                        10,
+                    ),
+                    DetailPart(
+                        "sales.customer",
+                        "contacts",
+                        _("联系人"),
+                        followups.contacts_part,
+                        "tab",
+                        20,
+                    ),
                     DetailPart(
                         "sales.customer", "pool_info", _("公海"), pool.countdown_part, "info", 10
                     ),

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from salesops.core.forms import SalesOpsForm
+from salesops.crm.models import ActivityKind, Contact
 from salesops.org.models import Employee
 from salesops.sales.forms import BootstrapMixin
 
@@ -45,6 +46,38 @@ class DuplicateCheckForm(BootstrapMixin, SalesOpsForm):
     name = forms.CharField(label=_("公司/客户名称"), max_length=200, required=False)
     phone = forms.CharField(label=_("电话"), max_length=32, required=False)
     email = forms.CharField(label=_("邮箱"), max_length=254, required=False)
+
+    def __init__(self, *args: Any, **kw: Any):
+        super().__init__(*args, **kw)
+        self._style()
+
+
+class FollowupForm(BootstrapMixin, SalesOpsForm):
+    kind = forms.ChoiceField(label=_("跟进方式"), choices=ActivityKind.choices)
+    content = forms.CharField(label=_("跟进内容"), max_length=5000, widget=forms.Textarea)
+    contact = forms.ModelChoiceField(
+        label=_("联系人"), queryset=Contact.objects.none(), required=False
+    )
+    next_step = forms.CharField(label=_("下一步"), max_length=300, required=False)
+    next_on = forms.DateField(
+        label=_("下次跟进日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args: Any, contacts: Any, **kw: Any):
+        super().__init__(*args, **kw)
+        self.fields["contact"].queryset = contacts  # type: ignore[attr-defined]
+        self.fields["content"].widget.attrs["rows"] = 3
+        self._style()
+
+
+class ContactForm(BootstrapMixin, SalesOpsForm):
+    name = forms.CharField(label=_("姓名"), max_length=64)
+    title = forms.CharField(label=_("职务/角色"), max_length=64, required=False)
+    phone = forms.CharField(label=_("电话"), max_length=32, required=False)
+    email = forms.CharField(label=_("邮箱"), max_length=254, required=False)
+    decision_maker = forms.BooleanField(label=_("关键决策人"), required=False)
 
     def __init__(self, *args: Any, **kw: Any):
         super().__init__(*args, **kw)

@@ -331,6 +331,8 @@ class Activity(models.Model):
     next_on = models.DateField(_("下次跟进日期"), null=True, blank=True)
     # Whether the due reminder of next_on was sent (the reminder job is idempotent).
     reminded = models.BooleanField(_("已提醒"), default=False, editable=False)
+    # The next step was taken: a later follow-up on the same customer (or lead) closes it.
+    done = models.BooleanField(_("已完成下一步"), default=False, editable=False)
     employee = models.ForeignKey(
         Employee, verbose_name=_("跟进人"), on_delete=models.PROTECT, related_name="+"
     )
@@ -344,6 +346,11 @@ class Activity(models.Model):
             models.Index(fields=["customer", "-at"], name="crm_activity_cust_at"),
             models.Index(fields=["lead", "-at"], name="crm_activity_lead_at"),
             models.Index(fields=["next_on", "reminded"], name="crm_activity_due"),
+            models.Index(
+                fields=["customer", "next_on"],
+                name="crm_activity_open",
+                condition=models.Q(done=False, next_on__isnull=False),
+            ),
             models.Index(fields=["employee", "-at"], name="crm_activity_emp_at"),
         ]
         constraints = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from salesops.crm.views import leads, pool
+from salesops.crm.views import followups, leads, pool
 
 app_name = "crm"
 
@@ -18,4 +18,10 @@ urlpatterns = [
     path("pool/<int:pk>/claim/", pool.claim, name="pool_claim"),
     path("customers/<int:pk>/release/", pool.release, name="customer_release"),
     path("customers/<int:pk>/lock/", pool.lock, name="customer_lock"),
+    path("followups/", followups.followups, name="followups"),
+    path("customers/<int:pk>/followup/", followups.customer_followup, name="customer_followup"),
+    path("leads/<int:pk>/followup/", followups.lead_followup, name="lead_followup"),
+    path("customers/<int:pk>/contacts/new/", followups.contact_new, name="contact_new"),
+    path("contacts/<int:pk>/edit/", followups.contact_edit, name="contact_edit"),
+    path("contacts/<int:pk>/delete/", followups.contact_remove, name="contact_delete"),
 ]

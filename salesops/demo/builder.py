@@ -58,7 +58,16 @@ from salesops.core.models import (
 )
 from salesops.core.money import round_money
 from salesops.core.roles import ensure_default_roles
-from salesops.crm.models import Pool, PoolCustomer, PoolLevelRule, PoolMove, PoolMoveKind
+from salesops.crm.models import (
+    Activity,
+    ActivityKind,
+    Contact,
+    Pool,
+    PoolCustomer,
+    PoolLevelRule,
+    PoolMove,
+    PoolMoveKind,
+)
 from salesops.demo import names
 from salesops.org.models import (
     Department,
@@ -78,6 +87,7 @@ from salesops.org.services.employees import employee_create
 from salesops.org.services.members import MemberSeed, members_bulk_create
 from salesops.org.services.sponsor_changes import DOC_TYPE as SPONSOR_CHANGE
 from salesops.org.services.sponsor_changes import sponsor_change_request_submit
+from salesops.sales.keys import email_key, phone_key
 from salesops.sales.models import (
     Customer,
     CustomerStatus,
@@ -222,6 +232,7 @@ class DemoBuilder:
             self._returns()
             self._approvals()
             self._pools()
+            self._followups()
             audit_record(
                 actor=None,
                 action=AuditAction.IMPORT,
@@ -568,6 +579,91 @@ class DemoBuilder:
         PoolMove.objects.bulk_create(moves)
         ours.filter(pk__in=[r[0] for r in released]).update(owner=None, owner_since=None)
         self._say(_("公海"), pools=len(pools) + 1, pool_customers=len(released))
+
+    def _followups(self) -> None:
+        """Each customer's contacts (a decision maker, sometimes a second person) and its
+        follow-up history: the latest at its ``last_followup_at``, a few earlier ones, and
+        for some a planned next step (a few due today, so the reminders have work). Its own
+        generator, like the pools."""
+        rng = random.Random(f"followups-{self.seed}")
+        today = self.today
+        rows = Customer.objects.filter(code__startswith="KH").values_list(
+            "pk", "owner_id", "last_followup_at", "created_at"
+        )
+        former = dict(PoolCustomer.objects.values_list("customer_id", "former_owner_id"))
+        contacts: list[Contact] = []
+        for pk, _owner, _last, _created in rows:
+            contacts.append(
+                Contact(
+                    customer_id=pk,
+                    name=names.person_name(rng),
+                    phone=names.mobile(rng),
+                    title=rng.choice(CONTACT_TITLES[:3]),
+                    decision_maker=True,
+                )
+            )
+            if rng.random() < 0.4:
+                contacts.append(
+                    Contact(
+                        customer_id=pk,
+                        name=names.person_name(rng),
+                        phone=names.mobile(rng),
+                        title=rng.choice(CONTACT_TITLES[3:]),
+                    )
+                )
+        for c in contacts:  # the 查重 keys, as save() would set them
+            c.phone_key, c.email_key = phone_key(c.phone), email_key(c.email)
+        Contact.objects.bulk_create(contacts, batch_size=BATCH)
+        first_contact = dict(
+            Contact.objects.filter(
+                decision_maker=True, customer__code__startswith="KH"
+            ).values_list("customer_id", "pk")
+        )
+        activities: list[Activity] = []
+        for pk, owner, last, created in rows:
+            employee = owner or former.get(pk)
+            if employee is None or last is None:
+                continue
+            stamps = [last]
+            for _i in range(rng.choice((0, 1, 1, 2, 3))):
+                back = stamps[-1] - datetime.timedelta(
+                    days=rng.randrange(5, 40), hours=rng.randrange(8)
+                )
+                if back > created:
+                    stamps.append(back)
+            for i, at in enumerate(reversed(stamps)):
+                latest = i == len(stamps) - 1
+                step, on = "", None
+                if rng.random() < (0.45 if latest else 0.6):
+                    step = rng.choice(NEXT_STEPS)
+                    on = (at + datetime.timedelta(days=rng.randrange(1, 15))).date()
+                    if latest and owner is not None and on < today:
+                        on = today  # a step still open is due today at the latest
+                activities.append(
+                    Activity(
+                        customer_id=pk,
+                        contact_id=first_contact.get(pk) if rng.random() < 0.7 else None,
+                        kind=rng.choices(ACTIVITY_KINDS, (40, 20, 25, 8, 7))[0],
+                        content=rng.choice(FOLLOWUP_TEXTS),
+                        next_step=step,
+                        next_on=on,
+                        done=not latest and on is not None,
+                        reminded=not latest and on is not None,
+                        employee_id=employee,
+                        at=at,
+                    )
+                )
+        Activity.objects.bulk_create(activities, batch_size=BATCH)
+        by_day: dict[datetime.date, list[int]] = {}
+        for a in activities:
+            if not a.done and a.next_on and a.customer_id:
+                by_day.setdefault(a.next_on, []).append(a.customer_id)
+        for on, pks in by_day.items():
+            for start in range(0, len(pks), BATCH):
+                Customer.objects.filter(pk__in=pks[start : start + BATCH]).update(
+                    next_followup_on=on
+                )
+        self._say(_("联系人与跟进记录"), contacts=len(contacts), followups=len(activities))
 
     # -- the member network ------------------------------------------------------------
 
@@ -1006,6 +1102,25 @@ class DemoBuilder:
 
 
 POOL_REASONS = ("客户暂无采购计划", "联系不上", "预算冻结，明年再跟", "已转给同事跟进后退回")
+CONTACT_TITLES = ("总经理", "店长", "采购经理", "财务", "店员", "前台")
+ACTIVITY_KINDS = (
+    ActivityKind.CALL,
+    ActivityKind.WECHAT,
+    ActivityKind.VISIT,
+    ActivityKind.MEETING,
+    ActivityKind.EMAIL,
+)
+NEXT_STEPS = ("发送产品资料", "报价", "约上门演示", "回访使用情况", "确认订货数量", "催款")
+FOLLOWUP_TEXTS = (
+    "电话沟通本月进货计划，客户关注新品价格。",
+    "微信发送了新品资料，客户表示有兴趣，下周再联系。",
+    "上门拜访店长，了解门店客流和库存情况。",
+    "客户反馈上批货物包装有破损，已登记并答复处理方案。",
+    "沟通年度合作政策，客户希望提高返利比例。",
+    "邀请客户参加下月新品推介会，客户已确认参加。",
+    "客户暂无采购需求，预计下季度再订货。",
+    "与采购经理确认报价细节，对方需内部审批。",
+)
 
 
 def _wipe_models() -> list[type[models.Model]]:

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
+
 from salesops.core.approvals.services import StepSpec, approval_flow_create
 from salesops.core.models import (
     ApprovalRequest,
@@ -33,7 +35,7 @@ from salesops.core.models import (
     User,
 )
 from salesops.core.notifications import notify
-from salesops.crm.models import Lead
+from salesops.crm.models import Activity, ActivityKind, Contact, Lead
 from salesops.crm.services.leads import LeadInput, lead_create
 from salesops.factories import (
     DepartmentFactory,
@@ -92,6 +94,20 @@ CUSTOMERS: dict[str, tuple[str, str, str, str, str]] = {
     "c_out": ("MXC-OUT", "庚客户", "outsider", "13800001007", ""),
     "c_mgrb": ("MXC-BMGR", "辛客户", "mgr_b", "13800001008", ""),
 }
+
+
+# Each customer has one contact (联系人) and one follow-up (跟进记录): their markers.
+def contact_name(c: str) -> str:
+    return f"矩阵联系人{c}号"
+
+
+def contact_phone(c: str) -> str:
+    return f"1360000{list(CUSTOMERS).index(c) + 1:04d}"
+
+
+def followup_text(c: str) -> str:
+    return f"MXF-{CUSTOMERS[c][0]}-跟进"
+
 
 # key: (member_no, name, sponsor, owner employee, phone)
 # Leads (线索): company, owner, and for an unassigned lead its department.
@@ -178,6 +194,8 @@ class World:
     employees: dict[str, Employee] = field(default_factory=dict)
     customers: dict[str, Customer] = field(default_factory=dict)
     leads: dict[str, Lead] = field(default_factory=dict)
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    followups: dict[str, Activity] = field(default_factory=dict)
     members: dict[str, Member] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)
     price_list: PriceList | None = None
@@ -228,6 +246,17 @@ def build_world() -> World:
             owner=w.employees[owner],
             phone=phone,
             id_number=id_number,
+        )
+    for key, cust in w.customers.items():
+        w.contacts[key] = Contact.objects.create(
+            customer=cust, name=contact_name(key), phone=contact_phone(key)
+        )
+        w.followups[key] = Activity.objects.create(
+            customer=cust,
+            kind=ActivityKind.CALL,
+            content=followup_text(key),
+            employee=cust.owner,
+            at=timezone.now(),
         )
     for key, (company, owner, dept) in LEADS.items():
         if owner is not None:

@@ -361,6 +361,13 @@ def forbidden_markers(o: Oracle, w: mw.World) -> dict[str, str]:
             out[phone] = f"customer {c} full phone"
             if idn:
                 out[idn] = f"customer {c} full id number"
+    for c in mw.CUSTOMERS:
+        if c not in o.customers:
+            out[mw.followup_text(c)] = f"customer {c} follow-up"
+            out[mw.contact_name(c)] = f"customer {c} contact"
+            out[mask(mw.contact_phone(c))] = f"customer {c} contact phone"
+        if c not in o.customers or not o.customer_phone_full(c):
+            out[mw.contact_phone(c)] = f"customer {c} contact's full phone"
     for e, emp in w.employees.items():
         if e not in o.employees:
             out[emp.employee_no] = f"employee {e}"
@@ -483,6 +490,8 @@ def _list_cases(w: mw.World) -> list[ListCase]:
         } if o.staff else None),
         ListCase("leads", reverse("crm:leads") + "?scene=all", 1, lambda o: {
             mw.LEADS[k][0] for k in o.leads} if o.staff else None),
+        ListCase("followups", reverse("crm:followups") + "?scene=all", 3, lambda o: {
+            mw.followup_text(c) for c in o.customers} if o.staff else None),
         ListCase("products", reverse("sales:products"), 0, lambda o: {
             sku[p] for p in o.products}),
         ListCase("price-lists", reverse("sales:price_lists"), 0, lambda o: {
@@ -645,6 +654,11 @@ def _detail_cases(w: mw.World, o: Oracle) -> list[DetailCase]:
             add("order-new-for-customer", c, url, seen)
     for k, lead in w.leads.items():
         add("lead-detail", k, reverse("crm:lead_detail", args=[lead.pk]), k in o.leads)
+    for c, cust in w.customers.items():
+        seen = c in o.customers
+        add("followup-new", c, reverse("crm:customer_followup", args=[cust.pk]), seen)
+        add("contact-new", c, reverse("crm:contact_new", args=[cust.pk]), seen)
+        add("contact-edit", c, reverse("crm:contact_edit", args=[w.contacts[c].pk]), seen)
     for p, product in w.products.items():
         seen = p in o.products
         add("product-detail", p, reverse("sales:product_detail", args=[product.pk]), seen)
@@ -685,7 +699,7 @@ DETAIL_PARTS = {
     "org": ("employee-", "department-", "member-", "genealogy-", "sponsor-", "chart"),
     "sales": ("customer-", "order-", "product-", "price-list-", "return-"),
     "core": ("approval-", "notification-", "import", "dashboard"),
-    "crm": ("lead-",),
+    "crm": ("lead-", "followup-", "contact-"),
 }
 
 
@@ -712,6 +726,11 @@ def test_ui_detail_pages_answer_404_outside_scope(ctx: Ctx, part: str) -> None:
 Personal = tuple[str, str, str, str | None]  # (kind, full value, masked value, owner)
 
 
+def _contact_personal(w: mw.World, c: str) -> list[Personal]:
+    phone = mw.contact_phone(c)
+    return [("contact phone", phone, mask(phone), mw.CUSTOMERS[c][2])]
+
+
 def _customer_personal(w: mw.World, c: str) -> list[Personal]:
     _code, _n, owner, phone, idn = mw.CUSTOMERS[c]
     out: list[Personal] = [("phone", phone, mask(phone), owner)]
@@ -731,8 +750,9 @@ def _member_personal(w: mw.World, m: str) -> list[Personal]:
 
 
 PERSONAL_FIELDS: dict[str, Callable[[mw.World, str], list[Personal]]] = {
-    "customer-detail": _customer_personal,
+    "customer-detail": lambda w, c: _customer_personal(w, c) + _contact_personal(w, c),
     "customer-edit": _customer_personal,
+    "contact-edit": _contact_personal,
     "employee-detail": _employee_personal,
     "member-detail": _member_personal,
 }
@@ -826,7 +846,7 @@ class ApiList:
 
 
 # API families a member's token is refused outright (auth=staff), whatever the object.
-STAFF_ONLY_API = {"lead"}
+STAFF_ONLY_API = {"lead", "customer-contacts"}
 
 
 def _api_lists(w: mw.World) -> list[ApiList]:
@@ -843,6 +863,8 @@ def _api_lists(w: mw.World) -> list[ApiList]:
                 lambda o: {mw.CUSTOMERS[c][0] for c in o.customers}),
         ApiList("leads", "/api/crm/leads", "results", "company",
                 lambda o: {mw.LEADS[k][0] for k in o.leads}, staff_only=True),
+        ApiList("followups", "/api/crm/followups", "results", "content",
+                lambda o: {mw.followup_text(c) for c in o.customers}, staff_only=True),
         ApiList("products", "/api/products", "results", "sku",
                 lambda o: {mw.PRODUCTS[p][0] for p in o.products}),
         ApiList("orders", "/api/orders", "results", "order_no",
@@ -917,6 +939,8 @@ def _api_details(w: mw.World, o: Oracle) -> list[tuple[str, str, str, bool, dict
             "id_number": (idn if full else mask_id(idn)) if idn else "",
         }
         out.append(("customer", c, f"/api/customers/{cust.pk}", c in o.customers, fields))
+        url = f"/api/crm/customers/{cust.pk}/contacts"
+        out.append(("customer-contacts", c, url, c in o.customers, {}))
     for k, lead in w.leads.items():
         fields = {"company": lead.company}
         out.append(("lead", k, f"/api/crm/leads/{lead.pk}", k in o.leads, fields))

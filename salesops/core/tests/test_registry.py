@@ -117,6 +117,7 @@ def test_the_installed_modules_register_their_pieces() -> None:
         "core.import_jobs_reset_stale",
         "core.import_files_purge",
         "crm.pool_reclaim",
+        "crm.followup_reminders",
         "compensation.reset_stale_runs",
     ]
     assert registry.check_registry() == []

@@ -58,6 +58,7 @@ def test_a_due_job_runs_once_per_interval(
         "core.accounts_purge",
         "core.import_files_purge",
         "core.import_jobs_reset_stale",
+        "crm.followup_reminders",
         "crm.pool_reclaim",
         "t.explode",
         "t.record",

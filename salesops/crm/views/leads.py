@@ -18,7 +18,7 @@ from salesops.core.forms import apply_service_error
 from salesops.core.listing import Column, Filter, ListSpec, Scene, list_page
 from salesops.core.selectors import audit_for_object
 from salesops.crm.forms import ConvertForm, DuplicateCheckForm, LeadForm
-from salesops.crm.models import Lead, LeadStatus
+from salesops.crm.models import Activity, Lead, LeadStatus
 from salesops.crm.selectors.leads import lead_for_viewer, lead_search_q, leads_for
 from salesops.crm.services.leads import LeadInput, lead_convert, lead_create
 from salesops.org.access import can_see_personal_info
@@ -155,6 +155,11 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "lead": lead,
             "phone": _phone(viewer, lead),
             "convert_form": ConvertForm(),
+            "followups": list(
+                Activity.objects.filter(lead=lead)
+                .select_related("contact", "employee")
+                .order_by("-at", "-id")[:20]
+            ),
             "audit_rows": audit_for_object(
                 lead, show_personal=can_see_personal_info(viewer, lead.owner_id)
             ),
