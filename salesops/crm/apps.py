@@ -23,7 +23,7 @@ class CrmConfig(AppConfig):
             register_module,
         )
         from salesops.crm.selectors.leads import crm_duplicates
-        from salesops.crm.views import followups, pool
+        from salesops.crm.views import followups, opportunities, pool
         from salesops.sales.dedupe import register_duplicate_finder
 
         # 查重 of every customer create (sales) also looks at leads and contacts.
@@ -39,11 +39,14 @@ class CrmConfig(AppConfig):
                     "salesops.crm.api.leads",
                     "salesops.crm.api.pool",
                     "salesops.crm.api.followups",
+                    "salesops.crm.api.opportunities",
                 ),
                 menu_groups=(MenuGroup(g, _("客户关系"), order=35),),
                 menu=(
                     MenuItem(g, "crm:leads", _("线索"), "bi-lightning", STAFF, 10),
                     MenuItem(g, "crm:followups", _("跟进记录"), "bi-chat-left-text", STAFF, 20),
+                    MenuItem(g, "crm:opportunities", _("商机"), "bi-briefcase", STAFF, 25),
+                    MenuItem(g, "crm:kanban", _("商机看板"), "bi-kanban", STAFF, 26),
                     MenuItem(g, "crm:pool", _("公海"), "bi-water", STAFF, 30),
                     MenuItem(g, "crm:duplicates", _("查重"), "bi-search", STAFF, 50),
                 ),
@@ -77,6 +80,14 @@ class CrmConfig(AppConfig):
                         followups.contacts_part,
                         "tab",
                         20,
+                    ),
+                    DetailPart(
+                        "sales.customer",
+                        "opportunities",
+                        _("商机"),
+                        opportunities.customer_part,
+                        "tab",
+                        30,
                     ),
                     DetailPart(
                         "sales.customer", "pool_info", _("公海"), pool.countdown_part, "info", 10

@@ -82,3 +82,66 @@ class ContactForm(BootstrapMixin, SalesOpsForm):
     def __init__(self, *args: Any, **kw: Any):
         super().__init__(*args, **kw)
         self._style()
+
+
+PRODUCT_ROWS = 3
+
+
+class OpportunityForm(BootstrapMixin, SalesOpsForm):
+    name = forms.CharField(label=_("商机名称"), max_length=200)
+    amount = forms.DecimalField(
+        label=_("预计金额"),
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text=_("留空则按产品明细合计"),
+    )
+    close_on = forms.DateField(
+        label=_("预计成交日期"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, products: Any, with_lines: bool = True, **kw: Any):
+        super().__init__(*args, **kw)
+        if with_lines:
+            for i in range(1, PRODUCT_ROWS + 1):
+                self.fields[f"product_{i}"] = forms.ModelChoiceField(
+                    label=_("产品 %(n)d") % {"n": i}, queryset=products, required=False
+                )
+                self.fields[f"quantity_{i}"] = forms.DecimalField(
+                    label=_("数量"), max_digits=12, decimal_places=2, required=False
+                )
+                self.fields[f"price_{i}"] = forms.DecimalField(
+                    label=_("单价"), max_digits=14, decimal_places=2, required=False
+                )
+        self._style()
+
+    def lines(self) -> list[tuple[Any, Any, Any]]:
+        out = []
+        for i in range(1, PRODUCT_ROWS + 1):
+            product = self.cleaned_data.get(f"product_{i}")
+            if product is not None:
+                out.append(
+                    (
+                        product,
+                        self.cleaned_data.get(f"quantity_{i}") or 0,
+                        self.cleaned_data.get(f"price_{i}") or 0,
+                    )
+                )
+        return out
+
+
+class CloseForm(BootstrapMixin, SalesOpsForm):
+    outcome = forms.ChoiceField(
+        label=_("结果"),
+        choices=[
+            ("won", _("赢单")),
+            ("lost", _("输单")),
+            ("invalid", _("无效")),
+        ],
+    )
+    reason = forms.CharField(label=_("原因"), max_length=300, required=False)
+
+    def __init__(self, *args: Any, **kw: Any):
+        super().__init__(*args, **kw)
+        self._style()

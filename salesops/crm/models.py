@@ -325,6 +325,14 @@ class Activity(models.Model):
         on_delete=models.SET_NULL,
         related_name="activities",
     )
+    opportunity = models.ForeignKey(
+        "Opportunity",
+        verbose_name=_("商机"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="activities",
+    )
     kind = models.CharField(_("跟进方式"), max_length=16, choices=ActivityKind.choices)
     content = models.TextField(_("跟进内容"))
     next_step = models.CharField(_("下一步"), max_length=300, blank=True)
@@ -362,3 +370,177 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.at:%Y-%m-%d}"
+
+
+# ---------------------------------------------------------------------- opportunities
+
+
+class StageGroup(models.Model):
+    """A sales process (阶段组): the stages an opportunity passes, for the departments that
+    use it (the nearest up the tree wins; the default group for everyone else)."""
+
+    name = models.CharField(_("阶段组名称"), max_length=64, unique=True)
+    departments = models.ManyToManyField(
+        Department, verbose_name=_("适用部门"), blank=True, related_name="+"
+    )
+    is_default = models.BooleanField(_("默认阶段组"), default=False)
+
+    class Meta:
+        verbose_name = pgettext_lazy("one", "阶段组")
+        verbose_name_plural = _("阶段组")
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="crm_stagegroup_one_default",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stage(models.Model):
+    group = models.ForeignKey(
+        StageGroup, verbose_name=_("阶段组"), on_delete=models.CASCADE, related_name="stages"
+    )
+    name = models.CharField(_("阶段名称"), max_length=32)
+    probability = models.PositiveSmallIntegerField(_("赢率（%）"))
+    order = models.PositiveSmallIntegerField(_("顺序"))
+
+    class Meta:
+        verbose_name = pgettext_lazy("one", "商机阶段")
+        verbose_name_plural = _("商机阶段")
+        ordering = ["group", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "order"], name="crm_stage_group_order"),
+            models.CheckConstraint(
+                condition=models.Q(probability__lte=100), name="crm_stage_probability"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.probability}%）"
+
+
+class OpportunityStatus(models.TextChoices):
+    OPEN = "open", _("进行中")
+    WON = "won", _("赢单")
+    LOST = "lost", _("输单")
+    INVALID = "invalid", _("无效")
+
+
+class Opportunity(models.Model):
+    """A deal being worked (商机): on a customer, owned by an employee, moving through the
+    stages of its group until it ends 赢单 / 输单 / 无效 (the end is not a stage)."""
+
+    code = models.CharField(_("商机编号"), max_length=32, unique=True)
+    name = models.CharField(_("商机名称"), max_length=200)
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="opportunities"
+    )
+    owner = models.ForeignKey(
+        Employee, verbose_name=_("负责人"), on_delete=models.PROTECT, related_name="+"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("所属部门"), on_delete=models.PROTECT, related_name="+"
+    )
+    group = models.ForeignKey(
+        StageGroup, verbose_name=_("阶段组"), on_delete=models.PROTECT, related_name="+"
+    )
+    stage = models.ForeignKey(
+        Stage, verbose_name=_("阶段"), on_delete=models.PROTECT, related_name="opportunities"
+    )
+    status = models.CharField(
+        _("状态"), max_length=16, choices=OpportunityStatus.choices, default=OpportunityStatus.OPEN
+    )
+    amount = models.DecimalField(_("预计金额"), max_digits=14, decimal_places=2)
+    close_on = models.DateField(_("预计成交日期"))
+    lost_reason = models.CharField(_("输单/无效原因"), max_length=300, blank=True)
+    closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    lead = models.ForeignKey(
+        Lead,
+        verbose_name=_("来源线索"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    campaign_code = models.CharField(_("活动代码"), max_length=32, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = pgettext_lazy("one", "商机")
+        verbose_name_plural = _("商机")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["owner", "status", "stage"], name="crm_opp_owner_status"),
+            models.Index(fields=["department", "status", "stage"], name="crm_opp_dept_status"),
+            models.Index(fields=["customer", "status"], name="crm_opp_customer"),
+            models.Index(fields=["status", "close_on"], name="crm_opp_status_close"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="crm_opp_amount")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == OpportunityStatus.OPEN
+
+
+class OpportunityProduct(models.Model):
+    opportunity = models.ForeignKey(
+        Opportunity, verbose_name=_("商机"), on_delete=models.CASCADE, related_name="products"
+    )
+    product = models.ForeignKey(
+        "sales.Product", verbose_name=_("商品"), on_delete=models.PROTECT, related_name="+"
+    )
+    quantity = models.DecimalField(_("数量"), max_digits=12, decimal_places=2)
+    price = models.DecimalField(_("单价"), max_digits=14, decimal_places=2)
+
+    class Meta:
+        verbose_name = pgettext_lazy("one", "商机产品")
+        verbose_name_plural = _("商机产品")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} × {self.quantity}"
+
+
+class StageChange(models.Model):
+    """Who moved an opportunity, when, from where to where (the stage history)."""
+
+    opportunity = models.ForeignKey(
+        Opportunity, verbose_name=_("商机"), on_delete=models.CASCADE, related_name="changes"
+    )
+    from_stage = models.ForeignKey(
+        Stage, verbose_name=_("原阶段"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_stage = models.ForeignKey(
+        Stage, verbose_name=_("新阶段"), on_delete=models.PROTECT, related_name="+"
+    )
+    from_status = models.CharField(_("原状态"), max_length=16, blank=True)
+    to_status = models.CharField(_("新状态"), max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.CharField(_("说明"), max_length=300, blank=True)
+    at = models.DateTimeField(_("时间"))
+
+    class Meta:
+        verbose_name = pgettext_lazy("one", "阶段变更")
+        verbose_name_plural = _("阶段变更")
+        ordering = ["opportunity", "at", "id"]
+        indexes = [models.Index(fields=["opportunity", "at"], name="crm_stagechange_opp_at")]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}: {self.from_stage_id} → {self.to_stage_id}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from salesops.crm.views import followups, leads, pool
+from salesops.crm.views import followups, leads, opportunities, pool
 
 app_name = "crm"
 
@@ -24,4 +24,22 @@ urlpatterns = [
     path("customers/<int:pk>/contacts/new/", followups.contact_new, name="contact_new"),
     path("contacts/<int:pk>/edit/", followups.contact_edit, name="contact_edit"),
     path("contacts/<int:pk>/delete/", followups.contact_remove, name="contact_delete"),
+    path("opportunities/", opportunities.opportunities, name="opportunities"),
+    path("opportunities/kanban/", opportunities.kanban_page, name="kanban"),
+    path("opportunities/<int:pk>/", opportunities.opportunity_detail, name="opportunity_detail"),
+    path("opportunities/<int:pk>/edit/", opportunities.opportunity_edit, name="opportunity_edit"),
+    path(
+        "opportunities/<int:pk>/stage/", opportunities.opportunity_stage, name="opportunity_stage"
+    ),
+    path(
+        "opportunities/<int:pk>/close/",
+        opportunities.opportunity_close_view,
+        name="opportunity_close",
+    ),
+    path("opportunities/<int:pk>/move/", opportunities.kanban_move, name="kanban_move"),
+    path(
+        "customers/<int:pk>/opportunities/new/",
+        opportunities.opportunity_new,
+        name="opportunity_new",
+    ),
 ]

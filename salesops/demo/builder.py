@@ -62,11 +62,15 @@ from salesops.crm.models import (
     Activity,
     ActivityKind,
     Contact,
+    Opportunity,
+    OpportunityStatus,
     Pool,
     PoolCustomer,
     PoolLevelRule,
     PoolMove,
     PoolMoveKind,
+    StageChange,
+    StageGroup,
 )
 from salesops.demo import names
 from salesops.org.models import (
@@ -233,6 +237,7 @@ class DemoBuilder:
             self._approvals()
             self._pools()
             self._followups()
+            self._opportunities()
             audit_record(
                 actor=None,
                 action=AuditAction.IMPORT,
@@ -664,6 +669,93 @@ class DemoBuilder:
                     next_followup_on=on
                 )
         self._say(_("联系人与跟进记录"), contacts=len(contacts), followups=len(activities))
+
+    def _opportunities(self) -> None:
+        """A pipeline: about a third of the owned customers have an opportunity in one
+        of the default process's stages (more early than late), some ended — won for
+        customers with orders, lost with a reason — each with its stage history."""
+        rng = random.Random(f"opportunities-{self.seed}")
+        group = StageGroup.objects.get(is_default=True)
+        stages = list(group.stages.order_by("order"))
+        now = _stamp(self.today, 9 * 60)
+        won_customers = set(
+            Customer.objects.filter(code__startswith="KH", status=CustomerStatus.WON).values_list(
+                "pk", flat=True
+            )
+        )
+        rows = list(
+            Customer.objects.filter(code__startswith="KH", owner__isnull=False).values_list(
+                "pk", "name", "owner_id", "department_id"
+            )
+        )
+        opps: list[Opportunity] = []
+        per_day: dict[datetime.date, int] = {}
+        for pk, name, owner, dept in rows:
+            if rng.random() > 0.35:
+                continue
+            created = now - datetime.timedelta(days=rng.randrange(3, 150), hours=rng.randrange(9))
+            day = timezone.localdate(created)
+            per_day[day] = per_day.get(day, 0) + 1
+            stage = stages[min(len(stages) - 1, int(rng.random() ** 1.6 * len(stages)))]
+            status = OpportunityStatus.OPEN
+            reason = ""
+            if pk in won_customers and rng.random() < 0.3:
+                status = OpportunityStatus.WON
+            elif rng.random() < 0.12:
+                status, reason = OpportunityStatus.LOST, rng.choice(LOST_REASONS)
+            opps.append(
+                Opportunity(
+                    code=f"SJ{day:%Y%m%d}{per_day[day]:04d}",
+                    name=f"{name} · {rng.choice(OPPORTUNITY_TOPICS)}",
+                    customer_id=pk,
+                    owner_id=owner,
+                    department_id=dept,
+                    group=group,
+                    stage=stage,
+                    status=status,
+                    amount=Decimal(rng.randrange(20, 800) * 500),
+                    close_on=self.today + datetime.timedelta(days=rng.randrange(-20, 120)),
+                    lost_reason=reason,
+                    closed_at=created + datetime.timedelta(days=2)
+                    if status != OpportunityStatus.OPEN
+                    else None,
+                )
+            )
+        Opportunity.objects.bulk_create(opps, batch_size=BATCH)
+        saved = Opportunity.objects.filter(code__in=[o.code for o in opps]).values_list(
+            "pk", "stage_id", "status"
+        )
+        first = stages[0].pk
+        changes = []
+        for pk, stage_id, ended in saved:
+            at = now - datetime.timedelta(days=rng.randrange(10, 160))
+            changes.append(
+                StageChange(opportunity_id=pk, to_stage_id=first, to_status="open", at=at)
+            )
+            if stage_id != first:
+                changes.append(
+                    StageChange(
+                        opportunity_id=pk,
+                        from_stage_id=first,
+                        to_stage_id=stage_id,
+                        from_status="open",
+                        to_status="open",
+                        at=at + datetime.timedelta(days=3),
+                    )
+                )
+            if ended != "open":
+                changes.append(
+                    StageChange(
+                        opportunity_id=pk,
+                        from_stage_id=stage_id,
+                        to_stage_id=stage_id,
+                        from_status="open",
+                        to_status=ended,
+                        at=at + datetime.timedelta(days=6),
+                    )
+                )
+        StageChange.objects.bulk_create(changes, batch_size=BATCH)
+        self._say(_("商机"), opportunities=len(opps))
 
     # -- the member network ------------------------------------------------------------
 
@@ -1110,6 +1202,8 @@ ACTIVITY_KINDS = (
     ActivityKind.MEETING,
     ActivityKind.EMAIL,
 )
+OPPORTUNITY_TOPICS = ("年度采购", "新品试销", "门店扩张", "节日备货", "会员活动套装", "补货")
+LOST_REASONS = ("价格高于竞品", "客户预算取消", "选择了其他供应商", "需求延后到明年")
 NEXT_STEPS = ("发送产品资料", "报价", "约上门演示", "回访使用情况", "确认订货数量", "催款")
 FOLLOWUP_TEXTS = (
     "电话沟通本月进货计划，客户关注新品价格。",

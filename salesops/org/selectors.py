@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import io
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -38,6 +38,25 @@ from salesops.org.paths import path_ids, subtree_bounds
 
 MAX_PAGE_SIZE = 100
 CHILDREN_PAGE = 50
+
+
+T = TypeVar("T")
+
+
+def nearest_assignment(direct: dict[int, T], default: T | None) -> dict[int, T]:
+    """{department id: the value of the nearest department up the tree that ``direct``
+    names}, else ``default`` — e.g. which pool or sales process a department uses.
+    Departments are few (hundreds): one query."""
+    parents = dict(Department.objects.values_list("pk", "parent_id"))
+    out: dict[int, T] = {}
+    for dept in parents:
+        cur: int | None = dept
+        while cur is not None and cur not in direct:
+            cur = parents.get(cur)
+        value = direct.get(cur) if cur is not None else default
+        if value is not None:
+            out[dept] = value
+    return out
 
 
 def _not_found() -> Http404:

@@ -35,7 +35,7 @@ from salesops.core.models import (
     User,
 )
 from salesops.core.notifications import notify
-from salesops.crm.models import Activity, ActivityKind, Contact, Lead
+from salesops.crm.models import Activity, ActivityKind, Contact, Lead, Opportunity, StageGroup
 from salesops.crm.services.leads import LeadInput, lead_create
 from salesops.factories import (
     DepartmentFactory,
@@ -107,6 +107,10 @@ def contact_phone(c: str) -> str:
 
 def followup_text(c: str) -> str:
     return f"MXF-{CUSTOMERS[c][0]}-跟进"
+
+
+def opportunity_code(c: str) -> str:
+    return f"MXS-{CUSTOMERS[c][0]}"
 
 
 # key: (member_no, name, sponsor, owner employee, phone)
@@ -196,6 +200,7 @@ class World:
     leads: dict[str, Lead] = field(default_factory=dict)
     contacts: dict[str, Contact] = field(default_factory=dict)
     followups: dict[str, Activity] = field(default_factory=dict)
+    opportunities: dict[str, Opportunity] = field(default_factory=dict)
     members: dict[str, Member] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)
     price_list: PriceList | None = None
@@ -257,6 +262,20 @@ def build_world() -> World:
             content=followup_text(key),
             employee=cust.owner,
             at=timezone.now(),
+        )
+    group = StageGroup.objects.get(is_default=True)
+    first = group.stages.order_by("order").first()
+    for key, cust in w.customers.items():
+        w.opportunities[key] = Opportunity.objects.create(
+            code=opportunity_code(key),
+            name=f"{opportunity_code(key)}商机",
+            customer=cust,
+            owner=cust.owner,
+            department=cust.department,
+            group=group,
+            stage=first,
+            amount=Decimal("1000.00"),
+            close_on=datetime.date(2027, 1, 31),
         )
     for key, (company, owner, dept) in LEADS.items():
         if owner is not None:

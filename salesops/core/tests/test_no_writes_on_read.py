@@ -77,7 +77,7 @@ def _param_values() -> dict[str, str]:
         PayoutBatch,
     )
     from salesops.core.models import ApprovalRequest, ImportJob
-    from salesops.crm.models import Lead
+    from salesops.crm.models import Lead, Opportunity
     from salesops.org.models import Employee, Member
     from salesops.sales.models import Customer, Order, Product
 
@@ -90,6 +90,7 @@ def _param_values() -> dict[str, str]:
         "run_id": CommissionRun,
         "customer_id": Customer,
         "lead_id": Lead,
+        "opportunity_id": Opportunity,
         "employee_id": Employee,
         "job_id": ImportJob,
         "member_id": Member,

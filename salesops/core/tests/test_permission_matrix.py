@@ -364,6 +364,7 @@ def forbidden_markers(o: Oracle, w: mw.World) -> dict[str, str]:
     for c in mw.CUSTOMERS:
         if c not in o.customers:
             out[mw.followup_text(c)] = f"customer {c} follow-up"
+            out[mw.opportunity_code(c)] = f"customer {c} opportunity"
             out[mw.contact_name(c)] = f"customer {c} contact"
             out[mask(mw.contact_phone(c))] = f"customer {c} contact phone"
         if c not in o.customers or not o.customer_phone_full(c):
@@ -492,6 +493,8 @@ def _list_cases(w: mw.World) -> list[ListCase]:
             mw.LEADS[k][0] for k in o.leads} if o.staff else None),
         ListCase("followups", reverse("crm:followups") + "?scene=all", 3, lambda o: {
             mw.followup_text(c) for c in o.customers} if o.staff else None),
+        ListCase("opportunities", reverse("crm:opportunities") + "?scene=all", 0, lambda o: {
+            mw.opportunity_code(c) for c in o.customers} if o.staff else None),
         ListCase("products", reverse("sales:products"), 0, lambda o: {
             sku[p] for p in o.products}),
         ListCase("price-lists", reverse("sales:price_lists"), 0, lambda o: {
@@ -659,6 +662,11 @@ def _detail_cases(w: mw.World, o: Oracle) -> list[DetailCase]:
         add("followup-new", c, reverse("crm:customer_followup", args=[cust.pk]), seen)
         add("contact-new", c, reverse("crm:contact_new", args=[cust.pk]), seen)
         add("contact-edit", c, reverse("crm:contact_edit", args=[w.contacts[c].pk]), seen)
+        opp = w.opportunities[c].pk
+        add("opportunity-new", c, reverse("crm:opportunity_new", args=[cust.pk]), seen)
+        add("opportunity-detail", c, reverse("crm:opportunity_detail", args=[opp]), seen)
+        add("opportunity-edit", c, reverse("crm:opportunity_edit", args=[opp]), seen)
+    add("opportunity-kanban", "page", reverse("crm:kanban") + "?scene=all", o.staff)
     for p, product in w.products.items():
         seen = p in o.products
         add("product-detail", p, reverse("sales:product_detail", args=[product.pk]), seen)
@@ -699,7 +707,7 @@ DETAIL_PARTS = {
     "org": ("employee-", "department-", "member-", "genealogy-", "sponsor-", "chart"),
     "sales": ("customer-", "order-", "product-", "price-list-", "return-"),
     "core": ("approval-", "notification-", "import", "dashboard"),
-    "crm": ("lead-", "followup-", "contact-"),
+    "crm": ("lead-", "followup-", "contact-", "opportunity-"),
 }
 
 
@@ -846,7 +854,7 @@ class ApiList:
 
 
 # API families a member's token is refused outright (auth=staff), whatever the object.
-STAFF_ONLY_API = {"lead", "customer-contacts"}
+STAFF_ONLY_API = {"lead", "customer-contacts", "opportunity"}
 
 
 def _api_lists(w: mw.World) -> list[ApiList]:
@@ -865,6 +873,8 @@ def _api_lists(w: mw.World) -> list[ApiList]:
                 lambda o: {mw.LEADS[k][0] for k in o.leads}, staff_only=True),
         ApiList("followups", "/api/crm/followups", "results", "content",
                 lambda o: {mw.followup_text(c) for c in o.customers}, staff_only=True),
+        ApiList("opportunities", "/api/crm/opportunities", "results", "code",
+                lambda o: {mw.opportunity_code(c) for c in o.customers}, staff_only=True),
         ApiList("products", "/api/products", "results", "sku",
                 lambda o: {mw.PRODUCTS[p][0] for p in o.products}),
         ApiList("orders", "/api/orders", "results", "order_no",
@@ -941,6 +951,9 @@ def _api_details(w: mw.World, o: Oracle) -> list[tuple[str, str, str, bool, dict
         out.append(("customer", c, f"/api/customers/{cust.pk}", c in o.customers, fields))
         url = f"/api/crm/customers/{cust.pk}/contacts"
         out.append(("customer-contacts", c, url, c in o.customers, {}))
+        url = f"/api/crm/opportunities/{w.opportunities[c].pk}"
+        fields = {"code": mw.opportunity_code(c)}
+        out.append(("opportunity", c, url, c in o.customers, fields))
     for k, lead in w.leads.items():
         fields = {"company": lead.company}
         out.append(("lead", k, f"/api/crm/leads/{lead.pk}", k in o.leads, fields))

@@ -26,6 +26,7 @@ from salesops.crm.selectors.followups import (
     due_q,
 )
 from salesops.crm.selectors.leads import lead_for_viewer
+from salesops.crm.selectors.opportunities import opportunity_for_viewer
 from salesops.crm.services.contacts import (
     ContactInput,
     contact_create,
@@ -50,6 +51,7 @@ class FollowupIn(BodyIn):
     customer_id: Id | None = None
     lead_id: Id | None = None
     contact_id: Id | None = None
+    opportunity_id: Id | None = None
     kind: Kind
     content: Content
     next_step: Text300 = ""
@@ -62,6 +64,7 @@ class FollowupOut(Schema):
     customer_id: int | None
     lead_id: int | None
     contact_id: int | None
+    opportunity_id: int | None
     kind: str
     content: str
     next_step: str
@@ -122,6 +125,7 @@ def followup_out(a: Activity) -> dict[str, Any]:
         "customer_id": a.customer_id,
         "lead_id": a.lead_id,
         "contact_id": a.contact_id,
+        "opportunity_id": a.opportunity_id,
         "kind": a.kind,
         "content": a.content,
         "next_step": a.next_step,
@@ -173,11 +177,18 @@ def followups_create(request: HttpRequest, payload: FollowupIn) -> Any:
             contact = contact_for_viewer(viewer, payload.contact_id)
         except Http404 as exc:
             raise _not_found("contact_id", _("联系人不存在或无权访问")) from exc
+    opportunity = None
+    if payload.opportunity_id is not None:
+        try:
+            opportunity = opportunity_for_viewer(viewer, payload.opportunity_id)
+        except Http404 as exc:
+            raise _not_found("opportunity_id", _("商机不存在或无权访问")) from exc
     activity = followup_create(
         actor=request.auth,  # type: ignore[attr-defined]
         customer=customer,
         lead=lead,
         contact=contact,
+        opportunity=opportunity,
         data=FollowupInput(
             kind=payload.kind,
             content=payload.content,

@@ -10,9 +10,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from salesops.core.access import Viewer
-from salesops.crm.models import Pool, PoolCustomer
+from salesops.crm.models import Opportunity, OpportunityStatus, Pool, PoolCustomer
 from salesops.crm.rules import Facts, PoolRule, explain
-from salesops.org.models import Department, Employee
+from salesops.org.models import Employee
+from salesops.org.selectors import nearest_assignment
 from salesops.sales.models import Customer, CustomerStatus
 
 
@@ -25,16 +26,7 @@ def pool_map() -> tuple[dict[int, Pool], Pool | None]:
     for p in pools:
         for d in p.departments.all():
             direct.setdefault(d.pk, p)
-    parents = dict(Department.objects.values_list("pk", "parent_id"))
-    out: dict[int, Pool] = {}
-    for dept in parents:
-        cur: int | None = dept
-        while cur is not None and cur not in direct:
-            cur = parents.get(cur)
-        pool = direct.get(cur) if cur is not None else default
-        if pool is not None:
-            out[dept] = pool
-    return out, default
+    return nearest_assignment(direct, default), default
 
 
 def pool_for_department(department_id: int | None) -> Pool | None:
@@ -69,6 +61,9 @@ def facts_of(customer: Customer) -> Facts:
         locked=customer.locked,
         won=customer.status == CustomerStatus.WON,
         won_at=customer.won_at,
+        open_opportunity=Opportunity.objects.filter(
+            customer_id=customer.pk, status=OpportunityStatus.OPEN
+        ).exists(),
     )
 
 

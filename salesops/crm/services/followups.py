@@ -18,7 +18,7 @@ from salesops.core.errors import FieldError, ServiceError
 from salesops.core.models import Notification, User
 from salesops.core.notifications import Text, notify
 from salesops.core.text import has_control_chars
-from salesops.crm.models import Activity, ActivityKind, Contact, Lead, LeadStatus
+from salesops.crm.models import Activity, ActivityKind, Contact, Lead, LeadStatus, Opportunity
 from salesops.org.models import Employee
 from salesops.sales.models import Customer
 from salesops.sales.services._common import require_staff, viewer_of
@@ -89,6 +89,7 @@ def followup_create(
     customer: Customer | None = None,
     lead: Lead | None = None,
     contact: Contact | None = None,
+    opportunity: Opportunity | None = None,
 ) -> Activity:
     """Log a follow-up on a customer or a lead the caller already resolved in scope.
 
@@ -113,14 +114,21 @@ def followup_create(
             raise ServiceError(
                 "contact_mismatch", _("联系人不属于该客户"), field="contact", status=400
             )
+        if opportunity is not None and opportunity.customer_id != customer.pk:
+            raise ServiceError(
+                "opportunity_mismatch",
+                _("商机不属于该客户"),
+                field="opportunity",
+                status=400,
+            )
     else:
         assert lead is not None
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
         if lead.status == LeadStatus.CONVERTED:
             raise ServiceError("converted", _("线索已转化，请在客户上填写跟进记录"))
-        if contact is not None:
+        if contact is not None or opportunity is not None:
             raise ServiceError(
-                "contact_mismatch", _("线索没有联系人档案"), field="contact", status=400
+                "contact_mismatch", _("线索没有联系人档案和商机"), field="contact", status=400
             )
     at = values.at
     assert at is not None
@@ -131,6 +139,7 @@ def followup_create(
         customer=customer,
         lead=lead,
         contact=contact,
+        opportunity=opportunity,
         kind=values.kind,
         content=values.content,
         next_step=values.next_step,

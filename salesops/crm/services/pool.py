@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,7 +21,14 @@ from salesops.core.audit import audit_record, audit_update, snapshot
 from salesops.core.errors import PermissionDeniedError, ServiceError
 from salesops.core.models import AuditAction, Notification, RoleCode, User
 from salesops.core.notifications import Text, notify
-from salesops.crm.models import Pool, PoolCustomer, PoolMove, PoolMoveKind
+from salesops.crm.models import (
+    Opportunity,
+    OpportunityStatus,
+    Pool,
+    PoolCustomer,
+    PoolMove,
+    PoolMoveKind,
+)
 from salesops.crm.selectors.pool import member_pools, pool_map, rule_of
 from salesops.org.access import employee_scope_q
 from salesops.org.models import Employee
@@ -309,6 +316,14 @@ def _due_customers(
     )
     if pool.skip_won:
         qs = qs.exclude(status=CustomerStatus.WON)
+    if pool.skip_open_opportunity:
+        qs = qs.exclude(
+            Exists(
+                Opportunity.objects.filter(
+                    customer_id=OuterRef("pk"), status=OpportunityStatus.OPEN
+                )
+            )
+        )
     return qs
 
 
