@@ -212,6 +212,12 @@ class ListSpec:
     # False keeps the first one even when empty (an inbox: "nothing to approve" is news).
     default_scene_with_rows: bool = True
 
+    @property
+    def searchable(self) -> bool:
+        """Whether the page has a search box. (A template cannot test ``extra_search``
+        itself: Django calls a callable it meets, without arguments.)"""
+        return bool(self.search_fields) or self.extra_search is not None
+
 
 @dataclass
 class ListState:

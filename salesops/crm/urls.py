@@ -25,7 +25,7 @@ urlpatterns = [
     path("contacts/<int:pk>/edit/", followups.contact_edit, name="contact_edit"),
     path("contacts/<int:pk>/delete/", followups.contact_remove, name="contact_delete"),
     path("opportunities/", opportunities.opportunities, name="opportunities"),
-    path("opportunities/kanban/", opportunities.kanban_page, name="kanban"),
+    path("kanban/", opportunities.kanban_page, name="kanban"),
     path("opportunities/<int:pk>/", opportunities.opportunity_detail, name="opportunity_detail"),
     path("opportunities/<int:pk>/edit/", opportunities.opportunity_edit, name="opportunity_edit"),
     path(

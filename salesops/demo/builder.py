@@ -689,6 +689,7 @@ class DemoBuilder:
             )
         )
         opps: list[Opportunity] = []
+        created_at: dict[str, datetime.datetime] = {}
         per_day: dict[datetime.date, int] = {}
         for pk, name, owner, dept in rows:
             if rng.random() > 0.35:
@@ -703,9 +704,11 @@ class DemoBuilder:
                 status = OpportunityStatus.WON
             elif rng.random() < 0.12:
                 status, reason = OpportunityStatus.LOST, rng.choice(LOST_REASONS)
+            code = f"SJ{day:%Y%m%d}{per_day[day]:04d}"
+            created_at[code] = created
             opps.append(
                 Opportunity(
-                    code=f"SJ{day:%Y%m%d}{per_day[day]:04d}",
+                    code=code,
                     name=f"{name} · {rng.choice(OPPORTUNITY_TOPICS)}",
                     customer_id=pk,
                     owner_id=owner,
@@ -716,19 +719,25 @@ class DemoBuilder:
                     amount=Decimal(rng.randrange(20, 800) * 500),
                     close_on=self.today + datetime.timedelta(days=rng.randrange(-20, 120)),
                     lost_reason=reason,
-                    closed_at=created + datetime.timedelta(days=2)
+                    closed_at=min(now, created + datetime.timedelta(days=6))
                     if status != OpportunityStatus.OPEN
                     else None,
                 )
             )
         Opportunity.objects.bulk_create(opps, batch_size=BATCH)
-        saved = Opportunity.objects.filter(code__in=[o.code for o in opps]).values_list(
-            "pk", "stage_id", "status"
+        saved = list(
+            Opportunity.objects.filter(code__in=list(created_at)).values_list(
+                "pk", "code", "stage_id", "status"
+            )
         )
+        for pk, code, _stage, _status in saved:  # auto_now_add wrote the build's time
+            Opportunity.objects.filter(pk=pk).update(
+                created_at=created_at[code], updated_at=created_at[code]
+            )
         first = stages[0].pk
         changes = []
-        for pk, stage_id, ended in saved:
-            at = now - datetime.timedelta(days=rng.randrange(10, 160))
+        for pk, code, stage_id, ended in saved:
+            at = created_at[code]
             changes.append(
                 StageChange(opportunity_id=pk, to_stage_id=first, to_status="open", at=at)
             )
@@ -740,7 +749,7 @@ class DemoBuilder:
                         to_stage_id=stage_id,
                         from_status="open",
                         to_status="open",
-                        at=at + datetime.timedelta(days=3),
+                        at=min(now, at + datetime.timedelta(days=3)),
                     )
                 )
             if ended != "open":
@@ -751,7 +760,7 @@ class DemoBuilder:
                         to_stage_id=stage_id,
                         from_status="open",
                         to_status=ended,
-                        at=at + datetime.timedelta(days=6),
+                        at=min(now, at + datetime.timedelta(days=6)),
                     )
                 )
         StageChange.objects.bulk_create(changes, batch_size=BATCH)

@@ -205,6 +205,10 @@ def test_the_follow_up_list_is_scoped_and_bounded(
         page = client.get(reverse("crm:followups")).content.decode()
     assert all(f"跟进 {c.name}" in page for c in mine)
     assert "他们的秘密" not in page
+    assert 'id="list-q"' in page  # a list searched by extra_search only has its search box
+    found = client.get(reverse("crm:followups"), {"q": mine[0].name, "scene": "all"})
+    rows = found.content.decode()
+    assert f"跟进 {mine[0].name}" in rows and f"跟进 {mine[1].name}" not in rows
     for c in mine[1:]:
         _log(stock, c, content="再跟进")
     with django_assert_max_num_queries(12):

@@ -214,8 +214,12 @@ def test_pages_create_move_by_kanban_and_close(stock, client: Client) -> None:  
     )
     opp.refresh_from_db()
     assert opp.status == OpportunityStatus.LOST
+    # a change made by the system (an import, the demo) has no actor
+    StageChange.objects.create(
+        opportunity=opp, to_stage=opp.stage, to_status="lost", at=timezone.now()
+    )
     page = client.get(reverse("crm:opportunity_detail", args=[opp.pk])).content.decode()
-    assert "预算取消" in page and 'id="stage-history"' in page
+    assert "预算取消" in page and 'id="stage-history"' in page and "系统" in page
 
 
 def test_another_teams_opportunity_is_not_found(stock, client: Client) -> None:  # type: ignore[no-untyped-def]
