@@ -36,6 +36,15 @@ class LeadForm(BootstrapMixin, SalesOpsForm):
 
 class ConvertForm(BootstrapMixin, SalesOpsForm):
     confirm_duplicate = forms.BooleanField(label=_("我已知晓疑似重复，仍要转化"), required=False)
+    opportunity_name = forms.CharField(
+        label=_("同时新建商机（名称，可不填）"), max_length=200, required=False
+    )
+    opportunity_amount = forms.DecimalField(
+        label=_("预计金额"), max_digits=14, decimal_places=2, min_value=0, required=False
+    )
+    opportunity_close_on = forms.DateField(
+        label=_("预计成交日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def __init__(self, *args: Any, **kw: Any):
         super().__init__(*args, **kw)

@@ -16,11 +16,22 @@ from ninja.responses import Status
 from salesops.core.access import Viewer, mask_phone
 from salesops.core.api import common as api_common
 from salesops.core.api.auth import requires
-from salesops.core.api.types import BodyIn, Id, Name200, Search, Text32, Text64, pattern
+from salesops.core.api.types import (
+    BodyIn,
+    Id,
+    IsoDate,
+    Name200,
+    Price,
+    Search,
+    Text32,
+    Text64,
+    pattern,
+)
 from salesops.core.errors import ServiceError
 from salesops.crm.models import Lead
 from salesops.crm.selectors.leads import lead_for_viewer, lead_search_q, leads_for
 from salesops.crm.services.leads import LeadInput, lead_convert, lead_create
+from salesops.crm.services.opportunities import OpportunityInput
 from salesops.org.access import can_see_personal_info
 from salesops.org.selectors import employee_for_viewer
 from salesops.sales.api import Phone
@@ -80,8 +91,17 @@ class LeadIn(BodyIn):
     confirm_duplicate: bool = False
 
 
+class ConvertOpportunityIn(Schema):
+    """The opportunity to open on the new customer (optional)."""
+
+    name: Name200
+    amount: Price | None = None
+    close_on: IsoDate
+
+
 class ConvertIn(BodyIn):
     confirm_duplicate: bool = False
+    opportunity: ConvertOpportunityIn | None = None
 
 
 class ConvertOut(Schema):
@@ -190,8 +210,19 @@ def leads_convert(request: HttpRequest, lead_id: Id, payload: ConvertIn) -> Any:
         actor=request.auth,  # type: ignore[attr-defined]
         lead=lead,
         confirm_duplicate=payload.confirm_duplicate,
+        opportunity=OpportunityInput(
+            name=payload.opportunity.name,
+            amount=payload.opportunity.amount,
+            close_on=payload.opportunity.close_on,
+        )
+        if payload.opportunity is not None
+        else None,
     )
-    return {"customer_id": done.customer.pk, "contact_id": done.contact.pk, "opportunity_id": None}
+    return {
+        "customer_id": done.customer.pk,
+        "contact_id": done.contact.pk,
+        "opportunity_id": done.opportunity.pk if done.opportunity else None,
+    }
 
 
 @router.get("/crm/duplicates", response={200: DuplicatesOut, **ERRORS}, summary="查重", auth=staff)

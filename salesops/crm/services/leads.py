@@ -14,7 +14,8 @@ from salesops.core.audit import audit_create, audit_update, snapshot
 from salesops.core.errors import FieldError, ServiceError
 from salesops.core.models import User
 from salesops.core.text import has_control_chars
-from salesops.crm.models import Contact, Lead, LeadStatus
+from salesops.crm.models import Contact, Lead, LeadStatus, Opportunity
+from salesops.crm.services.opportunities import OpportunityInput, opportunity_create
 from salesops.org.models import Employee
 from salesops.sales.models import Customer
 from salesops.sales.services._common import (
@@ -176,11 +177,19 @@ class Converted:
     lead: Lead
     customer: Customer
     contact: Contact
+    opportunity: Opportunity | None = None
 
 
 @transaction.atomic
-def lead_convert(*, actor: User | None, lead: Lead, confirm_duplicate: bool = False) -> Converted:
-    """Turn the lead into a customer (its owner, or the actor's) and a contact, once.
+def lead_convert(
+    *,
+    actor: User | None,
+    lead: Lead,
+    confirm_duplicate: bool = False,
+    opportunity: OpportunityInput | None = None,
+) -> Converted:
+    """Turn the lead into a customer (its owner, or the actor's) and a contact, once, and
+    an opportunity on it when ``opportunity`` is given (its campaign code from the lead).
     查重 runs again, without the lead itself: a customer created since the lead came in is
     a duplicate like any other."""
     viewer = viewer_of(actor)
@@ -226,4 +235,7 @@ def lead_convert(*, actor: User | None, lead: Lead, confirm_duplicate: bool = Fa
         before=before,
         note=_("转化为客户 %(c)s") % {"c": customer.code},
     )
-    return Converted(lead=locked, customer=customer, contact=contact)
+    opp = None
+    if opportunity is not None:
+        opp = opportunity_create(actor=actor, customer=customer, data=opportunity, lead=locked)
+    return Converted(lead=locked, customer=customer, contact=contact, opportunity=opp)

@@ -331,3 +331,45 @@ def test_api_opportunity_on_another_teams_customer_is_not_found(stock, api) -> N
         {"customer_id": theirs.pk, "name": "x", "close_on": "2027-01-01", "amount": "1"},
     )
     assert resp.status_code == 404 and not Opportunity.objects.exists()
+
+
+def test_a_lead_converts_with_an_opportunity_through_page_and_api(stock, client, api) -> None:  # type: ignore[no-untyped-def]
+    from salesops.crm.services.leads import LeadInput, lead_create
+
+    lead = lead_create(
+        actor=stock.rep_user, data=LeadInput(company="星河商贸有限公司", campaign_code="SPRING26")
+    )
+    client.force_login(stock.rep_user)
+    url = reverse("crm:lead_convert", args=[lead.pk])
+    resp = client.post(
+        url,
+        {
+            "opportunity_name": "首单",
+            "opportunity_amount": "30000",
+            "opportunity_close_on": "2027-02-28",
+        },
+    )
+    opp = Opportunity.objects.get()
+    assert resp.status_code == 302 and resp["Location"].endswith(f"/opportunities/{opp.pk}/")
+    assert (opp.lead_id, opp.campaign_code, opp.amount) == (lead.pk, "SPRING26", Decimal("30000"))
+    assert opp.customer.name == "星河商贸有限公司"
+    other = lead_create(actor=stock.rep_user, data=LeadInput(company="云帆科技有限公司"))
+    done = api(
+        "post",
+        f"/api/crm/leads/{other.pk}/convert",
+        "alice",
+        {"opportunity": {"name": "试用", "close_on": "2027-03-01", "amount": "100"}},
+    )
+    assert done.status_code == 200, done.content
+    assert done.json()["opportunity_id"] == Opportunity.objects.get(lead=other).pk
+    # a bad opportunity refuses the whole conversion: nothing half-made
+    third = lead_create(actor=stock.rep_user, data=LeadInput(company="海纳电子有限公司"))
+    bad = api(
+        "post",
+        f"/api/crm/leads/{third.pk}/convert",
+        "alice",
+        {"opportunity": {"name": "x", "close_on": "2027-03-01", "amount": "-1"}},
+    )
+    assert bad.status_code in (400, 422)
+    third.refresh_from_db()
+    assert third.status != "converted" and third.customer_id is None

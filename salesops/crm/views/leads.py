@@ -21,6 +21,7 @@ from salesops.crm.forms import ConvertForm, DuplicateCheckForm, LeadForm
 from salesops.crm.models import Activity, Lead, LeadStatus
 from salesops.crm.selectors.leads import lead_for_viewer, lead_search_q, leads_for
 from salesops.crm.services.leads import LeadInput, lead_convert, lead_create
+from salesops.crm.services.opportunities import OpportunityInput
 from salesops.org.access import can_see_personal_info
 from salesops.org.selectors import employees_for_viewer
 from salesops.sales.dedupe import find_duplicates
@@ -176,6 +177,12 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _first_error(form: ConvertForm) -> str:
+    for errors in form.errors.values():
+        return str(errors[0])
+    return ""
+
+
 @login_required
 def lead_convert_view(request: HttpRequest, pk: int) -> HttpResponse:
     viewer = request_viewer(request)
@@ -184,16 +191,30 @@ def lead_convert_view(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return redirect("crm:lead_detail", pk=lead.pk)
     form = ConvertForm(request.POST)
-    form.is_valid()
+    if not form.is_valid():
+        messages.error(request, _("商机信息不正确：%(e)s") % {"e": _first_error(form)})
+        return redirect("crm:lead_detail", pk=lead.pk)
+    d = form.cleaned_data
+    opportunity = None
+    if d["opportunity_name"]:
+        opportunity = OpportunityInput(
+            name=d["opportunity_name"],
+            amount=d["opportunity_amount"],
+            close_on=d["opportunity_close_on"],
+        )
     try:
         done = lead_convert(
             actor=request.user,  # type: ignore[arg-type]
             lead=lead,
-            confirm_duplicate=bool(form.cleaned_data.get("confirm_duplicate")),
+            confirm_duplicate=bool(d.get("confirm_duplicate")),
+            opportunity=opportunity,
         )
     except ServiceError as exc:
         messages.error(request, str(exc.message))
         return redirect("crm:lead_detail", pk=lead.pk)
+    if done.opportunity is not None:
+        messages.success(request, _("线索已转化，并新建商机 %(o)s") % {"o": done.opportunity.name})
+        return redirect("crm:opportunity_detail", pk=done.opportunity.pk)
     messages.success(request, _("线索已转化为客户 %(c)s") % {"c": done.customer.name})
     return redirect("sales:customer_detail", pk=done.customer.pk)
 
