@@ -13,6 +13,7 @@ class CrmConfig(AppConfig):
     verbose_name = _("客户关系")
 
     def ready(self) -> None:
+        from salesops.core.models import RoleCode
         from salesops.core.navigation import STAFF
         from salesops.core.registry import (
             DetailPart,
@@ -30,6 +31,7 @@ class CrmConfig(AppConfig):
         register_duplicate_finder(crm_duplicates)
 
         g = "crm"
+        DIRECTORS = (RoleCode.DIRECTOR,)
         register_module(
             Module(
                 app=self.label,
@@ -49,6 +51,9 @@ class CrmConfig(AppConfig):
                     MenuItem(g, "crm:kanban", _("商机看板"), "bi-kanban", STAFF, 26),
                     MenuItem(g, "crm:pool", _("公海"), "bi-water", STAFF, 30),
                     MenuItem(g, "crm:duplicates", _("查重"), "bi-search", STAFF, 50),
+                    MenuItem(
+                        g, "crm:stage_groups", _("销售流程"), "bi-signpost-split", DIRECTORS, 60
+                    ),
                 ),
                 jobs=(
                     ScheduledJob(

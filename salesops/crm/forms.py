@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from salesops.core.forms import SalesOpsForm
 from salesops.crm.models import ActivityKind, Contact
-from salesops.org.models import Employee
+from salesops.org.models import Department, Employee
 from salesops.sales.forms import BootstrapMixin
 
 
@@ -153,4 +153,27 @@ class CloseForm(BootstrapMixin, SalesOpsForm):
 
     def __init__(self, *args: Any, **kw: Any):
         super().__init__(*args, **kw)
+        self._style()
+
+
+class StageGroupForm(BootstrapMixin, SalesOpsForm):
+    name = forms.CharField(label=_("阶段组名称"), max_length=64)
+    departments = forms.ModelMultipleChoiceField(
+        label=_("适用部门"),
+        queryset=Department.objects.none(),
+        required=False,
+        help_text=_("部门及其下级部门使用该阶段组；未指定的部门使用默认阶段组"),
+    )
+    stages = forms.CharField(
+        label=_("阶段（每行一个：名称 赢率%）"),
+        widget=forms.Textarea,
+        help_text=_("按顺序填写；结束状态（赢单/输单/无效）不是阶段，无需填写"),
+    )
+
+    def __init__(self, *args: Any, is_default: bool = False, **kw: Any):
+        super().__init__(*args, **kw)
+        self.fields["departments"].queryset = Department.objects.order_by("path")  # type: ignore[attr-defined]
+        if is_default:
+            del self.fields["departments"]
+        self.fields["stages"].widget.attrs["rows"] = 7
         self._style()

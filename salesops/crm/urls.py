@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from salesops.crm.views import followups, leads, opportunities, pool
+from salesops.crm.views import followups, leads, opportunities, pool, stages
 
 app_name = "crm"
 
@@ -26,6 +26,9 @@ urlpatterns = [
     path("contacts/<int:pk>/delete/", followups.contact_remove, name="contact_delete"),
     path("opportunities/", opportunities.opportunities, name="opportunities"),
     path("kanban/", opportunities.kanban_page, name="kanban"),
+    path("stages/", stages.stage_groups, name="stage_groups"),
+    path("stages/new/", stages.stage_group_edit, name="stage_group_new"),
+    path("stages/<int:pk>/", stages.stage_group_edit, name="stage_group_edit"),
     path("opportunities/<int:pk>/", opportunities.opportunity_detail, name="opportunity_detail"),
     path("opportunities/<int:pk>/edit/", opportunities.opportunity_edit, name="opportunity_edit"),
     path(

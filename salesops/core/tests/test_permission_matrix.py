@@ -667,6 +667,9 @@ def _detail_cases(w: mw.World, o: Oracle) -> list[DetailCase]:
         add("opportunity-detail", c, reverse("crm:opportunity_detail", args=[opp]), seen)
         add("opportunity-edit", c, reverse("crm:opportunity_edit", args=[opp]), seen)
     add("opportunity-kanban", "page", reverse("crm:kanban") + "?scene=all", o.staff)
+    directors = o.is_admin or o.role == "director"
+    restricted("opportunity-stages", "page", reverse("crm:stage_groups"), directors)
+    restricted("opportunity-stages-new", "page", reverse("crm:stage_group_new"), directors)
     for p, product in w.products.items():
         seen = p in o.products
         add("product-detail", p, reverse("sales:product_detail", args=[product.pk]), seen)

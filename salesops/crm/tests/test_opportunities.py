@@ -373,3 +373,43 @@ def test_a_lead_converts_with_an_opportunity_through_page_and_api(stock, client,
     assert bad.status_code in (400, 422)
     third.refresh_from_db()
     assert third.status != "converted" and third.customer_id is None
+
+
+def test_sales_processes_are_kept_by_directors_and_audited(stock, client) -> None:  # type: ignore[no-untyped-def]
+    from salesops.factories import UserFactory, role
+
+    director = UserFactory(username="dora", role=role("director"))
+    client.force_login(stock.manager_user)
+    assert client.get(reverse("crm:stage_groups")).status_code == 403
+    client.force_login(director)
+    url = reverse("crm:stage_group_new")
+    refused = client.post(url, {"name": "大客户", "stages": "立项 abc"})
+    assert refused.status_code == 200 and "第 1 行" in refused.content.decode()
+    ok = client.post(
+        url,
+        {"name": "大客户", "departments": [stock.team.pk], "stages": "立项 20%\n方案，50\n签约 90"},
+    )
+    assert ok.status_code == 302
+    group = StageGroup.objects.get(name="大客户")
+    assert [(s.name, s.probability) for s in group.stages.order_by("order")] == [
+        ("立项", 20),
+        ("方案", 50),
+        ("签约", 90),
+    ]
+    assert group_for_department(stock.team.pk) == group
+    opp = _opp(stock)
+    assert opp.stage.name == "立项"
+    opportunity_move(actor=stock.rep_user, opp=opp, stage=group.stages.get(name="签约"))
+    edit = reverse("crm:stage_group_edit", args=[group.pk])
+    blocked = client.post(
+        edit, {"name": "大客户", "departments": [stock.team.pk], "stages": "立项 30"}
+    )
+    assert blocked.status_code == 200 and "还有商机" in blocked.content.decode()
+    renamed = client.post(
+        edit,
+        {"name": "大客户", "departments": [stock.team.pk], "stages": "初访 15\n方案 50\n成交前 95"},
+    )
+    assert renamed.status_code == 302
+    opp.refresh_from_db()
+    assert (opp.stage.name, opp.stage.probability) == ("成交前", 95)  # same place, renamed
+    assert AuditLog.objects.filter(object_type="crm.stagegroup", field="stages").count() == 2
