@@ -35,8 +35,9 @@ from salesops.core.models import (
     User,
 )
 from salesops.core.notifications import notify
-from salesops.crm.models import Activity, ActivityKind, Contact, Lead, Opportunity, StageGroup
+from salesops.crm.models import Activity, ActivityKind, Contact, Lead, Opportunity
 from salesops.crm.services.leads import LeadInput, lead_create
+from salesops.crm.services.stages import ensure_default_stage_group
 from salesops.factories import (
     DepartmentFactory,
     EmployeeFactory,
@@ -263,7 +264,7 @@ def build_world() -> World:
             employee=cust.owner,
             at=timezone.now(),
         )
-    group = StageGroup.objects.get(is_default=True)
+    group = ensure_default_stage_group()
     first = group.stages.order_by("order").first()
     for key, cust in w.customers.items():
         w.opportunities[key] = Opportunity.objects.create(

@@ -42,19 +42,16 @@ def opportunity_search_q(text: str) -> Q:
     return Q(name__icontains=text) | Q(code__icontains=text) | Q(customer__name__icontains=text)
 
 
-def group_for_department(department_id: int | None) -> StageGroup:
+def group_for_department(department_id: int | None) -> StageGroup | None:
     """The sales process of a department: the nearest group up the tree, else the
-    default one (the migration creates it)."""
+    default one (the migration creates it; None only in a database without it)."""
     groups = list(StageGroup.objects.prefetch_related("departments"))
     default = next((g for g in groups if g.is_default), None)
     direct: dict[int, StageGroup] = {}
     for g in groups:
         for d in g.departments.all():
             direct.setdefault(d.pk, g)
-    chosen = nearest_assignment(direct, default).get(department_id or 0, default)
-    if chosen is None:
-        raise StageGroup.DoesNotExist("no default stage group")
-    return chosen
+    return nearest_assignment(direct, default).get(department_id or 0, default)
 
 
 def stages_of(group: StageGroup) -> list[Stage]:

@@ -26,6 +26,7 @@ from salesops.crm.models import (
     StageChange,
 )
 from salesops.crm.selectors.opportunities import group_for_department, stages_of
+from salesops.crm.services.stages import ensure_default_stage_group
 from salesops.org.models import Employee
 from salesops.sales.models import Customer, CustomerStatus, Product
 from salesops.sales.services._common import (
@@ -127,7 +128,7 @@ def opportunity_create(
     employee_in_scope(viewer, owner, "owner")
     if not owner.active:
         raise ServiceError("inactive", _("负责人已离职，不能负责商机"), field="owner")
-    group = group_for_department(owner.department_id)
+    group = group_for_department(owner.department_id) or ensure_default_stage_group()
     stages = stages_of(group)
     if not stages:
         raise ServiceError("no_stages", _("阶段组 %(g)s 没有阶段，请先配置") % {"g": group.name})

@@ -19,6 +19,14 @@ from salesops.org.models import Department
 from salesops.sales.services._common import viewer_of
 
 MAX_STAGES = 12
+# The seed's 销售流程 (also frozen in migration 0005, which creates it on install).
+DEFAULT_STAGES = (
+    ("初步接洽", 10),
+    ("需求分析", 25),
+    ("方案报价", 50),
+    ("商务谈判", 75),
+    ("签约", 90),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +53,20 @@ def parse_stage_lines(text: str) -> list[StageLine]:
             )
         out.append(StageLine(" ".join(parts[:-1]), int(parts[-1])))
     return out
+
+
+def ensure_default_stage_group() -> StageGroup:
+    """The default sales process, made again from the seed if it is gone (a database
+    flushed after migrating, as test servers do)."""
+    group, created = StageGroup.objects.get_or_create(
+        is_default=True, defaults={"name": _("标准销售流程")}
+    )
+    if created or not group.stages.exists():
+        for order, (name, probability) in enumerate(DEFAULT_STAGES, start=1):
+            Stage.objects.get_or_create(
+                group=group, order=order, defaults={"name": name, "probability": probability}
+            )
+    return group
 
 
 def _require_admin(actor: User | None) -> None:

@@ -136,6 +136,8 @@ def _board_context(request: HttpRequest, viewer: Viewer) -> dict[str, Any]:
     if group is None:
         department = viewer.employee.department_id if viewer.employee else None
         group = group_for_department(department)
+    if group is None:  # no sales process configured at all: an empty board says so
+        return {"board": None, "groups": groups, "scene": "", "breadcrumbs": _crumbs()}
     scene = request.GET.get("scene") or request.POST.get("scene") or ""
     if viewer.employee is None:
         scene = "all"
