@@ -10,7 +10,7 @@ import factory
 from salesops.core.models import Role, RoleCode, User
 from salesops.core.roles import ensure_default_roles
 from salesops.org.models import Department, DepartmentKind, Employee, Member, Position
-from salesops.sales.models import Customer, Product
+from salesops.sales.models import Customer, PriceList, PriceListItem, Product
 
 
 def role(code: str) -> Role:
@@ -111,3 +111,29 @@ class ProductFactory(factory.django.DjangoModelFactory[Product]):
 
 
 PRICE = Decimal("100.00")
+
+
+def priced_product(
+    price: Decimal | str = PRICE,
+    *,
+    floor: Decimal | str | None = None,
+    valid_from: datetime.date | None = None,
+    **fields: object,
+) -> Product:
+    """A product on a price list valid from ``valid_from`` (a year ago by default), at
+    ``price`` for every tier, with an optional floor price (最低售价)."""
+    product = ProductFactory(**fields)
+    start = valid_from or datetime.date.today() - datetime.timedelta(days=365)
+    price_list, _created = PriceList.objects.get_or_create(
+        name=f"测试价目表 {start}", defaults={"valid_from": start}
+    )
+    value = Decimal(price)
+    PriceListItem.objects.create(
+        price_list=price_list,
+        product=product,
+        list_price=value,
+        member_price=value,
+        pc_price=value,
+        floor_price=None if floor is None else Decimal(floor),
+    )
+    return product

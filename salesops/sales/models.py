@@ -553,6 +553,10 @@ class Contract(models.Model):
     terms = models.TextField(_("主要条款"), max_length=5000, blank=True)
     change_reason = models.CharField(_("变更原因"), max_length=300, blank=True)
     termination_reason = models.CharField(_("终止原因"), max_length=300, blank=True)
+    # The status a termination request returns to when it is not approved.
+    resume_status = models.CharField(
+        _("终止前状态"), max_length=16, choices=ContractStatus.choices, blank=True
+    )
     terminated_on = models.DateField(_("终止日期"), null=True, blank=True)
     completed_on = models.DateField(_("完成日期"), null=True, blank=True)
     expiry_reminded = models.BooleanField(_("已发到期提醒"), default=False)

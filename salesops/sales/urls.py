@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from salesops.sales import views
+from salesops.sales import views, views_deals
 
 app_name = "sales"
 
@@ -29,4 +29,19 @@ urlpatterns = [
     path("orders/<int:pk>/return/", views.order_return_view, name="order_return"),
     path("returns/", views.returns, name="returns"),
     path("returns/<int:pk>/", views.return_detail, name="return_detail"),
+    path("quotes/", views_deals.quotes, name="quotes"),
+    path("customers/<int:pk>/quotes/new/", views_deals.quote_new, name="quote_new"),
+    path("quotes/<int:pk>/", views_deals.quote_detail, name="quote_detail"),
+    path("quotes/<int:pk>/edit/", views_deals.quote_edit, name="quote_edit"),
+    path("quotes/<int:pk>/pdf/", views_deals.quote_pdf, name="quote_pdf"),
+    path("quotes/<int:pk>/<slug:action>/", views_deals.quote_action, name="quote_action"),
+    path("contracts/", views_deals.contracts, name="contracts"),
+    path("customers/<int:pk>/contracts/new/", views_deals.contract_new, name="contract_new"),
+    path("contracts/<int:pk>/", views_deals.contract_detail, name="contract_detail"),
+    path("contracts/<int:pk>/edit/", views_deals.contract_edit, name="contract_edit"),
+    path("contracts/<int:pk>/amend/", views_deals.contract_amend, name="contract_amend"),
+    path("contracts/<int:pk>/<slug:action>/", views_deals.contract_action, name="contract_action"),
+    path("receivable-plans/", views_deals.plans, name="plans"),
+    path("receipts/", views_deals.receipts, name="receipts"),
+    path("receipts/<int:pk>/", views_deals.receipt_detail, name="receipt_detail"),
 ]

@@ -7,13 +7,11 @@ adjustments of closed months), adds the totals and says what is missing for the 
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from django.conf import settings
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
@@ -29,8 +27,13 @@ from salesops.compensation.models import (
 from salesops.compensation.selectors import VIEW_FULL, VIEW_SUMMARY
 from salesops.compensation.selectors.formulas import bonus_name, line_formula
 from salesops.compensation.selectors.plans import rank_plan_of
-from salesops.core.errors import ServiceError
 from salesops.core.money import format_money
+from salesops.core.pdf import (  # noqa: F401 (the statements' PDF names, kept)
+    PDF_FONT_PACKAGE,
+    pdf_font_candidates,
+    pdf_font_missing,
+    register_pdf_font,
+)
 from salesops.core.text import replace_control_chars
 from salesops.org.models import MemberStatus, rank_label
 
@@ -233,59 +236,6 @@ def statement_build(*, run: CommissionRun, result: CommissionResult, view: str) 
 
 
 # --------------------------------------------------------------------------- PDF
-
-# A TrueType (glyf) CJK font embedded in every PDF, so no reader shows missing-glyph boxes
-# (the CID font STSong-Light is not embedded and needs Adobe's Asian font pack). reportlab
-# cannot embed CFF outlines, which rules out Debian's fonts-noto-cjk; these Debian packages
-# ship TrueType ones. SALESOPS_PDF_FONT (a .ttf/.ttc path) comes first when set.
-PDF_FONT_PATHS = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",  # fonts-wqy-microhei
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",  # fonts-wqy-zenhei
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",  # fonts-droid-fallback
-    "/usr/share/fonts/truetype/arphic/uming.ttc",  # fonts-arphic-uming
-)
-PDF_FONT_PACKAGE = "fonts-wqy-microhei"
-
-
-def pdf_font_missing() -> ServiceError:
-    return ServiceError(
-        "pdf_font_missing",
-        _(
-            "无法生成 PDF：服务器上没有可嵌入的中文字体。"
-            "请管理员安装 %(package)s（apt-get install %(package)s），"
-            "或在 SALESOPS_PDF_FONT 中设置一个 TrueType 中文字体文件的路径。"
-        )
-        % {"package": PDF_FONT_PACKAGE},
-        status=503,
-    )
-
-
-def pdf_font_candidates() -> list[str]:
-    configured = str(getattr(settings, "SALESOPS_PDF_FONT", "") or "")
-    return ([configured] if configured else []) + list(PDF_FONT_PATHS)
-
-
-def register_pdf_font() -> str:
-    """Register the first usable CJK TrueType font with reportlab; its registered name.
-
-    Raises ``pdf_font_missing`` (a readable 503) when no candidate exists or loads.
-    """
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFError, TTFont
-
-    for path in pdf_font_candidates():
-        if not os.path.isfile(path):
-            continue
-        name = "CJK-" + os.path.splitext(os.path.basename(path))[0]
-        if name in pdfmetrics.getRegisteredFontNames():
-            return name
-        try:
-            pdfmetrics.registerFont(TTFont(name, path, subfontIndex=0))
-        except (TTFError, OSError):  # e.g. CFF outlines, which reportlab cannot embed
-            continue
-        return name
-    raise pdf_font_missing()
-
 
 def statement_pdf(st: Statement) -> bytes:
     """The statement as a Chinese PDF (A4): the same sections and amounts as the page."""

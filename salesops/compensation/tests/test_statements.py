@@ -489,11 +489,11 @@ def test_statement_pdf_embeds_its_chinese_font(
 def test_statement_pdf_without_a_font_answers_a_readable_page(
     world: World, django_capture_on_commit_callbacks: Any, settings: Any, monkeypatch: Any
 ) -> None:
-    from salesops.compensation.services import statements as statements_module
+    from salesops.core import pdf as core_pdf
 
     run = run_period(world.finance, django_capture_on_commit_callbacks)
     settings.SALESOPS_PDF_FONT = "/nonexistent/font.ttf"
-    monkeypatch.setattr(statements_module, "PDF_FONT_PATHS", ())
+    monkeypatch.setattr(core_pdf, "PDF_FONT_PATHS", ())
     assert pdf_font_candidates() == ["/nonexistent/font.ttf"]
     resp = login(world.sm_user).get(reverse("compensation:statement_pdf", args=[run.pk, "SM01"]))
     assert resp.status_code == 503
@@ -509,10 +509,10 @@ NOTO_CFF = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 @pytest.mark.skipif(not os.path.isfile(NOTO_CFF), reason="fonts-noto-cjk is not installed")
 @pytest.mark.django_db
 def test_a_cff_font_is_not_taken_for_embedding(settings: Any, monkeypatch: Any) -> None:
-    from salesops.compensation.services import statements as statements_module
+    from salesops.core import pdf as core_pdf
 
     settings.SALESOPS_PDF_FONT = NOTO_CFF
-    monkeypatch.setattr(statements_module, "PDF_FONT_PATHS", ())
+    monkeypatch.setattr(core_pdf, "PDF_FONT_PATHS", ())
     with pytest.raises(ServiceError) as err:
         register_pdf_font()
     assert err.value.code == "pdf_font_missing"

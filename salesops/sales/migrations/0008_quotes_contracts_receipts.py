@@ -78,6 +78,25 @@ class Migration(migrations.Migration):
                     "termination_reason",
                     models.CharField(blank=True, max_length=300, verbose_name="终止原因"),
                 ),
+                (
+                    "resume_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("draft", "草稿"),
+                            ("pending", "审批中"),
+                            ("approved", "待签署"),
+                            ("signed", "已签署"),
+                            ("fulfilling", "履行中"),
+                            ("completed", "已完成"),
+                            ("terminating", "终止审批中"),
+                            ("terminated", "已终止"),
+                            ("superseded", "已变更"),
+                        ],
+                        max_length=16,
+                        verbose_name="终止前状态",
+                    ),
+                ),
                 ("terminated_on", models.DateField(blank=True, null=True, verbose_name="终止日期")),
                 ("completed_on", models.DateField(blank=True, null=True, verbose_name="完成日期")),
                 (
