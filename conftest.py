@@ -3,11 +3,13 @@ manager and a rep, and an outsider in another team with no access to either."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
 from salesops.core.models import RoleCode, User
 from salesops.factories import DepartmentFactory, EmployeeFactory, UserFactory, role
@@ -53,6 +55,27 @@ def stock(db: None) -> Stock:
     return Stock(
         company, team, other, manager_user, manager, rep_user, rep, outsider_user, outsider
     )
+
+
+@pytest.fixture
+def api(client: Client):  # type: ignore[no-untyped-def]
+    """``api(method, path, username, body)`` with a bearer token of that stock user."""
+    tokens: dict[str, str] = {}
+
+    def call(method: str, path: str, user: str, body: object = None):  # type: ignore[no-untyped-def]
+        if user not in tokens:
+            resp = client.post(
+                "/api/auth/token",
+                data=json.dumps({"username": user, "password": "pw-for-tests"}),
+                content_type="application/json",
+            )
+            tokens[user] = resp.json()["token"]
+        kwargs: dict[str, object] = {"HTTP_AUTHORIZATION": f"Bearer {tokens[user]}"}
+        if body is not None:
+            kwargs.update(data=json.dumps(body), content_type="application/json")
+        return getattr(client, method)(path, **kwargs)
+
+    return call
 
 
 # Debian's chromium; SALESOPS_CHROMIUM points at another one (or at nothing, to try the

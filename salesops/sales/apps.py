@@ -64,7 +64,7 @@ class SalesConfig(AppConfig):
                 app=self.label,
                 url_prefix="sales/",
                 urls="salesops.sales.urls",
-                api=("salesops.sales.api",),
+                api=("salesops.sales.api", "salesops.sales.api_deals"),
                 menu_groups=(MenuGroup(g, _("销售管理"), order=40),),
                 menu=(
                     MenuItem(g, "sales:customers", _("客户"), "bi-person-lines-fill", STAFF, 10),

@@ -379,3 +379,189 @@ def test_reminders_of_expiry_and_overdue_plans_are_sent_once(stock, customer) ->
     assert Notification.objects.filter(user=stock.rep_user).count() == before + 2
     again = contract_reminders(timezone.now())
     assert (again.expiring, again.overdue) == (0, 0)
+
+
+# --------------------------------------------------------------------------- the API
+
+
+def test_the_api_cannot_skip_a_quotes_approval(stock, customer, finance, api) -> None:
+    product = priced_product("100", floor="70")
+    body = {
+        "customer_id": customer.pk,
+        "title": "API 报价",
+        "lines": [{"product_id": product.pk, "quantity": "10", "unit_price": "80"}],
+    }
+    resp = api("post", "/api/sales/quotes", "alice", body)
+    assert resp.status_code == 201, resp.content
+    quote = resp.json()
+    assert (quote["discount"], quote["total_amount"], quote["status"]) == (
+        "20.00",
+        "800.00",
+        "draft",
+    )
+    assert api("post", "/api/sales/quotes", "charlie", body).status_code == 404
+    assert api("get", f"/api/sales/quotes/{quote['id']}", "charlie").status_code == 404
+    done = api("post", f"/api/sales/quotes/{quote['id']}/submit", "alice").json()
+    assert done["needs_approval"] and done["quote"]["status"] == "pending"
+    for step in ("send", "accept"):
+        resp = api("post", f"/api/sales/quotes/{quote['id']}/{step}", "alice", {})
+        assert resp.status_code == 409 and resp.json()["code"] == "needs_approval", step
+    _approve(ApprovalRequest.objects.get(pk=done["approval_id"]), stock.manager_user)
+    resp = api("post", f"/api/sales/quotes/{quote['id']}/accept", "alice", {"into": "contract"})
+    assert resp.status_code == 200, resp.content
+    contract_id = resp.json()["contract_id"]
+
+    # The contract: sign before approval refused, plans and receipts held to its amount.
+    sign = {
+        "signed_on": TODAY().isoformat(),
+        "customer_signatory": "王经理",
+        "our_signatory_id": stock.rep.pk,
+    }
+    resp = api("post", f"/api/sales/contracts/{contract_id}/sign", "alice", sign)
+    assert resp.status_code == 409 and resp.json()["code"] == "needs_approval"
+    submitted = api("post", f"/api/sales/contracts/{contract_id}/submit", "alice").json()
+    _approve(ApprovalRequest.objects.get(pk=submitted["approval_id"]), stock.manager_user)
+    resp = api("post", f"/api/sales/contracts/{contract_id}/sign", "alice", sign)
+    assert resp.status_code == 200 and resp.json()["status"] in ("signed", "fulfilling")
+    due = (TODAY() + datetime.timedelta(days=30)).isoformat()
+    over = {"plans": [{"due_on": due, "amount": "500"}, {"due_on": due, "amount": "300.01"}]}
+    resp = api("post", f"/api/sales/contracts/{contract_id}/plans", "alice", over)
+    assert resp.status_code == 400 and resp.json()["code"] == "plans_exceed_contract"
+    resp = api(
+        "post",
+        f"/api/sales/contracts/{contract_id}/plans",
+        "alice",
+        {"plans": [{"due_on": due, "amount": "800"}]},
+    )
+    assert resp.status_code == 201 and resp.json()["plans"][0]["status"] == "due"
+    plan_id = resp.json()["plans"][0]["id"]
+    receipt = {"contract_id": contract_id, "plan_id": plan_id, "received_on": TODAY().isoformat(),
+               "amount": "800.01", "method": "wechat"}  # fmt: skip
+    resp = api("post", "/api/sales/receipts", "alice", receipt)
+    assert resp.status_code == 400 and resp.json()["code"] == "exceeds_contract"
+    receipt["amount"] = "800"
+    assert api("post", "/api/sales/receipts", "charlie", receipt).status_code == 404
+    resp = api("post", "/api/sales/receipts", "alice", receipt)
+    assert resp.status_code == 201 and resp.json()["status"] == "pending"
+    assert api("get", "/api/sales/receipts", "charlie").json()["count"] == 0
+    assert api("get", "/api/sales/receipts", "fiona").json()["count"] == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": "x", "lines": []},
+        {"title": " ", "lines": [{"product_id": 1, "quantity": "1"}]},
+        {"title": "x", "lines": [{"product_id": 1, "quantity": "-1"}]},
+        {"title": "x", "lines": [{"product_id": 1, "quantity": "1", "unit_price": "1e3"}]},
+        {"title": "x\u0000", "lines": [{"product_id": 1, "quantity": "1"}]},
+        [1, 2],
+    ],
+)
+def test_bad_quote_bodies_are_refused_without_500(stock, customer, api, body) -> None:
+    if isinstance(body, dict):
+        body = {"customer_id": customer.pk, **body}
+    resp = api("post", "/api/sales/quotes", "alice", body)
+    assert resp.status_code in (400, 422), resp.content
+
+
+# ---------------------------------------------------------------------------- the pages
+
+
+def test_the_pages_show_the_rules_and_refuse_as_the_services_do(stock, customer, client) -> None:
+    client.force_login(stock.rep_user)
+    product = priced_product("100")
+    resp = client.post(
+        f"/sales/customers/{customer.pk}/quotes/new/",
+        {"title": "页面报价", "product_1": product.pk, "quantity_1": "2", "price_1": "50"},
+    )
+    assert resp.status_code == 302, resp.content.decode()[:2000]
+    quote = Quote.objects.get(title="页面报价")
+    client.post(f"/sales/quotes/{quote.pk}/submit/")
+    page = client.get(f"/sales/quotes/{quote.pk}/").content.decode()
+    assert "审批中" in page and "50.00%" in page
+    resp = client.post(f"/sales/quotes/{quote.pk}/send/", follow=True)
+    assert "审批中，不能发送" in resp.content.decode()
+    quote.refresh_from_db()
+    assert quote.status == QuoteStatus.PENDING
+    # A refused form keeps what was typed.
+    resp = client.post(
+        f"/sales/customers/{customer.pk}/contracts/new/",
+        {"name": "页面合同", "start_on": "2026-12-01", "end_on": "2026-11-01", "amount": "100"},
+    )
+    assert resp.status_code == 200 and "结束日期不能早于开始日期" in resp.content.decode()
+    assert 'value="页面合同"' in resp.content.decode()
+    contract = _contract(stock, customer)
+    resp = client.post(f"/sales/contracts/{contract.pk}/sign/", {"signed_on": TODAY().isoformat(),
+                       "customer_signatory": "王", "our_signatory": stock.rep.pk}, follow=True)  # fmt: skip
+    assert "不能签署" in resp.content.decode()
+    contract.refresh_from_db()
+    assert contract.status == ContractStatus.DRAFT
+    customer_page = client.get(f"/sales/customers/{customer.pk}/").content.decode()
+    for tab in ("customer-quotes", "customer-contracts", "customer-receipts"):
+        assert tab in customer_page
+    assert quote.quote_no in customer_page and contract.contract_no in customer_page
+
+
+def test_an_outsider_sees_none_of_it(stock, customer, client) -> None:
+    quote = _quote(stock, customer)
+    contract = _signed(stock, customer)
+    client.force_login(stock.outsider_user)
+    for url in (
+        f"/sales/quotes/{quote.pk}/",
+        f"/sales/quotes/{quote.pk}/pdf/",
+        f"/sales/contracts/{contract.pk}/",
+        f"/sales/customers/{customer.pk}/quotes/new/",
+    ):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/sales/quotes/{quote.pk}/submit/").status_code == 404
+    for url in (
+        "/sales/quotes/",
+        "/sales/contracts/",
+        "/sales/receipts/",
+        "/sales/receivable-plans/",
+    ):
+        body = client.get(url).content.decode()
+        assert quote.quote_no not in body and contract.contract_no not in body, url
+
+
+def test_list_pages_run_a_bounded_number_of_queries(stock, client, finance) -> None:
+    client.force_login(stock.manager_user)
+    counts = {}
+    for n in (1, 6):
+        for _i in range(n - len(counts.get("seen", []))):
+            c = CustomerFactory(owner=stock.rep, department=stock.team)
+            _quote(stock, c)
+            contract = _signed(stock, c)
+            plans_add(actor=stock.rep_user, contract=contract,
+                      plans=[PlanInput(TODAY() - datetime.timedelta(days=3), Decimal("100"))])  # fmt: skip
+            receipt_create(actor=stock.rep_user, contract=contract,
+                           data=ReceiptInput(TODAY(), Decimal("50"), ReceiptMethod.BANK))  # fmt: skip
+        counts.setdefault("seen", []).append(n)
+        for url in (
+            "/sales/quotes/",
+            "/sales/contracts/",
+            "/sales/receipts/",
+            "/sales/receivable-plans/",
+        ):
+            with CaptureQueriesContext(connection) as ctx:
+                assert client.get(url).status_code == 200
+            counts.setdefault(url, []).append(len(ctx.captured_queries))
+    for url, (few, many) in ((u, v) for u, v in counts.items() if u != "seen"):
+        assert few == many, (url, few, many)
+        assert many <= 12, (url, many)
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+                    reason="needs fonts-wqy-microhei")  # fmt: skip
+def test_the_quote_prints_as_a_chinese_pdf(stock, customer, client) -> None:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    quote = _quote(stock, customer)
+    client.force_login(stock.rep_user)
+    resp = client.get(f"/sales/quotes/{quote.pk}/pdf/")
+    assert resp.status_code == 200 and resp["Content-Type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(BytesIO(resp.content)).pages)
+    assert "报价单" in text and quote.quote_no in text and "800.00" in text
