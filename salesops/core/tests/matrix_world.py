@@ -48,7 +48,20 @@ from salesops.factories import (
 )
 from salesops.org.models import Department, DepartmentKind, Employee, Member, SponsorChangeRequest
 from salesops.org.services.sponsor_changes import DOC_TYPE, sponsor_change_request_submit
-from salesops.sales.models import Customer, Order, PriceList, PriceListItem, Product, Return
+from salesops.sales.models import (
+    Contract,
+    ContractStatus,
+    Customer,
+    Order,
+    PriceList,
+    PriceListItem,
+    Product,
+    Quote,
+    Receipt,
+    ReceiptMethod,
+    ReceivablePlan,
+    Return,
+)
 from salesops.sales.services.customers import customer_create
 from salesops.sales.services.orders import order_create
 from salesops.sales.services.returns import return_create
@@ -112,6 +125,19 @@ def followup_text(c: str) -> str:
 
 def opportunity_code(c: str) -> str:
     return f"MXS-{CUSTOMERS[c][0]}"
+
+
+# And one quote, one signed contract with one instalment, and one receipt: their numbers.
+def quote_no(c: str) -> str:
+    return f"MXQ-{CUSTOMERS[c][0]}"
+
+
+def contract_no(c: str) -> str:
+    return f"MXH-{CUSTOMERS[c][0]}"
+
+
+def receipt_no(c: str) -> str:
+    return f"MXK-{CUSTOMERS[c][0]}"
 
 
 # key: (member_no, name, sponsor, owner employee, phone)
@@ -202,6 +228,9 @@ class World:
     contacts: dict[str, Contact] = field(default_factory=dict)
     followups: dict[str, Activity] = field(default_factory=dict)
     opportunities: dict[str, Opportunity] = field(default_factory=dict)
+    quotes: dict[str, Quote] = field(default_factory=dict)
+    contracts: dict[str, Contract] = field(default_factory=dict)
+    receipts: dict[str, Receipt] = field(default_factory=dict)
     members: dict[str, Member] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)
     price_list: PriceList | None = None
@@ -278,6 +307,29 @@ def build_world() -> World:
             amount=Decimal("1000.00"),
             close_on=datetime.date(2027, 1, 31),
         )
+    today = datetime.date(2026, 11, 2)
+    for key, cust in w.customers.items():
+        money = {"list_total": Decimal(1000), "total_amount": Decimal(900)}
+        w.quotes[key] = Quote.objects.create(
+            quote_no=quote_no(key), customer=cust, owner=cust.owner,
+            department=cust.department, title=f"{quote_no(key)}报价", quote_date=today,
+            valid_until=today + datetime.timedelta(days=30), discount=Decimal(10), **money,
+        )  # fmt: skip
+        contract = Contract.objects.create(
+            contract_no=contract_no(key), name=f"{contract_no(key)}合同", customer=cust,
+            owner=cust.owner, department=cust.department, status=ContractStatus.FULFILLING,
+            amount=Decimal(900), start_on=today, end_on=today + datetime.timedelta(days=365),
+            signed_on=today,
+        )  # fmt: skip
+        w.contracts[key] = contract
+        plan = ReceivablePlan.objects.create(
+            contract=contract, period=1, due_on=today, amount=Decimal(900)
+        )
+        w.receipts[key] = Receipt.objects.create(
+            receipt_no=receipt_no(key), contract=contract, plan=plan, customer=cust,
+            owner=cust.owner, department=cust.department, received_on=today,
+            amount=Decimal(300), method=ReceiptMethod.BANK,
+        )  # fmt: skip
     for key, (company, owner, dept) in LEADS.items():
         if owner is not None:
             w.leads[key] = lead_create(

@@ -365,6 +365,9 @@ def forbidden_markers(o: Oracle, w: mw.World) -> dict[str, str]:
         if c not in o.customers:
             out[mw.followup_text(c)] = f"customer {c} follow-up"
             out[mw.opportunity_code(c)] = f"customer {c} opportunity"
+            out[mw.quote_no(c)] = f"customer {c} quote"
+            out[mw.contract_no(c)] = f"customer {c} contract"
+            out[mw.receipt_no(c)] = f"customer {c} receipt"
             out[mw.contact_name(c)] = f"customer {c} contact"
             out[mask(mw.contact_phone(c))] = f"customer {c} contact phone"
         if c not in o.customers or not o.customer_phone_full(c):
@@ -495,6 +498,14 @@ def _list_cases(w: mw.World) -> list[ListCase]:
             mw.followup_text(c) for c in o.customers} if o.staff else None),
         ListCase("opportunities", reverse("crm:opportunities") + "?scene=all", 0, lambda o: {
             mw.opportunity_code(c) for c in o.customers} if o.staff else None),
+        ListCase("quotes", reverse("sales:quotes") + "?scene=all", 0, lambda o: {
+            mw.quote_no(c) for c in o.customers} if o.staff else None),
+        ListCase("contracts", reverse("sales:contracts") + "?scene=all", 0, lambda o: {
+            mw.contract_no(c) for c in o.customers} if o.staff else None),
+        ListCase("receivable-plans", reverse("sales:plans") + "?scene=all", 0, lambda o: {
+            mw.contract_no(c) for c in o.customers} if o.staff else None),
+        ListCase("receipts", reverse("sales:receipts") + "?scene=all", 0, lambda o: {
+            mw.receipt_no(c) for c in o.customers} if o.staff else None),
         ListCase("products", reverse("sales:products"), 0, lambda o: {
             sku[p] for p in o.products}),
         ListCase("price-lists", reverse("sales:price_lists"), 0, lambda o: {
@@ -666,6 +677,18 @@ def _detail_cases(w: mw.World, o: Oracle) -> list[DetailCase]:
         add("opportunity-new", c, reverse("crm:opportunity_new", args=[cust.pk]), seen)
         add("opportunity-detail", c, reverse("crm:opportunity_detail", args=[opp]), seen)
         add("opportunity-edit", c, reverse("crm:opportunity_edit", args=[opp]), seen)
+    for c, cust in w.customers.items():
+        seen = c in o.customers
+        quote, contract = w.quotes[c].pk, w.contracts[c].pk
+        add("quote-new", c, reverse("sales:quote_new", args=[cust.pk]), seen)
+        add("quote-detail", c, reverse("sales:quote_detail", args=[quote]), seen)
+        add("quote-edit", c, reverse("sales:quote_edit", args=[quote]), seen)
+        add("contract-new", c, reverse("sales:contract_new", args=[cust.pk]), seen)
+        add("contract-detail", c, reverse("sales:contract_detail", args=[contract]), seen)
+        add("contract-edit", c, reverse("sales:contract_edit", args=[contract]), seen)
+        add("contract-amend", c, reverse("sales:contract_amend", args=[contract]), seen)
+        url = reverse("sales:receipt_detail", args=[w.receipts[c].pk])
+        add("receipt-detail", c, url, seen)
     add("opportunity-kanban", "page", reverse("crm:kanban") + "?scene=all", o.staff)
     directors = o.is_admin or o.role == "director"
     restricted("opportunity-stages", "page", reverse("crm:stage_groups"), directors)
@@ -708,7 +731,16 @@ def _detail_cases(w: mw.World, o: Oracle) -> list[DetailCase]:
 
 DETAIL_PARTS = {
     "org": ("employee-", "department-", "member-", "genealogy-", "sponsor-", "chart"),
-    "sales": ("customer-", "order-", "product-", "price-list-", "return-"),
+    "sales": (
+        "customer-",
+        "order-",
+        "product-",
+        "price-list-",
+        "return-",
+        "quote-",
+        "contract-",
+        "receipt-",
+    ),
     "core": ("approval-", "notification-", "import", "dashboard"),
     "crm": ("lead-", "followup-", "contact-", "opportunity-"),
 }
@@ -857,7 +889,7 @@ class ApiList:
 
 
 # API families a member's token is refused outright (auth=staff), whatever the object.
-STAFF_ONLY_API = {"lead", "customer-contacts", "opportunity"}
+STAFF_ONLY_API = {"lead", "customer-contacts", "opportunity", "quote", "contract", "receipt"}
 
 
 def _api_lists(w: mw.World) -> list[ApiList]:
@@ -878,6 +910,12 @@ def _api_lists(w: mw.World) -> list[ApiList]:
                 lambda o: {mw.followup_text(c) for c in o.customers}, staff_only=True),
         ApiList("opportunities", "/api/crm/opportunities", "results", "code",
                 lambda o: {mw.opportunity_code(c) for c in o.customers}, staff_only=True),
+        ApiList("quotes", "/api/sales/quotes", "results", "quote_no",
+                lambda o: {mw.quote_no(c) for c in o.customers}, staff_only=True),
+        ApiList("contracts", "/api/sales/contracts", "results", "contract_no",
+                lambda o: {mw.contract_no(c) for c in o.customers}, staff_only=True),
+        ApiList("receipts", "/api/sales/receipts", "results", "receipt_no",
+                lambda o: {mw.receipt_no(c) for c in o.customers}, staff_only=True),
         ApiList("products", "/api/products", "results", "sku",
                 lambda o: {mw.PRODUCTS[p][0] for p in o.products}),
         ApiList("orders", "/api/orders", "results", "order_no",
@@ -957,6 +995,20 @@ def _api_details(w: mw.World, o: Oracle) -> list[tuple[str, str, str, bool, dict
         url = f"/api/crm/opportunities/{w.opportunities[c].pk}"
         fields = {"code": mw.opportunity_code(c)}
         out.append(("opportunity", c, url, c in o.customers, fields))
+        for family, url, fields in (
+            ("quote", f"/api/sales/quotes/{w.quotes[c].pk}", {"quote_no": mw.quote_no(c)}),
+            (
+                "contract",
+                f"/api/sales/contracts/{w.contracts[c].pk}",
+                {"contract_no": mw.contract_no(c)},
+            ),
+            (
+                "receipt",
+                f"/api/sales/receipts/{w.receipts[c].pk}",
+                {"receipt_no": mw.receipt_no(c)},
+            ),
+        ):
+            out.append((family, c, url, c in o.customers, fields))
     for k, lead in w.leads.items():
         fields = {"company": lead.company}
         out.append(("lead", k, f"/api/crm/leads/{lead.pk}", k in o.leads, fields))

@@ -116,6 +116,7 @@ def test_the_installed_modules_register_their_pieces() -> None:
         "core.accounts_purge",
         "core.import_jobs_reset_stale",
         "core.import_files_purge",
+        "sales.contract_reminders",
         "crm.pool_reclaim",
         "crm.followup_reminders",
         "compensation.reset_stale_runs",

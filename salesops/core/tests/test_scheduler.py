@@ -60,6 +60,7 @@ def test_a_due_job_runs_once_per_interval(
         "core.import_jobs_reset_stale",
         "crm.followup_reminders",
         "crm.pool_reclaim",
+        "sales.contract_reminders",
         "t.explode",
         "t.record",
     ]
