@@ -3,7 +3,22 @@ from __future__ import annotations
 import datetime
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _ensure_db_triggers(sender: AppConfig, using: str = "default", **kwargs: object) -> None:
+    """Search indexes and choice triggers a later migration's SQLite table rebuild dropped
+    (or a database made without migrations lacks) are made again after every migrate."""
+    if sender.label != "core":
+        return  # once per migrate: core's signal comes after the apps are all migrated
+    from django.db import connections
+
+    from salesops.core.db import choices, textsearch
+
+    connection = connections[using]
+    textsearch.ensure_all(connection)
+    choices.ensure_all(connection)
 
 
 class CoreConfig(AppConfig):
@@ -28,6 +43,7 @@ class CoreConfig(AppConfig):
         from salesops.core.selectors import approvals_panel
 
         checks.register(check_registry, "salesops")
+        post_migrate.connect(_ensure_db_triggers, dispatch_uid="salesops-db-triggers")
         work, system = "workbench", "system"
         register_module(
             Module(

@@ -21,7 +21,9 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import connections
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import HttpRequest, HttpResponseRedirect, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
@@ -32,6 +34,7 @@ from django.utils.translation import gettext_lazy
 
 from salesops.core.access import Viewer, request_viewer
 from salesops.core.audit import audit_record
+from salesops.core.db.textsearch import TrigramIndex
 from salesops.core.display import export_value, format_count, format_datetime
 from salesops.core.errors import ServiceError
 from salesops.core.models import AuditAction, User
@@ -40,8 +43,9 @@ from salesops.core.text import CONTROL_MESSAGE, has_control_chars
 
 MAX_SEARCH = 100
 PAGE_SIZE_CHOICES = (20, 50, 100)
-# Above this many rows a list shows "10,000+" with a link to count exactly, so a page
-# never scans a million-row table just to print its total.
+# Above this many rows a list shows "10,000+" with a link to count exactly (精确统计), so
+# a page never scans a million-row table just to print its total. Settings may lower it
+# (``LIST_COUNT_CAP``, the tests do).
 COUNT_CAP = 10_000
 MAX_BATCH = 500  # selected ids taken from one POST (a page holds at most 100)
 
@@ -199,6 +203,11 @@ class ListSpec:
     export_name: str = "export"
     # Extra search rule, e.g. exact phone match on a masked column.
     extra_search: Callable[[str], Q] | None = None
+    # Trigram indexes serving ``search_fields`` (core.db.textsearch): (lookup prefix from
+    # this list's model, index), e.g. ("", CUSTOMER_TEXT) or ("customer__", CUSTOMER_TEXT)
+    # on orders. A field no index covers, or a term under three characters, is searched
+    # with ``icontains``.
+    search_indexes: Sequence[tuple[str, TrigramIndex]] = ()
     create_url: str = ""
     import_url: str = ""
     row_link: Callable[[Any], str] | None = None
@@ -310,12 +319,25 @@ def _parse_range(params: QueryDict, d: DateRangeFilter, state: ListState) -> Non
 
 
 def _default_scene(queryset: QuerySet[Any], spec: ListSpec) -> str:
-    """The first scene that has rows for this viewer (one cheap EXISTS per empty scene),
-    so an admin or a director, who owns no customers, does not land on an empty 我负责的."""
-    for scene in spec.scenes[:-1]:
-        if queryset.filter(scene.q).exists():
+    """The first scene that has rows for this viewer, so an admin or a director, who owns
+    no customers, does not land on an empty 我负责的: one query of an EXISTS per scene
+    (each an index lookup), not one query each."""
+    candidates = spec.scenes[:-1]
+    if not candidates:
+        return spec.scenes[-1].key if spec.scenes else ""
+    parts: list[str] = []
+    params: list[Any] = []
+    for scene in candidates:
+        sql, args = queryset.filter(scene.q).order_by().values("pk")[:1].query.sql_with_params()
+        parts.append(f"EXISTS({sql})")
+        params.extend(args)
+    with connections[queryset.db].cursor() as cur:
+        cur.execute("SELECT " + ", ".join(parts), params)
+        found = cur.fetchone()
+    for scene, has_rows in zip(candidates, found, strict=True):
+        if has_rows:
             return scene.key
-    return spec.scenes[-1].key if spec.scenes else ""
+    return spec.scenes[-1].key
 
 
 def apply_list_state(queryset: QuerySet[Any], spec: ListSpec, state: ListState) -> QuerySet[Any]:
@@ -326,9 +348,7 @@ def apply_list_state(queryset: QuerySet[Any], spec: ListSpec, state: ListState) 
         if scene.key == state.scene:
             qs = qs.filter(scene.q)
     if state.q and (spec.search_fields or spec.extra_search):
-        cond = Q()
-        for name in spec.search_fields:
-            cond |= Q(**{f"{name}__icontains": state.q})
+        cond = search_q(spec, state.q)
         if spec.extra_search is not None:
             cond |= spec.extra_search(state.q)
         qs = qs.filter(cond)
@@ -342,6 +362,31 @@ def apply_list_state(queryset: QuerySet[Any], spec: ListSpec, state: ListState) 
         if d.key in state.dates:
             qs = qs.filter(d.q(*state.dates[d.key]))
     return _ordered(qs, spec, state)
+
+
+def search_q(spec: ListSpec, text: str) -> Q:
+    """Any of the spec's ``search_fields`` contains ``text``: the fields an index covers
+    through one query of that index each, the others with ``icontains``."""
+    cond = Q()
+    plain: list[str] = []
+    by_index: dict[tuple[str, TrigramIndex], list[str]] = {}
+    for name in spec.search_fields:
+        for prefix, index in spec.search_indexes:
+            col = name.removeprefix(prefix) if name.startswith(prefix) else None
+            if col in index.columns:
+                by_index.setdefault((prefix, index), []).append(col)
+                break
+        else:
+            plain.append(name)
+    for (prefix, index), cols in by_index.items():
+        indexed = index.q(text, cols, prefix=prefix)
+        if indexed is None:  # too short for trigrams
+            plain += [prefix + c for c in cols]
+        else:
+            cond |= indexed
+    for name in plain:
+        cond |= Q(**{f"{name}__icontains": text})
+    return cond
 
 
 def _ordered(qs: QuerySet[Any], spec: ListSpec, state: ListState) -> QuerySet[Any]:
@@ -404,14 +449,34 @@ class ListPager:
         return self.rows
 
 
+def count_cap() -> int:
+    return int(getattr(settings, "LIST_COUNT_CAP", 0) or COUNT_CAP)
+
+
 def count_capped(qs: QuerySet[Any], *, exact: bool = False) -> tuple[int, bool]:
-    """(count, capped): COUNT over at most COUNT_CAP + 1 rows unless asked to be exact."""
+    """(count, capped): COUNT over at most ``count_cap()`` + 1 rows unless asked to be
+    exact — exact while that is cheap, "10,000+" when it would not be."""
     if exact:
         return qs.order_by().count(), False
-    n = qs.order_by()[: COUNT_CAP + 1].count()
-    if n > COUNT_CAP:
-        return COUNT_CAP, True
+    cap = count_cap()
+    n = qs.order_by()[: cap + 1].count()
+    if n > cap:
+        return cap, True
     return n, False
+
+
+def _with_count(rows_qs: QuerySet[Any], counted: QuerySet[Any], exact: bool) -> QuerySet[Any]:
+    """``rows_qs`` with the (capped) count of ``counted`` as a column: a subquery that does
+    not depend on the row, so both databases compute it once, and the page costs one
+    query instead of a count and a fetch."""
+    inner = counted.order_by()
+    if not (inner.query.annotations or inner.query.distinct or inner.query.values_select):
+        inner = inner.values("pk")  # the count needs no columns nor select_related joins
+    if not exact:
+        inner = inner[: count_cap() + 1]
+    sql, params = inner.query.sql_with_params()
+    counted_sql = f"SELECT COUNT(*) FROM ({sql}) AS counted"  # noqa: S608 - the ORM's own SQL
+    return rows_qs.annotate(_list_count=RawSQL(counted_sql, params))  # noqa: S611
 
 
 def paginate(
@@ -422,17 +487,33 @@ def paginate(
     exact: bool = False,
     rows_qs: QuerySet[Any] | None = None,
 ) -> ListPager:
-    """One page of ``qs``. ``rows_qs``: the same rows written for fetching a page (e.g.
-    walking the sort index, ``core.db.plans.unindexed``), while ``qs`` is counted."""
-    count, capped = count_capped(qs, exact=exact)
+    """One page of ``qs``, counted (up to ``count_cap()`` unless ``exact``) in the same
+    query. ``rows_qs``: the same rows written for fetching a page (e.g. walking the sort
+    index, ``core.db.plans.unindexed``), while ``qs`` is counted."""
     try:
         number = max(1, int(page))
     except (TypeError, ValueError):
         number = 1
-    if not capped:
-        number = min(number, max(1, -(-count // size)))
+    fetch = _with_count(rows_qs if rows_qs is not None else qs, qs, exact)
     offset = (number - 1) * size
-    rows = list((rows_qs if rows_qs is not None else qs)[offset : offset + size + 1])
+    rows = list(fetch[offset : offset + size + 1])
+    first = rows[0] if rows else None
+    n_row = (
+        first.get("_list_count") if isinstance(first, dict) else getattr(first, "_list_count", None)
+    )
+    if n_row is not None:
+        n = int(n_row)
+    else:
+        # Past the last page, no rows, or rows wrapped by the queryset's own iterable (the
+        # audit log's entries): the count alone, then (past the end) the last page.
+        n = qs.order_by().count() if exact else qs.order_by()[: count_cap() + 1].count()
+    cap = count_cap()
+    capped = not exact and n > cap
+    count = cap if capped else n
+    if not rows and number > 1 and not capped:
+        number = min(number, max(1, -(-count // size)))
+        offset = (number - 1) * size
+        rows = list(fetch[offset : offset + size + 1])
     return ListPager(
         number=number,
         size=size,
@@ -743,7 +824,7 @@ def list_page(
         ],
         "export_url": "?" + state.query(export="xlsx"),
         "count_exact_url": "?" + state.query(count="exact"),
-        "count_cap_label": format_count(COUNT_CAP) + "+",
+        "count_cap_label": format_count(count_cap()) + "+",
         "reset_url": request.path,
         "can_export": viewer.can_export,
         "can_import": viewer.can_import,

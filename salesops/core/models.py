@@ -535,3 +535,23 @@ class SavedScene(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ChoiceValue(models.Model):
+    """The distinct values a free-text column holds (客户来源 …), one row each, written by
+    database triggers on that column's table (``core.db.choices``): a list's filter offers
+    them from this small table instead of a ``SELECT DISTINCT`` over a million rows. A value
+    no row holds any more stays until removed (the filter then finds nothing)."""
+
+    domain = models.CharField(_("字段"), max_length=64)
+    value = models.CharField(_("取值"), max_length=200)
+
+    class Meta:
+        verbose_name = _("字段取值")
+        verbose_name_plural = _("字段取值")
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "value"], name="core_choicevalue_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.domain}={self.value}"

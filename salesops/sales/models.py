@@ -98,6 +98,10 @@ class Customer(models.Model):
             models.Index(fields=["phone_key"], name="sales_cust_phone_key"),
             # The pool reclaim: owned customers by how long since the last follow-up.
             models.Index(fields=["owner", "last_followup_at"], name="sales_cust_owner_follow"),
+            # The customer list's sortable columns (a page walks the index; ties by id).
+            models.Index(fields=["name", "id"], name="sales_cust_name_sort"),
+            models.Index(fields=["source", "id"], name="sales_cust_source_sort"),
+            models.Index(fields=["created_at", "id"], name="sales_cust_created_sort"),
         ]
 
     def __str__(self) -> str:

@@ -11,12 +11,13 @@ from decimal import Decimal
 from typing import Literal
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from salesops.core.access import NOTHING, Viewer, mask_id_number, mask_phone
+from salesops.core.db.choices import choice_values
 from salesops.core.db.plans import WALK_SHARE, unindexed
 from salesops.core.display import format_count
 from salesops.core.errors import ServiceError
@@ -27,6 +28,7 @@ from salesops.core.selectors import import_jobs_running_ids
 from salesops.org.access import can_see_personal_info, employee_scope_q, member_scope_q
 from salesops.org.models import Department, Employee
 from salesops.org.paths import subtree_bounds
+from salesops.sales.keys import phone_key
 from salesops.sales.models import (
     Customer,
     Order,
@@ -37,6 +39,7 @@ from salesops.sales.models import (
     Return,
     ReturnLine,
 )
+from salesops.sales.search import CUSTOMER_SOURCES, CUSTOMER_TEXT
 
 Tier = Literal["list", "member", "pc"]
 TIERS: tuple[Tier, ...] = ("list", "member", "pc")
@@ -54,15 +57,32 @@ def customers_for(viewer: Viewer) -> QuerySet[Customer]:
 
 
 def customer_department_choices(viewer: Viewer, limit: int) -> list[tuple[int, str]]:
-    """The departments that have customers in the viewer's scope (the list's department
-    filter), by name: one EXISTS per department on the customers' department index, never
-    a DISTINCT over a million customers (bench/bench_list_pages.py)."""
-    scoped = customers_for(viewer).order_by()
+    """The department filter's choices, by name, from the small tables only: the
+    departments of the employees in the viewer's scope (a customer's department is its
+    owner's), plus the departments the scope names (the pool's customers keep their last
+    owner's). Never a read of the customers (bench/bench_list_pages.py)."""
+    if viewer.role == RoleCode.MEMBER and not viewer.is_admin:
+        return []
+    emp = viewer.employee
+    if viewer.is_admin or viewer.scope == DataScope.ALL:
+        cond = Q()
+    else:
+        staff = Employee.objects.filter(employee_scope_q(viewer, owner="")).values("department_id")
+        cond = Q(pk__in=staff)
+        if emp is not None and viewer.scope == DataScope.DEPARTMENT:
+            cond |= Q(pk=emp.department_id)
+        elif emp is not None and viewer.scope == DataScope.DEPARTMENT_AND_CHILDREN:
+            lo, hi = subtree_bounds(emp.department.path)
+            cond |= Q(path__gte=lo, path__lt=hi)
     return list(
-        Department.objects.filter(Exists(scoped.filter(department_id=OuterRef("pk"))))
-        .order_by("name", "pk")
-        .values_list("pk", "name")[:limit]
+        Department.objects.filter(cond).order_by("name", "pk").values_list("pk", "name")[:limit]
     )
+
+
+def customer_source_choices(limit: int) -> list[str]:
+    """The source filter's choices: every 客户来源 recorded (``sales.search``), one read of
+    a small table."""
+    return choice_values(CUSTOMER_SOURCES.domain, limit)
 
 
 def customer_for_viewer(viewer: Viewer, pk: object) -> Customer:
@@ -86,17 +106,38 @@ def customer_id_number(viewer: Viewer, customer: Customer) -> str:
 
 
 def customer_search_q(viewer: Viewer, text: str) -> Q:
-    """Name/code contain the text, or the phone matches. Without the right to see phones
-    only a full-number match counts, so masked digits cannot be probed one at a time."""
+    """Name/code contain the text, or the phone matches (``customer_phone_search_q``)."""
+    return customer_name_code_q(text) | customer_phone_search_q(viewer, text)
+
+
+def customer_phone_search_q(viewer: Viewer, text: str) -> Q:
+    """The phone half of the customer search (the list searches name and code through
+    its trigram index itself): the full number, or — for a
+    viewer who may see phones, or on their own customers — a fragment of it. Without the
+    right only a full-number match counts, so masked digits cannot be probed one at a
+    time. The full number is looked up by the indexed ``phone_key`` (its digits), then
+    compared exactly; a "phone" without a digit is not searched as one."""
     text = text.strip()
     if not text:
         return Q()
-    q = Q(name__icontains=text) | Q(code__icontains=text) | Q(phone=text)
+    key = phone_key(text)
+    q = Q(phone_key=key, phone=text) if key else Q()
+    fragment = CUSTOMER_TEXT.q(text, ("phone",)) or Q(phone__icontains=text)
     if viewer.can_view_personal_info:
-        q |= Q(phone__icontains=text)
+        q |= fragment
     elif viewer.employee is not None:
-        q |= Q(phone__icontains=text, owner_id=viewer.employee.pk)
+        q |= Q(owner_id=viewer.employee.pk) & fragment
     return q
+
+
+def customer_name_code_q(text: str) -> Q:
+    """Name or code contains ``text`` (through the trigram index from three characters)."""
+    text = text.strip()
+    if not text:
+        return Q()
+    return CUSTOMER_TEXT.q(text, ("name", "code")) or (
+        Q(name__icontains=text) | Q(code__icontains=text)
+    )
 
 
 def customer_scenes(viewer: Viewer) -> list[tuple[str, str, Q]]:
@@ -107,7 +148,12 @@ def customer_scenes(viewer: Viewer) -> list[tuple[str, str, Q]]:
         scenes.append(("mine", _("我负责的"), Q(owner_id=emp.pk)))
         if viewer.is_admin or viewer.scope != DataScope.SELF:
             _lo, hi = subtree_bounds(emp.manager_path)
-            below = Q(owner__manager_path__gt=emp.manager_path, owner__manager_path__lt=hi)
+            # A subquery over the small employee table, not a join: the EXISTS that picks
+            # the default scene is an index lookup even when nobody reports to the viewer.
+            team = Employee.objects.filter(
+                manager_path__gt=emp.manager_path, manager_path__lt=hi
+            ).values("pk")
+            below = Q(owner_id__in=team)
             scenes.append(("subordinates", _("下属负责的"), below))
     if emp is None or viewer.is_admin or viewer.scope != DataScope.SELF:
         scenes.append(("all", _("全部"), Q()))

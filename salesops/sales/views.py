@@ -47,6 +47,7 @@ from salesops.sales.forms import (
     ReturnHeaderForm,
 )
 from salesops.sales.models import Order, OrderKind, OrderStatus, Return
+from salesops.sales.search import CUSTOMER_TEXT, ORDER_TEXT
 from salesops.sales.services._common import PRODUCT_MANAGERS
 from salesops.sales.services.customers import (
     customer_create,
@@ -89,15 +90,10 @@ def _crumbs(*pairs: tuple[str, str]) -> list[dict[str, str]]:
 
 
 def _customer_spec(request: HttpRequest, viewer: Viewer) -> ListSpec:
-    # Filter choices: distinct values in the viewer's scope, bounded (never the whole table).
-    scoped = selectors.customers_for(viewer)
+    # Filter choices from small tables (departments in scope, recorded sources), never a
+    # read of the million customers.
     departments = selectors.customer_department_choices(viewer, FILTER_CHOICES_MAX)
-    sources = list(
-        scoped.exclude(source="")
-        .order_by("source")
-        .values_list("source", flat=True)
-        .distinct()[:FILTER_CHOICES_MAX]
-    )
+    sources = selectors.customer_source_choices(FILTER_CHOICES_MAX)
     return ListSpec(
         title=gettext_lazy("客户"),
         columns=[
@@ -131,8 +127,9 @@ def _customer_spec(request: HttpRequest, viewer: Viewer) -> ListSpec:
             ),
         ],
         search_fields=["name", "code"],
+        search_indexes=[("", CUSTOMER_TEXT)],
         search_hint=gettext_lazy("客户名称 / 编号 / 完整手机号"),
-        extra_search=lambda text: selectors.customer_search_q(viewer, text),
+        extra_search=lambda text: selectors.customer_phone_search_q(viewer, text),
         filters=[
             Filter(
                 "department",
@@ -613,6 +610,7 @@ def _order_spec(viewer: Viewer) -> ListSpec:
             ),
         ],
         search_fields=["order_no", "customer__name", "member__name"],
+        search_indexes=[("", ORDER_TEXT), ("customer__", CUSTOMER_TEXT)],
         search_hint=gettext_lazy("订单号 / 客户 / 会员"),
         filters=[
             Filter("status", gettext_lazy("状态"), OrderStatus.choices, "status"),

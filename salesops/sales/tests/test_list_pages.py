@@ -24,6 +24,7 @@ from salesops.factories import (
     UserFactory,
     role,
 )
+from salesops.org.models import Department
 from salesops.sales import selectors
 from salesops.sales.models import Customer, Order
 from salesops.sales.services.orders import order_create
@@ -367,7 +368,7 @@ def test_finding_the_default_scene_uses_exists_not_count(stock) -> None:  # type
     assert exists  # the empty 我负责的 was probed with EXISTS
 
 
-def test_customer_department_filter_lists_only_departments_with_customers_in_scope(
+def test_customer_department_filter_lists_the_departments_of_the_viewers_scope(
     stock: Any,
 ) -> None:
     # Given customers in the rep's team and in the other team, and a third empty team
@@ -381,10 +382,14 @@ def test_customer_department_filter_lists_only_departments_with_customers_in_sco
     def choices(user: User) -> list[tuple[int, str]]:
         return selectors.customer_department_choices(viewer_for(user), 200)
 
-    # Then a department appears only when it has customers in that viewer's scope
+    # Then the choices are the departments the viewer's scope covers, read from the
+    # department and employee tables (never a scan of the customers: a department with
+    # no customers yet is offered and finds none)
     assert choices(director_user) == [
         (stock.team.pk, "华东一组"),
         (stock.other_team.pk, "华南一组"),
+        (stock.company.pk, "示例公司"),
+        (Department.objects.get(code="T3").pk, "空的组"),
     ]
     assert choices(stock.manager_user) == [(stock.team.pk, "华东一组")]
     assert choices(stock.outsider_user) == [(stock.other_team.pk, "华南一组")]
