@@ -4,20 +4,22 @@ performance work; kept as its own step so later migrations of the app depend on 
 * the sortable columns' indexes (name, source, created time; ties by id);
 * the trigram search of customers (name, code, phone) and orders (order number):
   SQLite FTS5 tables kept by triggers, PostgreSQL pg_trgm GIN indexes (``sales.search``);
-* the customer sources recorded in ``core.ChoiceValue`` by triggers, for the source
-  filter (``sales.selectors.CUSTOMER_SOURCES``).
+The customer sources' triggers (``core.ChoiceValue``, the source filter's choices) are
+made by core's ``post_migrate`` (``sales.search.CUSTOMER_SOURCES``): that table is core's
+0011, and this step keeps the one dependency it was reserved with. ``post_migrate`` also
+makes the search tables on a database that applied this step while it was still empty.
 """
 
 from __future__ import annotations
 
 from django.db import migrations, models
 
-from salesops.core.db import choices, textsearch
-from salesops.sales.search import CUSTOMER_SOURCES, CUSTOMER_TEXT, ORDER_TEXT
+from salesops.core.db import textsearch
+from salesops.sales.search import CUSTOMER_TEXT, ORDER_TEXT
 
 
 class Migration(migrations.Migration):
-    dependencies = [("sales", "0006_crm_fields"), ("core", "0011_choicevalue")]
+    dependencies = [("sales", "0006_crm_fields")]
 
     operations: list[migrations.operations.base.Operation] = [
         migrations.AddIndex(
@@ -34,5 +36,4 @@ class Migration(migrations.Migration):
         ),
         *textsearch.migration_operations(CUSTOMER_TEXT),
         *textsearch.migration_operations(ORDER_TEXT),
-        *choices.migration_operations(CUSTOMER_SOURCES),
     ]
