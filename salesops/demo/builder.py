@@ -93,6 +93,8 @@ from salesops.org.services.sponsor_changes import DOC_TYPE as SPONSOR_CHANGE
 from salesops.org.services.sponsor_changes import sponsor_change_request_submit
 from salesops.sales.keys import email_key, phone_key
 from salesops.sales.models import (
+    Contract,
+    ContractStatus,
     Customer,
     CustomerStatus,
     Order,
@@ -102,6 +104,13 @@ from salesops.sales.models import (
     PriceList,
     PriceListItem,
     Product,
+    Quote,
+    QuoteLine,
+    QuoteStatus,
+    Receipt,
+    ReceiptMethod,
+    ReceiptStatus,
+    ReceivablePlan,
     Return,
     ReturnLine,
 )
@@ -238,6 +247,7 @@ class DemoBuilder:
             self._pools()
             self._followups()
             self._opportunities()
+            self._deals()
             audit_record(
                 actor=None,
                 action=AuditAction.IMPORT,
@@ -434,6 +444,8 @@ class DemoBuilder:
                 list_price=p.list_price,
                 member_price=member,
                 pc_price=pc,
+                # 最低售价: a quote below 70 % of the list price needs approval.
+                floor_price=round_money(p.list_price * Decimal("0.70")),
             )
             self.prices.append((product.pk, p.list_price, member))
         self._say(_("商品与价目表"), products=len(self.prices))
@@ -765,6 +777,225 @@ class DemoBuilder:
                 )
         StageChange.objects.bulk_create(changes, batch_size=BATCH)
         self._say(_("商机"), opportunities=len(opps))
+
+    def _deals(self) -> None:
+        """Quotes, contracts, plans and receipts behind the pipeline: a quote for the open
+        opportunities at 方案报价 or later; a signed contract for each won one with a plan
+        of two or three instalments and the receipts confirmed so far (a few overdue). Then
+        rep1's own documents go through the services, so the demo logins find work in the
+        approval inbox: a quote beyond the rep's discount limit for manager1, a contract to
+        approve, a receipt for finance to confirm."""
+        rng = random.Random(f"deals-{self.seed}")
+        now = _stamp(self.today, 10 * 60)
+        product_ids = [pk for pk, _list, _member in self.prices]
+        list_price = {pk: lp for pk, lp, _member in self.prices}
+        opps = list(
+            Opportunity.objects.filter(customer__code__startswith="KH")
+            .exclude(status__in=(OpportunityStatus.LOST, OpportunityStatus.INVALID))
+            .select_related("stage")
+            .order_by("id")
+        )
+        seq: dict[tuple[str, datetime.date], int] = {}
+
+        def number(prefix: str, day: datetime.date) -> str:
+            seq[(prefix, day)] = seq.get((prefix, day), 0) + 1
+            return f"{prefix}{day:%Y%m%d}{seq[(prefix, day)]:04d}"
+
+        quotes: list[Quote] = []
+        lines: dict[str, list[QuoteLine]] = {}
+        contracts: list[Contract] = []
+        for opp in opps:
+            won = opp.status == OpportunityStatus.WON
+            if not won and opp.stage.probability < 50:
+                continue
+            day = self.today - datetime.timedelta(days=rng.randrange(2, 60 if not won else 300))
+            qty = Decimal(rng.randrange(5, 60))
+            product = rng.choice(product_ids)
+            unit = round_money(
+                list_price[product] * Decimal(rng.choice((100, 95, 92, 90, 88))) / 100
+            )
+            total = round_money(unit * qty)
+            no = number("BJ", day)
+            status = (
+                QuoteStatus.ACCEPTED
+                if won
+                else rng.choice(
+                    (QuoteStatus.APPROVED, QuoteStatus.SENT, QuoteStatus.SENT, QuoteStatus.DECLINED)
+                )
+            )
+            quotes.append(
+                Quote(
+                    quote_no=no, customer_id=opp.customer_id, owner_id=opp.owner_id,
+                    department_id=opp.department_id, title=opp.name, status=status,
+                    quote_date=day, valid_until=day + datetime.timedelta(days=30),
+                    list_total=round_money(list_price[product] * qty), total_amount=total,
+                    discount=round_money((1 - unit / list_price[product]) * 100),
+                    approved_at=_stamp(day, 11 * 60), sent_at=_stamp(day, 15 * 60)
+                    if status != QuoteStatus.APPROVED else None,
+                )
+            )  # fmt: skip
+            lines[no] = [
+                QuoteLine(product_id=product, quantity=qty, list_price=list_price[product],
+                          unit_price=unit, amount=total)
+            ]  # fmt: skip
+            if won:
+                start = day + datetime.timedelta(days=rng.randrange(3, 15))
+                start = min(start, self.today)
+                end = start + datetime.timedelta(days=rng.choice((180, 365, 365)))
+                status = ContractStatus.FULFILLING if start <= self.today else ContractStatus.SIGNED
+                if end < self.today:
+                    status = ContractStatus.COMPLETED
+                contracts.append(
+                    Contract(
+                        contract_no=number("HT", start), name=opp.name,
+                        customer_id=opp.customer_id, owner_id=opp.owner_id,
+                        department_id=opp.department_id, status=status, amount=total,
+                        start_on=start, end_on=end, signed_on=start,
+                        customer_signatory=names.person_name(rng), our_signatory_id=opp.owner_id,
+                        quote=None, campaign_code=no,  # the quote is linked below
+                    )
+                )  # fmt: skip
+        Quote.objects.bulk_create(quotes, batch_size=BATCH)
+        quote_pk = dict(
+            Quote.objects.filter(quote_no__in=list(lines)).values_list("quote_no", "pk")
+        )
+        QuoteLine.objects.bulk_create(
+            [ln for no, rows in lines.items() for ln in rows for ln.quote_id in [quote_pk[no]]],
+            batch_size=BATCH,
+        )
+        for c in contracts:
+            c.quote_id, c.campaign_code = quote_pk[c.campaign_code], ""
+        Contract.objects.bulk_create(contracts, batch_size=BATCH)
+        plans: list[ReceivablePlan] = []
+        receipts: list[Receipt] = []
+        received: dict[int, Decimal] = {}
+        saved = Contract.objects.filter(contract_no__in=[c.contract_no for c in contracts])
+        for c in saved.order_by("id"):
+            n = rng.choice((2, 3))
+            parts = [round_money(c.amount / n)] * (n - 1)
+            parts.append(c.amount - sum(parts))
+            span = max(1, (c.end_on - c.start_on).days)
+            for i, amount in enumerate(parts, start=1):
+                due = c.start_on + datetime.timedelta(days=span * (i - 1) // n + 10)
+                paid = amount if due <= self.today and rng.random() < 0.8 else Decimal(0)
+                if c.status == ContractStatus.COMPLETED:
+                    paid = amount
+                plans.append(ReceivablePlan(contract=c, period=i, due_on=due, amount=amount,
+                                            received=paid))  # fmt: skip
+                if paid:
+                    on = min(self.today, due + datetime.timedelta(days=rng.randrange(-3, 8)))
+                    receipts.append(
+                        Receipt(
+                            receipt_no=number("HK", on), contract=c, customer_id=c.customer_id,
+                            owner_id=c.owner_id, department_id=c.department_id,
+                            received_on=on, amount=paid,
+                            method=rng.choice((ReceiptMethod.BANK, ReceiptMethod.BANK,
+                                               ReceiptMethod.WECHAT, ReceiptMethod.ALIPAY)),
+                            status=ReceiptStatus.APPROVED, confirmed_at=_stamp(on, 16 * 60),
+                        )
+                    )  # fmt: skip
+                    received[c.pk] = received.get(c.pk, Decimal(0)) + paid
+        ReceivablePlan.objects.bulk_create(plans, batch_size=BATCH)
+        by_key = {(p.contract_id, p.period): p.pk for p in ReceivablePlan.objects.filter(
+            contract__in=saved)}  # fmt: skip
+        period: dict[int, int] = {}
+        for r in receipts:  # each receipt pays the next instalment of its contract
+            period[r.contract_id] = period.get(r.contract_id, 0) + 1
+            r.plan_id = by_key[(r.contract_id, period[r.contract_id])]
+        Receipt.objects.bulk_create(receipts, batch_size=BATCH)
+        for pk, total in received.items():
+            Contract.objects.filter(pk=pk).update(received_amount=total)
+        self._rep1_deals(now)
+        self._say(
+            _("报价、合同与回款"),
+            quotes=Quote.objects.count(),
+            contracts=Contract.objects.count(),
+            receipts=Receipt.objects.count(),
+        )
+
+    def _rep1_deals(self, now: datetime.datetime) -> None:
+        from salesops.sales.services import contracts as contract_svc
+        from salesops.sales.services import quotes as quote_svc
+        from salesops.sales.services.receipts import ReceiptInput, receipt_create
+
+        rep = self.users["rep1"]
+        mine = list(
+            Customer.objects.filter(owner=self.rep1, code__startswith="KH").order_by("id")[:3]
+        )
+        if len(mine) < 3:
+            return
+        products = list(Product.objects.filter(pk__in=[pk for pk, _l, _m in self.prices[:3]]))
+        big, small, third = mine
+        line = quote_svc.QuoteLineInput
+        pending = quote_svc.quote_create(
+            actor=rep,
+            customer=big,
+            data=quote_svc.QuoteInput(
+                title=_("%(c)s 年度采购报价") % {"c": big.name},
+                lines=[line(products[0], Decimal(40), round_money(
+                    self._list_price(products[0]) * Decimal("0.78")))],
+                contact_name=names.person_name(self.rng),
+            ),
+        )  # fmt: skip
+        quote_svc.quote_submit(actor=rep, quote=pending)  # 22 %: waits for manager1
+        ok = quote_svc.quote_create(
+            actor=rep,
+            customer=small,
+            data=quote_svc.QuoteInput(
+                title=_("%(c)s 新品试销报价") % {"c": small.name},
+                lines=[line(products[1], Decimal(12)), line(products[2], Decimal(6))],
+            ),
+        )
+        quote_svc.quote_submit(actor=rep, quote=ok)
+        accepted = quote_svc.quote_accept(
+            actor=rep, quote=ok, into="contract", start_on=self.today - datetime.timedelta(days=5)
+        )
+        contract = Contract.objects.get(pk=accepted.contract_id)
+        request = contract_svc.contract_submit(actor=rep, contract=contract)
+        from salesops.core.approvals import approval_act
+        from salesops.core.approvals.selectors import pending_task_for
+
+        task = pending_task_for(request, self.users["manager1"])
+        if task is None:
+            return
+        approval_act(actor=self.users["manager1"], task_id=task.pk, action="approve")
+        contract_svc.contract_sign(
+            actor=rep,
+            contract=contract,
+            signed_on=self.today - datetime.timedelta(days=5),
+            customer_signatory=names.person_name(self.rng),
+            our_signatory=self.rep1,
+        )
+        half = round_money(contract.amount / 2)
+        (first, _second) = contract_svc.plans_add(
+            actor=rep,
+            contract=contract,
+            plans=[
+                contract_svc.PlanInput(self.today - datetime.timedelta(days=1), half),
+                contract_svc.PlanInput(self.today + datetime.timedelta(days=60),
+                                       contract.amount - half),
+            ],
+        )  # fmt: skip
+        receipt_create(
+            actor=rep,
+            contract=contract,
+            data=ReceiptInput(received_on=self.today, amount=half,
+                              method=ReceiptMethod.BANK, plan=first),
+        )  # fmt: skip
+        draft = contract_svc.contract_create(
+            actor=rep,
+            customer=third,
+            data=contract_svc.ContractInput(
+                name=_("%(c)s 年度供货合同") % {"c": third.name},
+                start_on=self.today + datetime.timedelta(days=7),
+                end_on=self.today + datetime.timedelta(days=372),
+                amount=Decimal("86000.00"),
+            ),
+        )
+        contract_svc.contract_submit(actor=rep, contract=draft)
+
+    def _list_price(self, product: Product) -> Decimal:
+        return next(lp for pk, lp, _m in self.prices if pk == product.pk)
 
     # -- the member network ------------------------------------------------------------
 

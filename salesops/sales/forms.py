@@ -101,6 +101,12 @@ class PriceItemForm(BootstrapMixin, SalesOpsForm):
     list_price = forms.CharField(label=_("零售价"), max_length=20)
     member_price = forms.CharField(label=_("会员价"), max_length=20)
     pc_price = forms.CharField(label=_("优惠顾客价"), max_length=20)
+    floor_price = forms.CharField(
+        label=_("最低售价"),
+        max_length=20,
+        required=False,
+        help_text=_("报价低于此价需审批；留空不限"),
+    )
 
     def __init__(self, *args: Any, products: Any, **kw: Any):
         super().__init__(*args, **kw)

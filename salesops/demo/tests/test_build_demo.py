@@ -17,7 +17,16 @@ from salesops.core.money import round_money
 from salesops.demo.builder import DEMO_PASSWORD, MAX_DEPTH, demo_digest
 from salesops.org.models import Department, Employee, Member, MemberStatus, SponsorHistory
 from salesops.org.paths import child_path
-from salesops.sales.models import Customer, Order, OrderLine, PriceListItem, Product, Return
+from salesops.sales.models import (
+    Contract,
+    Customer,
+    Order,
+    OrderLine,
+    PriceListItem,
+    Product,
+    Quote,
+    Return,
+)
 
 SCALE = 0.02
 # The day the demo's data ends on, pinned (the command defaults to the current date). In
@@ -198,13 +207,22 @@ def test_build_demo_creates_the_company(client) -> None:  # type: ignore[no-unty
         assert Decimal(0) < ret.total_amount <= ret.original_order.total_amount
         assert ret.original_order.returned_amount == ret.total_amount
 
-    # manager1 has a sponsor change waiting in the inbox
-    assert (
-        ApprovalTask.objects.filter(
-            approver__username="manager1", status=TaskStatus.PENDING
-        ).count()
-        == 1
-    )
+    # manager1's inbox: a sponsor change, rep1's quote beyond the discount limit and rep1's
+    # contract; finance has rep1's receipt to confirm
+    waiting = ApprovalTask.objects.filter(status=TaskStatus.PENDING)
+    assert sorted(
+        waiting.filter(approver__username="manager1").values_list("request__doc_type", flat=True)
+    ) == ["org.sponsor_change", "sales.contract", "sales.quote"]
+    assert waiting.filter(
+        approver__role__code="finance", request__doc_type="sales.receipt"
+    ).exists()
+
+    # contracts: plans within the amount, confirmed receipts adding up to what is received
+    for c in Contract.objects.prefetch_related("plans", "receipts"):
+        assert sum(p.amount for p in c.plans.all()) <= c.amount
+        confirmed = sum(r.amount for r in c.receipts.all() if r.status == "approved")
+        assert c.received_amount == confirmed <= c.amount
+    assert Quote.objects.filter(status="pending").count() == 1
 
 
 @pytest.mark.django_db

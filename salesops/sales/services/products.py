@@ -18,7 +18,14 @@ from salesops.sales.services._common import require_product_manager, viewer_of
 
 _PRODUCT_AUDITED = ("sku", "name", "unit", "active")
 _LIST_AUDITED = ("name", "valid_from", "valid_to")
-_ITEM_AUDITED = ("price_list", "product", "list_price", "member_price", "pc_price")
+_ITEM_AUDITED = (
+    "price_list",
+    "product",
+    "list_price",
+    "member_price",
+    "pc_price",
+    "floor_price",
+)
 
 
 @transaction.atomic
@@ -131,18 +138,24 @@ def price_list_item_set(
     list_price: Decimal | str,
     member_price: Decimal | str,
     pc_price: Decimal | str,
+    floor_price: Decimal | str | None = None,
 ) -> PriceListItem:
-    """Set (create or replace) a product's three prices on a price list.
+    """Set (create or replace) a product's three prices on a price list, and its floor
+    price (最低售价: a quote below it needs approval; blank for none).
 
-    Prices are ≥ 0 with at most two decimals, and the member price never exceeds the list
-    price."""
+    Prices are ≥ 0 with at most two decimals, the member price never exceeds the list
+    price, nor the floor price the list price."""
     require_product_manager(viewer_of(actor))
     errors: list[FieldError] = []
     lp = _price(list_price, "list_price", errors)
     mp = _price(member_price, "member_price", errors)
     pp = _price(pc_price, "pc_price", errors)
+    blank = floor_price is None or str(floor_price).strip() == ""
+    fp = None if blank else _price(floor_price, "floor_price", errors)
     if not errors and mp > lp:
         errors.append(FieldError("member_price", _("会员价不能高于零售价")))
+    if not errors and fp is not None and fp > lp:
+        errors.append(FieldError("floor_price", _("最低售价不能高于零售价")))
     if errors:
         raise ServiceError("invalid_price", errors[0].message, errors[0].field, errors)
     item = (
@@ -152,12 +165,18 @@ def price_list_item_set(
     )
     if item is None:
         item = PriceListItem.objects.create(
-            price_list=price_list, product=product, list_price=lp, member_price=mp, pc_price=pp
+            price_list=price_list,
+            product=product,
+            list_price=lp,
+            member_price=mp,
+            pc_price=pp,
+            floor_price=fp,
         )
         audit_create(actor=actor, obj=item, fields=_ITEM_AUDITED)
         return item
     before = snapshot(item, _ITEM_AUDITED)
     item.list_price, item.member_price, item.pc_price = lp, mp, pp
+    item.floor_price = fp
     item.save()
     audit_update(actor=actor, obj=item, before=before)
     return item

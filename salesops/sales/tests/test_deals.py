@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -53,6 +54,7 @@ from salesops.sales.services.quotes import (
 from salesops.sales.services.receipts import ReceiptInput, receipt_create
 
 TODAY = datetime.date.today
+WQY = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 
 
 def _approve(request: ApprovalRequest, user, action: str = "approve") -> None:  # type: ignore[no-untyped-def]
@@ -492,8 +494,15 @@ def test_the_pages_show_the_rules_and_refuse_as_the_services_do(stock, customer,
     assert resp.status_code == 200 and "结束日期不能早于开始日期" in resp.content.decode()
     assert 'value="页面合同"' in resp.content.decode()
     contract = _contract(stock, customer)
-    resp = client.post(f"/sales/contracts/{contract.pk}/sign/", {"signed_on": TODAY().isoformat(),
-                       "customer_signatory": "王", "our_signatory": stock.rep.pk}, follow=True)  # fmt: skip
+    resp = client.post(
+        f"/sales/contracts/{contract.pk}/sign/",
+        {
+            "signed_on": TODAY().isoformat(),
+            "customer_signatory": "王",
+            "our_signatory": stock.rep.pk,
+        },
+        follow=True,
+    )
     assert "不能签署" in resp.content.decode()
     contract.refresh_from_db()
     assert contract.status == ContractStatus.DRAFT
@@ -533,10 +542,16 @@ def test_list_pages_run_a_bounded_number_of_queries(stock, client, finance) -> N
             c = CustomerFactory(owner=stock.rep, department=stock.team)
             _quote(stock, c)
             contract = _signed(stock, c)
-            plans_add(actor=stock.rep_user, contract=contract,
-                      plans=[PlanInput(TODAY() - datetime.timedelta(days=3), Decimal("100"))])  # fmt: skip
-            receipt_create(actor=stock.rep_user, contract=contract,
-                           data=ReceiptInput(TODAY(), Decimal("50"), ReceiptMethod.BANK))  # fmt: skip
+            plans_add(
+                actor=stock.rep_user,
+                contract=contract,
+                plans=[PlanInput(TODAY() - datetime.timedelta(days=3), Decimal("100"))],
+            )
+            receipt_create(
+                actor=stock.rep_user,
+                contract=contract,
+                data=ReceiptInput(TODAY(), Decimal("50"), ReceiptMethod.BANK),
+            )
         counts.setdefault("seen", []).append(n)
         for url in (
             "/sales/quotes/",
@@ -552,8 +567,7 @@ def test_list_pages_run_a_bounded_number_of_queries(stock, client, finance) -> N
         assert many <= 12, (url, many)
 
 
-@pytest.mark.skipif(not __import__("os").path.exists("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
-                    reason="needs fonts-wqy-microhei")  # fmt: skip
+@pytest.mark.skipif(not Path(WQY).exists(), reason="needs fonts-wqy-microhei")
 def test_the_quote_prints_as_a_chinese_pdf(stock, customer, client) -> None:
     from io import BytesIO
 
@@ -565,3 +579,26 @@ def test_the_quote_prints_as_a_chinese_pdf(stock, customer, client) -> None:
     assert resp.status_code == 200 and resp["Content-Type"] == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(BytesIO(resp.content)).pages)
     assert "报价单" in text and quote.quote_no in text and "800.00" in text
+
+
+def test_a_floor_price_is_kept_on_the_price_list(stock) -> None:
+    from salesops.sales.models import PriceListItem
+    from salesops.sales.services.products import price_list_item_set
+
+    product = priced_product("100")
+    item = PriceListItem.objects.get(product=product)
+    prices = {"list_price": "100", "member_price": "80", "pc_price": "90"}
+    with pytest.raises(ServiceError) as err:
+        price_list_item_set(
+            actor=None, price_list=item.price_list, product=product, floor_price="100.01", **prices
+        )
+    assert err.value.field == "floor_price"
+    set_ = price_list_item_set(
+        actor=None, price_list=item.price_list, product=product, floor_price="70", **prices
+    )
+    assert set_.floor_price == Decimal("70.00")
+    cleared = price_list_item_set(
+        actor=None, price_list=item.price_list, product=product, floor_price="", **prices
+    )
+    assert cleared.floor_price is None
+    assert AuditLog.objects.filter(field="floor_price", object_id=str(item.pk)).count() == 2
