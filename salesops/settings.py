@@ -342,6 +342,14 @@ FILE_UPLOAD_HANDLERS = [
 ]
 # PDF statements: a TrueType CJK font file to embed ("" = look in Debian's font paths).
 SALESOPS_PDF_FONT = env_str("SALESOPS_PDF_FONT", "")
+# After-sales (crm): days to handle a complaint by severity (calendar days), and how far
+# back the return-visit job still plans a visit whose date has passed.
+SALESOPS_COMPLAINT_DAYS = {
+    "urgent": int(env_str("SALESOPS_COMPLAINT_DAYS_URGENT", "1")),
+    "serious": int(env_str("SALESOPS_COMPLAINT_DAYS_SERIOUS", "3")),
+    "normal": int(env_str("SALESOPS_COMPLAINT_DAYS_NORMAL", "7")),
+}
+SALESOPS_VISIT_LOOKBACK_DAYS = int(env_str("SALESOPS_VISIT_LOOKBACK_DAYS", "30"))
 
 LOGGING = {
     "version": 1,

@@ -24,7 +24,7 @@ class CrmConfig(AppConfig):
             register_module,
         )
         from salesops.crm.selectors.leads import crm_duplicates
-        from salesops.crm.views import followups, opportunities, pool
+        from salesops.crm.views import aftersales, followups, opportunities, pool
         from salesops.sales.dedupe import register_duplicate_finder
 
         # 查重 of every customer create (sales) also looks at leads and contacts.
@@ -42,6 +42,7 @@ class CrmConfig(AppConfig):
                     "salesops.crm.api.pool",
                     "salesops.crm.api.followups",
                     "salesops.crm.api.opportunities",
+                    "salesops.crm.api.aftersales",
                 ),
                 menu_groups=(MenuGroup(g, _("客户关系"), order=35),),
                 menu=(
@@ -50,6 +51,9 @@ class CrmConfig(AppConfig):
                     MenuItem(g, "crm:opportunities", _("商机"), "bi-briefcase", STAFF, 25),
                     MenuItem(g, "crm:kanban", _("商机看板"), "bi-kanban", STAFF, 26),
                     MenuItem(g, "crm:pool", _("公海"), "bi-water", STAFF, 30),
+                    MenuItem(g, "crm:visits", _("回访"), "bi-telephone-outbound", STAFF, 40),
+                    MenuItem(g, "crm:complaints", _("投诉"), "bi-exclamation-octagon", STAFF, 42),
+                    MenuItem(g, "crm:feedback", _("客户反馈"), "bi-chat-square-quote", STAFF, 44),
                     MenuItem(g, "crm:duplicates", _("查重"), "bi-search", STAFF, 50),
                     MenuItem(
                         g, "crm:stage_groups", _("销售流程"), "bi-signpost-split", DIRECTORS, 60
@@ -67,6 +71,18 @@ class CrmConfig(AppConfig):
                         _("跟进计划到期提醒"),
                         every=datetime.timedelta(hours=1),
                         run="salesops.crm.services.followups:followup_reminders_job",
+                    ),
+                    ScheduledJob(
+                        "crm.visit_schedule",
+                        _("按规则生成回访任务"),
+                        every=datetime.timedelta(hours=1),
+                        run="salesops.crm.services.visits:visit_schedule_job",
+                    ),
+                    ScheduledJob(
+                        "crm.complaint_escalation",
+                        _("投诉超时升级"),
+                        every=datetime.timedelta(hours=1),
+                        run="salesops.crm.services.complaints:complaint_escalations_job",
                     ),
                 ),
                 detail_parts=(
@@ -93,6 +109,30 @@ class CrmConfig(AppConfig):
                         opportunities.customer_part,
                         "tab",
                         30,
+                    ),
+                    DetailPart(
+                        "sales.customer",
+                        "visits",
+                        _("回访"),
+                        aftersales.visits_part,
+                        "tab",
+                        70,
+                    ),
+                    DetailPart(
+                        "sales.customer",
+                        "complaints",
+                        _("投诉"),
+                        aftersales.complaints_part,
+                        "tab",
+                        75,
+                    ),
+                    DetailPart(
+                        "sales.customer",
+                        "feedback",
+                        _("客户反馈"),
+                        aftersales.feedback_part,
+                        "tab",
+                        78,
                     ),
                     DetailPart(
                         "sales.customer", "pool_info", _("公海"), pool.countdown_part, "info", 10

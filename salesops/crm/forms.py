@@ -8,7 +8,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from salesops.core.forms import SalesOpsForm
-from salesops.crm.models import ActivityKind, Contact
+from salesops.crm.models import (
+    ActivityKind,
+    ComplaintCategory,
+    ComplaintSeverity,
+    Contact,
+    FeedbackKind,
+    Satisfaction,
+    VisitForm,
+)
 from salesops.org.models import Department, Employee
 from salesops.sales.forms import BootstrapMixin
 
@@ -176,4 +184,108 @@ class StageGroupForm(BootstrapMixin, SalesOpsForm):
         if is_default:
             del self.fields["departments"]
         self.fields["stages"].widget.attrs["rows"] = 7
+        self._style()
+
+
+# ---------------------------------------------------------------------- after-sales
+
+
+def _blank(choices: Any) -> list[tuple[Any, Any]]:
+    return [("", "---------"), *choices]
+
+
+class VisitLogForm(BootstrapMixin, SalesOpsForm):
+    form = forms.ChoiceField(label=_("回访形式"), choices=VisitForm.choices)
+    contact = forms.ModelChoiceField(
+        label=_("联系人"), queryset=Contact.objects.none(), required=False
+    )
+    satisfaction = forms.TypedChoiceField(
+        label=_("客户满意度"),
+        choices=_blank(Satisfaction.choices),
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    outcome = forms.CharField(label=_("回访结果"), max_length=2000, widget=forms.Textarea)
+
+    def __init__(self, *args: Any, contacts: Any, **kw: Any):
+        super().__init__(*args, **kw)
+        self.fields["contact"].queryset = contacts  # type: ignore[attr-defined]
+        self.fields["outcome"].widget.attrs["rows"] = 3
+        self._style()
+
+
+class ComplaintForm(BootstrapMixin, SalesOpsForm):
+    title = forms.CharField(label=_("投诉主题"), max_length=200)
+    category = forms.ChoiceField(label=_("投诉类别"), choices=ComplaintCategory.choices)
+    severity = forms.ChoiceField(
+        label=_("严重程度"),
+        choices=ComplaintSeverity.choices,
+        help_text=_("处理时限按严重程度：紧急 1 天、严重 3 天、一般 7 天（可在设置中调整）"),
+    )
+    contact = forms.ModelChoiceField(
+        label=_("联系人"), queryset=Contact.objects.none(), required=False
+    )
+    owner = forms.ModelChoiceField(
+        label=_("处理人"),
+        queryset=Employee.objects.none(),
+        required=False,
+        help_text=_("留空由客户负责人处理"),
+    )
+    content = forms.CharField(label=_("投诉内容"), max_length=5000, widget=forms.Textarea)
+
+    def __init__(self, *args: Any, contacts: Any, owners: Any, **kw: Any):
+        super().__init__(*args, **kw)
+        self.fields["contact"].queryset = contacts  # type: ignore[attr-defined]
+        self.fields["owner"].queryset = owners  # type: ignore[attr-defined]
+        self.fields["content"].widget.attrs["rows"] = 4
+        self._style()
+
+
+class ResolveForm(BootstrapMixin, SalesOpsForm):
+    resolution = forms.CharField(label=_("处理结果"), max_length=5000, widget=forms.Textarea)
+
+    def __init__(self, *args: Any, **kw: Any):
+        super().__init__(*args, **kw)
+        self.fields["resolution"].widget.attrs["rows"] = 3
+        self._style()
+
+
+class ConfirmForm(BootstrapMixin, SalesOpsForm):
+    satisfied = forms.TypedChoiceField(
+        label=_("客户确认"),
+        choices=[("1", _("满意，关闭投诉")), ("0", _("不满意，重新处理"))],
+        coerce=lambda v: v == "1",
+    )
+    note = forms.CharField(
+        label=_("客户意见"),
+        max_length=500,
+        required=False,
+        help_text=_("客户不满意时必填"),
+    )
+
+    def __init__(self, *args: Any, **kw: Any):
+        super().__init__(*args, **kw)
+        self._style()
+
+
+class FeedbackForm(BootstrapMixin, SalesOpsForm):
+    kind = forms.ChoiceField(label=_("反馈类型"), choices=FeedbackKind.choices)
+    contact = forms.ModelChoiceField(
+        label=_("联系人"), queryset=Contact.objects.none(), required=False
+    )
+    content = forms.CharField(label=_("反馈内容"), max_length=5000, widget=forms.Textarea)
+
+    def __init__(self, *args: Any, contacts: Any, **kw: Any):
+        super().__init__(*args, **kw)
+        self.fields["contact"].queryset = contacts  # type: ignore[attr-defined]
+        self.fields["content"].widget.attrs["rows"] = 3
+        self._style()
+
+
+class FeedbackHandleForm(BootstrapMixin, SalesOpsForm):
+    reply = forms.CharField(label=_("处理说明"), max_length=500)
+
+    def __init__(self, *args: Any, **kw: Any):
+        super().__init__(*args, **kw)
         self._style()

@@ -544,3 +544,340 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.opportunity_id}: {self.from_stage_id} → {self.to_stage_id}"
+
+
+# ---------------------------------------------------------------------- after-sales
+
+
+class VisitSource(models.TextChoices):
+    CONTRACT = "contract", _("合同开始后")
+    ORDER = "order", _("订单下单后")
+
+
+class VisitForm(models.TextChoices):
+    PHONE = "phone", _("电话")
+    ONSITE = "onsite", _("上门")
+    WECHAT = "wechat", _("微信")
+
+
+class Satisfaction(models.IntegerChoices):
+    """Five levels, 5 the best (an average reads the right way up)."""
+
+    VERY_SATISFIED = 5, _("很满意")
+    SATISFIED = 4, _("满意")
+    NEUTRAL = 3, _("一般")
+    DISSATISFIED = 2, _("不满意")
+    VERY_DISSATISFIED = 1, _("很不满意")
+
+
+class VisitRule(models.Model):
+    """When a return visit (回访) is due: N days after a contract starts or an order is
+    placed (orders have no delivery date). The scheduled job creates one visit task per
+    source and rule."""
+
+    name = models.CharField(_("规则名称"), max_length=64)
+    source = models.CharField(_("回访依据"), max_length=16, choices=VisitSource.choices)
+    days = models.PositiveSmallIntegerField(_("间隔天数"))
+    form = models.CharField(
+        _("默认回访形式"), max_length=16, choices=VisitForm.choices, default=VisitForm.PHONE
+    )
+    active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = pgettext_lazy("one", "回访规则")
+        verbose_name_plural = _("回访规则")
+        ordering = ["source", "days", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "days"], name="crm_visitrule_once"),
+            models.CheckConstraint(
+                condition=models.Q(days__gte=1, days__lte=3650), name="crm_visitrule_days"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VisitStatus(models.TextChoices):
+    PENDING = "pending", _("待回访")
+    DONE = "done", _("已回访")
+
+
+class ReturnVisit(models.Model):
+    """A return visit (回访): a task the rule job planned (``pending`` with ``due_on``)
+    that logging the visit completes, or a visit logged directly. ``source_key`` names the
+    contract (by number, so an amended version is not visited again) or the order."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="visits"
+    )
+    contract = models.ForeignKey(
+        "sales.Contract",
+        verbose_name=pgettext_lazy("one", "合同"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    order = models.ForeignKey(
+        "sales.Order",
+        verbose_name=pgettext_lazy("one", "订单"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    rule = models.ForeignKey(
+        VisitRule,
+        verbose_name=_("回访规则"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="visits",
+    )
+    source_key = models.CharField(_("回访依据"), max_length=64, blank=True, editable=False)
+    owner = models.ForeignKey(
+        Employee, verbose_name=_("回访人"), on_delete=models.PROTECT, related_name="+"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("所属部门"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("状态"), max_length=16, choices=VisitStatus.choices, default=VisitStatus.PENDING
+    )
+    due_on = models.DateField(_("计划回访日期"), null=True, blank=True)
+    form = models.CharField(_("回访形式"), max_length=16, choices=VisitForm.choices)
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("联系人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    outcome = models.TextField(_("回访结果"), blank=True)
+    satisfaction = models.PositiveSmallIntegerField(
+        _("客户满意度"), choices=Satisfaction.choices, null=True, blank=True
+    )
+    visited_at = models.DateTimeField(_("回访时间"), null=True, blank=True)
+    visited_by = models.ForeignKey(
+        Employee,
+        verbose_name=_("实际回访人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = pgettext_lazy("one", "回访")
+        verbose_name_plural = _("回访")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["owner", "status", "due_on"], name="crm_visit_owner_status"),
+            models.Index(fields=["department", "status", "due_on"], name="crm_visit_dept_status"),
+            models.Index(fields=["customer", "-id"], name="crm_visit_customer"),
+            models.Index(fields=["status", "due_on"], name="crm_visit_status_due"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "source_key"],
+                condition=models.Q(rule__isnull=False),
+                name="crm_visit_once_per_rule",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(satisfaction__isnull=True)
+                | models.Q(satisfaction__gte=1, satisfaction__lte=5),
+                name="crm_visit_satisfaction",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.get_status_display()}"
+
+
+class FeedbackKind(models.TextChoices):
+    SUGGESTION = "suggestion", _("建议")
+    INQUIRY = "inquiry", _("咨询")
+    PRAISE = "praise", _("表扬")
+    OTHER = "other", _("其他")
+
+
+class Feedback(models.Model):
+    """Customer feedback (客户反馈) that is not a complaint: suggestions, questions, praise."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="feedback"
+    )
+    kind = models.CharField(_("反馈类型"), max_length=16, choices=FeedbackKind.choices)
+    content = models.TextField(_("反馈内容"))
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("联系人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    owner = models.ForeignKey(
+        Employee, verbose_name=_("记录人"), on_delete=models.PROTECT, related_name="+"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("所属部门"), on_delete=models.PROTECT, related_name="+"
+    )
+    handled = models.BooleanField(_("已处理"), default=False)
+    reply = models.CharField(_("处理说明"), max_length=500, blank=True)
+    handled_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("反馈时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = pgettext_lazy("one", "客户反馈")
+        verbose_name_plural = _("客户反馈")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["owner", "handled", "-id"], name="crm_feedback_owner"),
+            models.Index(fields=["department", "handled", "-id"], name="crm_feedback_dept"),
+            models.Index(fields=["customer", "-id"], name="crm_feedback_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.customer_id}"
+
+
+class ComplaintCategory(models.TextChoices):
+    PRODUCT = "product", _("产品质量")
+    SERVICE = "service", _("服务态度")
+    DELIVERY = "delivery", _("物流配送")
+    AFTER_SALES = "after_sales", _("售后服务")
+    BILLING = "billing", _("价格费用")
+    OTHER = "other", _("其他")
+
+
+class ComplaintSeverity(models.TextChoices):
+    NORMAL = "normal", _("一般")
+    SERIOUS = "serious", _("严重")
+    URGENT = "urgent", _("紧急")
+
+
+class ComplaintStatus(models.TextChoices):
+    OPEN = "open", _("处理中")
+    RESOLVED = "resolved", _("待客户确认")
+    CLOSED = "closed", _("已关闭")
+
+
+class Complaint(models.Model):
+    """A complaint (投诉): owned by an employee, due by a deadline its severity sets
+    (``SALESOPS_COMPLAINT_DAYS``), escalated up the owner's management chain while overdue
+    (``escalation_level`` levels so far in this round), resolved, then confirmed by the
+    customer — satisfied closes it, not satisfied reopens it with a new deadline."""
+
+    code = models.CharField(_("投诉编号"), max_length=32, unique=True)
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="complaints"
+    )
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("联系人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    title = models.CharField(_("投诉主题"), max_length=200)
+    content = models.TextField(_("投诉内容"))
+    category = models.CharField(_("投诉类别"), max_length=16, choices=ComplaintCategory.choices)
+    severity = models.CharField(_("严重程度"), max_length=16, choices=ComplaintSeverity.choices)
+    owner = models.ForeignKey(
+        Employee, verbose_name=_("处理人"), on_delete=models.PROTECT, related_name="+"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("所属部门"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("状态"), max_length=16, choices=ComplaintStatus.choices, default=ComplaintStatus.OPEN
+    )
+    received_at = models.DateTimeField(_("受理时间"))
+    deadline = models.DateTimeField(_("处理时限"))
+    # Each reopening starts a new round: a new deadline, escalations counted again.
+    round = models.PositiveSmallIntegerField(_("处理轮次"), default=1)
+    escalation_level = models.PositiveSmallIntegerField(_("已升级层级"), default=0)
+    resolution = models.TextField(_("处理结果"), blank=True)
+    resolved_at = models.DateTimeField(_("解决时间"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("客户确认时间"), null=True, blank=True)
+    confirm_note = models.CharField(_("客户意见"), max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = pgettext_lazy("one", "投诉")
+        verbose_name_plural = _("投诉")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["owner", "status", "deadline"], name="crm_complaint_owner"),
+            models.Index(fields=["department", "status", "deadline"], name="crm_complaint_dept"),
+            models.Index(fields=["customer", "-id"], name="crm_complaint_customer"),
+            models.Index(fields=["status", "deadline"], name="crm_complaint_due"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ComplaintEvent(models.Model):
+    """The history of a complaint: received, escalated (to whom, which level), resolved,
+    confirmed or reopened. An escalation is recorded once per round and level."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("受理")
+        ESCALATED = "escalated", _("超时升级")
+        RESOLVED = "resolved", _("已解决")
+        CONFIRMED = "confirmed", _("客户确认满意")
+        REOPENED = "reopened", _("客户不满意，重新处理")
+
+    complaint = models.ForeignKey(
+        Complaint, verbose_name=_("投诉"), on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(_("动作"), max_length=16, choices=Kind.choices)
+    round = models.PositiveSmallIntegerField(_("处理轮次"))
+    level = models.PositiveSmallIntegerField(_("升级层级"), default=0)
+    notified = models.ForeignKey(
+        Employee,
+        verbose_name=_("通知对象"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.TextField(_("说明"), blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("时间"))
+
+    class Meta:
+        verbose_name = pgettext_lazy("one", "投诉记录")
+        verbose_name_plural = _("投诉记录")
+        ordering = ["complaint", "at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["complaint", "round", "level"],
+                condition=models.Q(kind="escalated"),
+                name="crm_complaint_escalate_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id} {self.kind}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from salesops.crm.views import followups, leads, opportunities, pool, stages
+from salesops.crm.views import aftersales, followups, leads, opportunities, pool, stages
 
 app_name = "crm"
 
@@ -45,4 +45,23 @@ urlpatterns = [
         opportunities.opportunity_new,
         name="opportunity_new",
     ),
+    path("visits/", aftersales.visits, name="visits"),
+    path("visits/<int:pk>/", aftersales.visit_detail, name="visit_detail"),
+    path("customers/<int:pk>/visits/new/", aftersales.visit_new, name="visit_new"),
+    path("complaints/", aftersales.complaints, name="complaints"),
+    path("complaints/<int:pk>/", aftersales.complaint_detail, name="complaint_detail"),
+    path(
+        "complaints/<int:pk>/resolve/",
+        aftersales.complaint_resolve_view,
+        name="complaint_resolve",
+    ),
+    path(
+        "complaints/<int:pk>/confirm/",
+        aftersales.complaint_confirm_view,
+        name="complaint_confirm",
+    ),
+    path("customers/<int:pk>/complaints/new/", aftersales.complaint_new, name="complaint_new"),
+    path("feedback/", aftersales.feedback_list, name="feedback"),
+    path("feedback/<int:pk>/", aftersales.feedback_detail, name="feedback_detail"),
+    path("customers/<int:pk>/feedback/new/", aftersales.feedback_new, name="feedback_new"),
 ]

@@ -119,6 +119,8 @@ def test_the_installed_modules_register_their_pieces() -> None:
         "sales.contract_reminders",
         "crm.pool_reclaim",
         "crm.followup_reminders",
+        "crm.visit_schedule",
+        "crm.complaint_escalation",
         "compensation.reset_stale_runs",
     ]
     assert registry.check_registry() == []
