@@ -6,6 +6,7 @@ import datetime
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 
 from salesops.core.models import Role, RoleCode, User
 from salesops.core.roles import ensure_default_roles
@@ -122,8 +123,8 @@ def priced_product(
 ) -> Product:
     """A product on a price list valid from ``valid_from`` (a year ago by default), at
     ``price`` for every tier, with an optional floor price (最低售价)."""
-    product = ProductFactory(**fields)
-    start = valid_from or datetime.date.today() - datetime.timedelta(days=365)
+    product: Product = ProductFactory(**fields)  # type: ignore[assignment]
+    start = valid_from or timezone.localdate() - datetime.timedelta(days=365)
     price_list, _created = PriceList.objects.get_or_create(
         name=f"测试价目表 {start}", defaults={"valid_from": start}
     )

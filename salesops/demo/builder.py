@@ -842,14 +842,14 @@ class DemoBuilder:
                 start = day + datetime.timedelta(days=rng.randrange(3, 15))
                 start = min(start, self.today)
                 end = start + datetime.timedelta(days=rng.choice((180, 365, 365)))
-                status = ContractStatus.FULFILLING if start <= self.today else ContractStatus.SIGNED
+                state = ContractStatus.FULFILLING if start <= self.today else ContractStatus.SIGNED
                 if end < self.today:
-                    status = ContractStatus.COMPLETED
+                    state = ContractStatus.COMPLETED
                 contracts.append(
                     Contract(
                         contract_no=number("HT", start), name=opp.name,
                         customer_id=opp.customer_id, owner_id=opp.owner_id,
-                        department_id=opp.department_id, status=status, amount=total,
+                        department_id=opp.department_id, status=state, amount=total,
                         start_on=start, end_on=end, signed_on=start,
                         customer_signatory=names.person_name(rng), our_signatory_id=opp.owner_id,
                         quote=None, campaign_code=no,  # the quote is linked below
@@ -950,6 +950,7 @@ class DemoBuilder:
         accepted = quote_svc.quote_accept(
             actor=rep, quote=ok, into="contract", start_on=self.today - datetime.timedelta(days=5)
         )
+        assert accepted.contract_id is not None
         contract = Contract.objects.get(pk=accepted.contract_id)
         request = contract_svc.contract_submit(actor=rep, contract=contract)
         from salesops.core.approvals import approval_act

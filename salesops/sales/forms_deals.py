@@ -131,7 +131,7 @@ class SignForm(BootstrapMixin, SalesOpsForm):
 
     def __init__(self, *args: Any, signatories: Any, **kw: Any):
         super().__init__(*args, **kw)
-        self.fields["our_signatory"].queryset = signatories
+        self.fields["our_signatory"].queryset = signatories  # type: ignore[attr-defined]
         self._style()
 
 
@@ -174,5 +174,5 @@ class ReceiptForm(BootstrapMixin, SalesOpsForm):
 
     def __init__(self, *args: Any, plans: list[tuple[int, str]], **kw: Any):
         super().__init__(*args, **kw)
-        self.fields["plan"].choices = [("", _("不关联计划")), *plans]
+        self.fields["plan"].choices = [("", _("不关联计划")), *plans]  # type: ignore[attr-defined]
         self._style()

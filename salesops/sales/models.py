@@ -377,8 +377,6 @@ class ReturnLine(models.Model):
 # Quotes (报价), contracts (合同), receivable plans and receipts (回款)
 # ---------------------------------------------------------------------------------------
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
-
 
 class DiscountLimit(models.Model):
     """How far below the list price a role may quote without approval (a setting; roles
@@ -434,8 +432,8 @@ class Quote(models.Model):
     )
     quote_date = models.DateField(_("报价日期"))
     valid_until = models.DateField(_("有效期至"))
-    list_total = models.DecimalField(_("原价合计"), **MONEY)
-    total_amount = models.DecimalField(_("报价金额"), **MONEY)
+    list_total = models.DecimalField(_("原价合计"), max_digits=18, decimal_places=2)
+    total_amount = models.DecimalField(_("报价金额"), max_digits=18, decimal_places=2)
     discount = models.DecimalField(_("整单折扣（%）"), max_digits=5, decimal_places=2)
     # Why it needs approval ("" when within the quoting person's limit and every floor).
     approval_reason = models.CharField(_("需审批原因"), max_length=300, blank=True)
@@ -480,10 +478,12 @@ class QuoteLine(models.Model):
         related_name="+",
     )  # fmt: skip
     quantity = models.DecimalField(_("数量"), max_digits=12, decimal_places=2)
-    list_price = models.DecimalField(_("原价"), **MONEY)
-    unit_price = models.DecimalField(_("报价单价"), **MONEY)
-    floor_price = models.DecimalField(_("最低售价"), null=True, blank=True, **MONEY)
-    amount = models.DecimalField(_("金额"), **MONEY)
+    list_price = models.DecimalField(_("原价"), max_digits=18, decimal_places=2)
+    unit_price = models.DecimalField(_("报价单价"), max_digits=18, decimal_places=2)
+    floor_price = models.DecimalField(
+        _("最低售价"), null=True, blank=True, max_digits=18, decimal_places=2
+    )
+    amount = models.DecimalField(_("金额"), max_digits=18, decimal_places=2)
 
     class Meta:
         verbose_name = _("报价明细")
@@ -544,8 +544,8 @@ class Contract(models.Model):
     status = models.CharField(
         _("状态"), max_length=16, choices=ContractStatus.choices, default=ContractStatus.DRAFT
     )
-    amount = models.DecimalField(_("合同金额"), **MONEY)
-    received_amount = models.DecimalField(_("已回款"), default=0, **MONEY)
+    amount = models.DecimalField(_("合同金额"), max_digits=18, decimal_places=2)
+    received_amount = models.DecimalField(_("已回款"), default=0, max_digits=18, decimal_places=2)
     start_on = models.DateField(_("开始日期"))
     end_on = models.DateField(_("结束日期"))
     signed_on = models.DateField(_("签约日期"), null=True, blank=True)
@@ -604,8 +604,8 @@ class ContractLine(models.Model):
         related_name="+",
     )  # fmt: skip
     quantity = models.DecimalField(_("数量"), max_digits=12, decimal_places=2)
-    unit_price = models.DecimalField(_("单价"), **MONEY)
-    amount = models.DecimalField(_("金额"), **MONEY)
+    unit_price = models.DecimalField(_("单价"), max_digits=18, decimal_places=2)
+    amount = models.DecimalField(_("金额"), max_digits=18, decimal_places=2)
 
     class Meta:
         verbose_name = _("合同明细")
@@ -633,8 +633,8 @@ class ReceivablePlan(models.Model):
     )  # fmt: skip
     period = models.PositiveSmallIntegerField(_("期数"))
     due_on = models.DateField(_("计划回款日期"))
-    amount = models.DecimalField(_("计划回款金额"), **MONEY)
-    received = models.DecimalField(_("已回款"), default=0, **MONEY)
+    amount = models.DecimalField(_("计划回款金额"), max_digits=18, decimal_places=2)
+    received = models.DecimalField(_("已回款"), default=0, max_digits=18, decimal_places=2)
     note = models.CharField(_("备注"), max_length=200, blank=True)
     reminded = models.BooleanField(_("已发逾期提醒"), default=False)
 
@@ -705,7 +705,7 @@ class Receipt(models.Model):
         Department, verbose_name=_("所属部门"), on_delete=models.PROTECT, related_name="+"
     )
     received_on = models.DateField(_("回款日期"))
-    amount = models.DecimalField(_("回款金额"), **MONEY)
+    amount = models.DecimalField(_("回款金额"), max_digits=18, decimal_places=2)
     method = models.CharField(_("回款方式"), max_length=16, choices=ReceiptMethod.choices)
     status = models.CharField(
         _("状态"), max_length=16, choices=ReceiptStatus.choices, default=ReceiptStatus.PENDING

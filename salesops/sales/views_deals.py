@@ -299,14 +299,14 @@ def quote_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     elif action == "reopen":
         _act(request, quote_svc.quote_reopen, _("报价单已退回草稿，修改后需重新提交"), quote=quote)
     elif action == "decline":
-        form = ReasonForm(request.POST)
-        form.is_valid()
+        reason_form = ReasonForm(request.POST)
+        reason_form.is_valid()
         _act(
             request,
             quote_svc.quote_decline,
             _("已标记为客户未接受"),
             quote=quote,
-            reason=form.cleaned_data.get("reason", ""),
+            reason=reason_form.cleaned_data.get("reason", ""),
         )
     elif action == "accept":
         form = AcceptForm(request.POST)
@@ -602,14 +602,14 @@ def contract_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             our_signatory=d.get("our_signatory"),
         )
     elif action == "terminate":
-        form = ReasonForm(request.POST)
-        form.is_valid()
+        reason_form = ReasonForm(request.POST)
+        reason_form.is_valid()
         _act(
             request,
             contract_svc.contract_terminate,
             _("终止申请已提交审批"),
             contract=contract,
-            reason=form.cleaned_data.get("reason", ""),
+            reason=reason_form.cleaned_data.get("reason", ""),
         )
     elif action == "plans":
         plans_form = PlansForm(request.POST)
@@ -624,13 +624,13 @@ def contract_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         else:
             messages.error(request, _("回款计划填写有误，请检查日期和金额"))
     elif action == "receipt":
-        form = ReceiptForm(request.POST, plans=_plan_choices(contract))
-        if not form.is_valid():
+        receipt_form = ReceiptForm(request.POST, plans=_plan_choices(contract))
+        if not receipt_form.is_valid():
             messages.error(
-                request, "；".join(str(e) for errs in form.errors.values() for e in errs)
+                request, "；".join(str(e) for errs in receipt_form.errors.values() for e in errs)
             )
         else:
-            d = form.cleaned_data
+            d = receipt_form.cleaned_data
             plan = contract.plans.filter(pk=d["plan"]).first() if d.get("plan") else None
             try:
                 receipt_create(

@@ -420,6 +420,7 @@ def contract_sign(
 
 
 def _supersede(contract: Contract, actor: User | None) -> None:
+    assert contract.amends_id is not None
     old = Contract.objects.select_for_update().get(pk=contract.amends_id)
     if old.status not in CONTRACT_IN_FORCE:
         raise _status_error(old, _("被变更的合同%(s)s，不能再变更"))
