@@ -35,7 +35,16 @@ from salesops.core.models import (
     User,
 )
 from salesops.core.notifications import notify
-from salesops.crm.models import Activity, ActivityKind, Contact, Lead, Opportunity
+from salesops.crm.models import (
+    Activity,
+    ActivityKind,
+    Complaint,
+    Contact,
+    Feedback,
+    Lead,
+    Opportunity,
+    ReturnVisit,
+)
 from salesops.crm.services.leads import LeadInput, lead_create
 from salesops.crm.services.stages import ensure_default_stage_group
 from salesops.factories import (
@@ -140,6 +149,19 @@ def receipt_no(c: str) -> str:
     return f"MXK-{CUSTOMERS[c][0]}"
 
 
+# After-sales: one logged return visit, one complaint and one feedback per customer.
+def visit_text(c: str) -> str:
+    return f"MXV-{CUSTOMERS[c][0]}-回访"
+
+
+def complaint_code(c: str) -> str:
+    return f"MXT-{CUSTOMERS[c][0]}"
+
+
+def feedback_text(c: str) -> str:
+    return f"MXB-{CUSTOMERS[c][0]}-反馈"
+
+
 # key: (member_no, name, sponsor, owner employee, phone)
 # Leads (线索): company, owner, and for an unassigned lead its department.
 LEADS: dict[str, tuple[str, str | None, str | None]] = {
@@ -231,6 +253,9 @@ class World:
     quotes: dict[str, Quote] = field(default_factory=dict)
     contracts: dict[str, Contract] = field(default_factory=dict)
     receipts: dict[str, Receipt] = field(default_factory=dict)
+    visits: dict[str, ReturnVisit] = field(default_factory=dict)
+    complaints: dict[str, Complaint] = field(default_factory=dict)
+    feedback: dict[str, Feedback] = field(default_factory=dict)
     members: dict[str, Member] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)
     price_list: PriceList | None = None
@@ -330,6 +355,21 @@ def build_world() -> World:
             owner=cust.owner, department=cust.department, received_on=today,
             amount=Decimal(300), method=ReceiptMethod.BANK,
         )  # fmt: skip
+    now = timezone.now()
+    for key, cust in w.customers.items():
+        owned = {"customer": cust, "owner": cust.owner, "department": cust.department}
+        w.visits[key] = ReturnVisit.objects.create(
+            **owned, contract=w.contracts[key], status="done", due_on=today, form="phone",
+            outcome=visit_text(key), satisfaction=4, visited_at=now, visited_by=cust.owner,
+        )  # fmt: skip
+        w.complaints[key] = Complaint.objects.create(
+            **owned, code=complaint_code(key), title=f"{complaint_code(key)}投诉",
+            content="到货破损", category="delivery", severity="normal", received_at=now,
+            deadline=now + datetime.timedelta(days=7),
+        )  # fmt: skip
+        w.feedback[key] = Feedback.objects.create(
+            **owned, kind="suggestion", content=feedback_text(key)
+        )
     for key, (company, owner, dept) in LEADS.items():
         if owner is not None:
             w.leads[key] = lead_create(

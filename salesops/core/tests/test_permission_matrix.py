@@ -368,6 +368,9 @@ def forbidden_markers(o: Oracle, w: mw.World) -> dict[str, str]:
             out[mw.quote_no(c)] = f"customer {c} quote"
             out[mw.contract_no(c)] = f"customer {c} contract"
             out[mw.receipt_no(c)] = f"customer {c} receipt"
+            out[mw.visit_text(c)] = f"customer {c} return visit"
+            out[mw.complaint_code(c)] = f"customer {c} complaint"
+            out[mw.feedback_text(c)] = f"customer {c} feedback"
             out[mw.contact_name(c)] = f"customer {c} contact"
             out[mask(mw.contact_phone(c))] = f"customer {c} contact phone"
         if c not in o.customers or not o.customer_phone_full(c):
@@ -498,6 +501,12 @@ def _list_cases(w: mw.World) -> list[ListCase]:
             mw.followup_text(c) for c in o.customers} if o.staff else None),
         ListCase("opportunities", reverse("crm:opportunities") + "?scene=all", 0, lambda o: {
             mw.opportunity_code(c) for c in o.customers} if o.staff else None),
+        ListCase("visits", reverse("crm:visits") + "?scene=all", 6, lambda o: {
+            mw.visit_text(c) for c in o.customers} if o.staff else None),
+        ListCase("complaints", reverse("crm:complaints") + "?scene=all", 0, lambda o: {
+            mw.complaint_code(c) for c in o.customers} if o.staff else None),
+        ListCase("feedback", reverse("crm:feedback") + "?scene=all", 3, lambda o: {
+            mw.feedback_text(c) for c in o.customers} if o.staff else None),
         ListCase("quotes", reverse("sales:quotes") + "?scene=all", 0, lambda o: {
             mw.quote_no(c) for c in o.customers} if o.staff else None),
         ListCase("contracts", reverse("sales:contracts") + "?scene=all", 0, lambda o: {
@@ -677,6 +686,15 @@ def _detail_cases(w: mw.World, o: Oracle) -> list[DetailCase]:
         add("opportunity-new", c, reverse("crm:opportunity_new", args=[cust.pk]), seen)
         add("opportunity-detail", c, reverse("crm:opportunity_detail", args=[opp]), seen)
         add("opportunity-edit", c, reverse("crm:opportunity_edit", args=[opp]), seen)
+        url = reverse("crm:visit_detail", args=[w.visits[c].pk])
+        add("visit-detail", c, url, seen)
+        add("visit-new", c, reverse("crm:visit_new", args=[cust.pk]), seen)
+        url = reverse("crm:complaint_detail", args=[w.complaints[c].pk])
+        add("complaint-detail", c, url, seen)
+        add("complaint-new", c, reverse("crm:complaint_new", args=[cust.pk]), seen)
+        url = reverse("crm:feedback_detail", args=[w.feedback[c].pk])
+        add("feedback-detail", c, url, seen)
+        add("feedback-new", c, reverse("crm:feedback_new", args=[cust.pk]), seen)
     for c, cust in w.customers.items():
         seen = c in o.customers
         quote, contract = w.quotes[c].pk, w.contracts[c].pk
@@ -742,7 +760,15 @@ DETAIL_PARTS = {
         "receipt-",
     ),
     "core": ("approval-", "notification-", "import", "dashboard"),
-    "crm": ("lead-", "followup-", "contact-", "opportunity-"),
+    "crm": (
+        "lead-",
+        "followup-",
+        "contact-",
+        "opportunity-",
+        "visit-",
+        "complaint-",
+        "feedback-",
+    ),
 }
 
 
@@ -889,7 +915,17 @@ class ApiList:
 
 
 # API families a member's token is refused outright (auth=staff), whatever the object.
-STAFF_ONLY_API = {"lead", "customer-contacts", "opportunity", "quote", "contract", "receipt"}
+STAFF_ONLY_API = {
+    "lead",
+    "customer-contacts",
+    "opportunity",
+    "quote",
+    "contract",
+    "receipt",
+    "visit",
+    "complaint",
+    "feedback",
+}
 
 
 def _api_lists(w: mw.World) -> list[ApiList]:
@@ -910,6 +946,12 @@ def _api_lists(w: mw.World) -> list[ApiList]:
                 lambda o: {mw.followup_text(c) for c in o.customers}, staff_only=True),
         ApiList("opportunities", "/api/crm/opportunities", "results", "code",
                 lambda o: {mw.opportunity_code(c) for c in o.customers}, staff_only=True),
+        ApiList("visits", "/api/crm/visits", "results", "outcome",
+                lambda o: {mw.visit_text(c) for c in o.customers}, staff_only=True),
+        ApiList("complaints", "/api/crm/complaints", "results", "code",
+                lambda o: {mw.complaint_code(c) for c in o.customers}, staff_only=True),
+        ApiList("feedback", "/api/crm/feedback", "results", "content",
+                lambda o: {mw.feedback_text(c) for c in o.customers}, staff_only=True),
         ApiList("quotes", "/api/sales/quotes", "results", "quote_no",
                 lambda o: {mw.quote_no(c) for c in o.customers}, staff_only=True),
         ApiList("contracts", "/api/sales/contracts", "results", "contract_no",
@@ -1006,6 +1048,17 @@ def _api_details(w: mw.World, o: Oracle) -> list[tuple[str, str, str, bool, dict
                 "receipt",
                 f"/api/sales/receipts/{w.receipts[c].pk}",
                 {"receipt_no": mw.receipt_no(c)},
+            ),
+            ("visit", f"/api/crm/visits/{w.visits[c].pk}", {"outcome": mw.visit_text(c)}),
+            (
+                "complaint",
+                f"/api/crm/complaints/{w.complaints[c].pk}",
+                {"code": mw.complaint_code(c)},
+            ),
+            (
+                "feedback",
+                f"/api/crm/feedback/{w.feedback[c].pk}",
+                {"content": mw.feedback_text(c)},
             ),
         ):
             out.append((family, c, url, c in o.customers, fields))

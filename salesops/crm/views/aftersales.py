@@ -466,8 +466,10 @@ def complaint_resolve_view(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             complaint_resolve(
-                actor=request.user, complaint=c, resolution=form.cleaned_data["resolution"]
-            )  # type: ignore[arg-type]
+                actor=request.user,  # type: ignore[arg-type]
+                complaint=c,
+                resolution=form.cleaned_data["resolution"],
+            )
         except ServiceError as exc:
             apply_service_error(form, exc)
         else:
