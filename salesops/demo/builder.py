@@ -248,6 +248,7 @@ class DemoBuilder:
             self._followups()
             self._opportunities()
             self._deals()
+            self._after_sales()
             audit_record(
                 actor=None,
                 action=AuditAction.IMPORT,
@@ -1429,6 +1430,140 @@ class DemoBuilder:
             self.out("    " + _("未能提交推荐人变更申请：%(msg)s") % {"msg": exc.message})
             return 0
         return 1
+
+    def _after_sales(self) -> None:
+        """After-sales (售后): the visit rules (the migration's two contract rules and one
+        on orders), the visit tasks the rule job plans — most past ones logged with a
+        satisfaction —, complaints (some overdue and escalated to the owner's manager,
+        some resolved and waiting for the customer, some closed, one reopened) and
+        customer feedback; rep1 always has a visit due and an overdue complaint."""
+        from salesops.crm.models import (
+            Complaint,
+            Feedback,
+            ReturnVisit,
+            VisitRule,
+            VisitStatus,
+        )
+        from salesops.crm.services import complaints as complaint_svc
+        from salesops.crm.services.visits import visit_schedule
+
+        rng = random.Random(f"after-sales-{self.seed}")
+        now = timezone.now()
+        for name, source, days in (
+            (_("合同开始后7天回访"), "contract", 7),
+            (_("合同开始后30天回访"), "contract", 30),
+            (_("订单下单后7天回访"), "order", 7),
+        ):
+            VisitRule.objects.get_or_create(source=source, days=days, defaults={"name": name})
+        visit_schedule(now)
+        owned = list(
+            Customer.objects.filter(code__startswith="KH", owner__isnull=False)
+            .select_related("owner")
+            .order_by("id")
+        )
+        mine = [c for c in owned if c.owner_id == self.rep1.pk]
+        # rep1's customers: one visit due today even without a contract or a recent order.
+        for customer in mine[:2]:
+            ReturnVisit.objects.create(
+                customer=customer, owner=self.rep1, department_id=self.rep1.department_id,
+                due_on=self.today, form="phone",
+            )  # fmt: skip
+        outcomes = (
+            (5, _("客户对产品和服务都很满意，计划下季度追加订货。")),
+            (4, _("设备运行正常，客户希望再安排一次使用培训。")),
+            (4, _("到货及时，包装完好，客户表示满意。")),
+            (3, _("客户认为价格偏高，其余无意见。")),
+            (2, _("客户反映售后响应慢，已转客服跟进。")),
+            (1, _("客户对安装质量不满意，已登记投诉。")),
+        )
+        forms = ("phone", "phone", "wechat", "onsite")
+        done = []
+        for v in ReturnVisit.objects.filter(
+            status=VisitStatus.PENDING, due_on__lt=self.today - datetime.timedelta(days=1)
+        ).order_by("id"):
+            if rng.random() < 0.7:
+                score, text = outcomes[min(len(outcomes) - 1, int(rng.random() ** 1.8 * 6))]
+                v.status, v.form, v.satisfaction, v.outcome = "done", rng.choice(forms), score, text
+                v.visited_by_id = v.owner_id
+                v.visited_at = _stamp(v.due_on, 9 * 60 + rng.randrange(480))  # type: ignore[arg-type]
+                done.append(v)
+        ReturnVisit.objects.bulk_update(
+            done, ["status", "form", "satisfaction", "outcome", "visited_by", "visited_at"]
+        )
+        # Complaints: through the service, then moved back in time so some are overdue.
+        topics = (
+            ("delivery", _("到货外箱破损"), _("收到的货物外箱破损，部分产品受潮。")),
+            ("product", _("产品使用后过敏"), _("客户使用护肤品后出现轻微过敏，要求退换。")),
+            ("service", _("客服电话无人接听"), _("连续两天拨打客服电话无人接听。")),
+            ("billing", _("发票抬头错误"), _("发票抬头开错，需要重开。")),
+            ("after_sales", _("上门安装迟到"), _("安装师傅比约定时间晚到三小时。")),
+        )
+        picks = mine[:1] + rng.sample(owned, min(len(owned), self._n(24, 6)))
+        made: list[Complaint] = []
+        for i, customer in enumerate(dict.fromkeys(picks)):
+            category, title, content = topics[i % len(topics)]
+            severity = "urgent" if i == 0 else rng.choice(("normal", "normal", "serious", "urgent"))
+            c = complaint_svc.complaint_create(
+                actor=None, customer=customer, owner=customer.owner,
+                data=complaint_svc.ComplaintInput(
+                    title=title, content=content, category=category, severity=severity
+                ),
+            )  # fmt: skip
+            age = datetime.timedelta(hours=30) if i == 0 else datetime.timedelta(
+                hours=rng.randrange(2, 24 * 12)
+            )  # fmt: skip
+            Complaint.objects.filter(pk=c.pk).update(
+                received_at=c.received_at - age, deadline=c.deadline - age
+            )
+            c.events.filter(kind="created").update(at=c.received_at - age)
+            made.append(c)
+        escalated = complaint_svc.complaint_escalations(now).escalations
+        closed = reopened = 0
+        for c in made[1:]:
+            c.refresh_from_db()
+            r = rng.random()
+            if r < 0.55:
+                continue
+            complaint_svc.complaint_resolve(
+                actor=None, complaint=c, resolution=_("已为客户换货并致歉，客户接受处理方案。")
+            )
+            if r < 0.7:
+                continue  # waiting for the customer's confirmation
+            if r < 0.78 and not reopened:
+                complaint_svc.complaint_confirm(
+                    actor=None, complaint=c, satisfied=False, note=_("换货后仍有同样问题")
+                )
+                reopened += 1
+            else:
+                complaint_svc.complaint_confirm(actor=None, complaint=c, satisfied=True)
+                closed += 1
+        kinds = (
+            ("suggestion", _("希望增加周末送货时段。")),
+            ("inquiry", _("咨询新品上市时间和会员价。")),
+            ("praise", _("表扬业务员响应及时、服务周到。")),
+            ("suggestion", _("建议提供电子版产品手册。")),
+            ("other", _("客户地址变更，请更新送货地址。")),
+        )
+        feedback = 0
+        for i, customer in enumerate(mine[:2] + rng.sample(owned, min(len(owned), self._n(30, 5)))):
+            kind, content = kinds[i % len(kinds)]
+            fb = Feedback.objects.create(
+                customer=customer, kind=kind, content=content, owner=customer.owner,
+                department_id=customer.department_id,
+            )  # fmt: skip
+            if i > 1 and rng.random() < 0.5:
+                fb.handled, fb.reply, fb.handled_at = True, _("已答复客户"), now
+                fb.save(update_fields=["handled", "reply", "handled_at"])
+            feedback += 1
+        self._say(
+            _("售后：回访、投诉、反馈"),
+            visits=ReturnVisit.objects.count(),
+            visits_logged=len(done),
+            complaints=len(made),
+            escalations=escalated,
+            complaints_closed=closed,
+            feedback=feedback,
+        )
 
 
 # ---------------------------------------------------------------------------------------
