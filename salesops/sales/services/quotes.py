@@ -357,7 +357,7 @@ def quote_submit(*, actor: User, quote: Quote) -> Submitted:
 
 def _from_request(request: ApprovalRequest) -> Quote:
     return (
-        Quote.objects.select_for_update()
+        Quote.objects.select_for_update(of=("self",))
         .select_related("owner__user")
         .get(pk=int(request.object_id))
     )
