@@ -24,7 +24,7 @@ class SalesConfig(AppConfig):
 
     def ready(self) -> None:
         from salesops.core.approvals.registry import register_document_type
-        from salesops.core.navigation import EVERYONE, STAFF
+        from salesops.core.navigation import ADMIN_ONLY, EVERYONE, STAFF
         from salesops.core.registry import (
             DashboardPanel,
             DetailPart,
@@ -76,6 +76,14 @@ class SalesConfig(AppConfig):
                     MenuItem(g, "sales:contracts", _("合同"), "bi-file-earmark-check", STAFF, 70),
                     MenuItem(g, "sales:plans", _("回款计划"), "bi-calendar-check", STAFF, 80),
                     MenuItem(g, "sales:receipts", _("回款"), "bi-cash-coin", STAFF, 90),
+                    MenuItem(
+                        g,
+                        "sales:discount_settings",
+                        _("报价折扣权限"),
+                        "bi-percent",
+                        ADMIN_ONLY,
+                        95,
+                    ),
                 ),
                 detail_parts=(
                     DetailPart(

@@ -176,3 +176,15 @@ class ReceiptForm(BootstrapMixin, SalesOpsForm):
         super().__init__(*args, **kw)
         self.fields["plan"].choices = [("", _("不关联计划")), *plans]  # type: ignore[attr-defined]
         self._style()
+
+
+class DiscountLimitsForm(BootstrapMixin, SalesOpsForm):
+    """One field per quoting role: the discount (%) it may give without approval."""
+
+    def __init__(self, *args: Any, roles: list[tuple[str, Any]], **kw: Any):
+        super().__init__(*args, **kw)
+        for code, label in roles:
+            self.fields[code] = forms.DecimalField(
+                label=label, min_value=0, max_value=100, max_digits=5, decimal_places=2
+            )
+        self._style()

@@ -30,6 +30,7 @@ urlpatterns = [
     path("returns/", views.returns, name="returns"),
     path("returns/<int:pk>/", views.return_detail, name="return_detail"),
     path("quotes/", views_deals.quotes, name="quotes"),
+    path("quote-settings/", views_deals.discount_settings, name="discount_settings"),
     path("customers/<int:pk>/quotes/new/", views_deals.quote_new, name="quote_new"),
     path("quotes/<int:pk>/", views_deals.quote_detail, name="quote_detail"),
     path("quotes/<int:pk>/edit/", views_deals.quote_edit, name="quote_edit"),

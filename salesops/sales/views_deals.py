@@ -31,6 +31,7 @@ from salesops.sales import doctypes
 from salesops.sales.forms_deals import (
     AcceptForm,
     ContractForm,
+    DiscountLimitsForm,
     PlansForm,
     QuoteForm,
     ReasonForm,
@@ -782,6 +783,43 @@ def receipt_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "approvals": _approvals(doctypes.RECEIPT, receipt.pk, request.user),
             "audit_rows": audit_for_object(receipt, show_personal=True),
             "breadcrumbs": _crumbs("sales:receipts", _("回款")),
+        },
+    )
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@login_required
+def discount_settings(request: HttpRequest) -> HttpResponse:
+    """报价折扣权限: how far below the list price each role may quote unapproved."""
+    from salesops.core.errors import PermissionDeniedError
+    from salesops.core.models import RoleCode
+
+    viewer = request_viewer(request)
+    if not viewer.is_admin:
+        raise PermissionDeniedError(_("只有管理员可以设置报价折扣权限"))
+    roles = [(code, RoleCode(code).label) for code in quote_svc.LIMIT_ROLES]
+    form = DiscountLimitsForm(
+        request.POST or None, roles=roles, initial=quote_svc.discount_limits()
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            quote_svc.discount_limits_set(actor=_actor(request), limits=form.cleaned_data)
+        except ServiceError as exc:
+            apply_service_error(form, exc)
+        else:
+            messages.success(request, _("报价折扣权限已保存"))
+            return redirect("sales:discount_settings")
+    return render(
+        request,
+        "sales/form.html",
+        {
+            "form": form,
+            "title": _("报价折扣权限"),
+            "intro": _("整单折扣超出提交人角色的权限、或单价低于商品最低售价时，报价须经审批。"),
+            "back_url": reverse("sales:quotes"),
+            "section": SECTION,
         },
     )
 

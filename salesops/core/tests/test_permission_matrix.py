@@ -707,6 +707,8 @@ def _detail_cases(w: mw.World, o: Oracle) -> list[DetailCase]:
         add("contract-amend", c, reverse("sales:contract_amend", args=[contract]), seen)
         url = reverse("sales:receipt_detail", args=[w.receipts[c].pk])
         add("receipt-detail", c, url, seen)
+    url = reverse("sales:discount_settings")
+    restricted("quote-discount-settings", "page", url, o.is_admin)
     add("opportunity-kanban", "page", reverse("crm:kanban") + "?scene=all", o.staff)
     directors = o.is_admin or o.role == "director"
     restricted("opportunity-stages", "page", reverse("crm:stage_groups"), directors)

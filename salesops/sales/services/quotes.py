@@ -524,3 +524,48 @@ def quote_reopen(*, actor: User | None, quote: Quote) -> Quote:
     quote.save(update_fields=["status", "approved_at", "sent_at", "updated_at"])
     audit_update(actor=actor, obj=quote, before=before)
     return quote
+
+
+LIMIT_ROLES = (RoleCode.REP, RoleCode.MANAGER, RoleCode.DIRECTOR, RoleCode.MARKETING,
+               RoleCode.FINANCE)  # fmt: skip
+
+
+def discount_limits() -> dict[str, Decimal]:
+    """Each quoting role's limit: the setting, else the default (0 for roles without)."""
+    rows = {
+        code: value
+        for code, value in DiscountLimit.objects.values_list("role__code", "max_discount")
+    }
+    return {
+        code: rows.get(code, DEFAULT_DISCOUNT_LIMITS.get(code, Decimal(0))) for code in LIMIT_ROLES
+    }
+
+
+@transaction.atomic
+def discount_limits_set(*, actor: User, limits: dict[str, Decimal]) -> None:
+    """Set the discount limits per role (admins only; 0–100 %, audited)."""
+    from salesops.core.errors import PermissionDeniedError
+    from salesops.core.models import Role
+
+    viewer = viewer_of(actor)
+    if viewer is None or not viewer.is_admin:
+        raise PermissionDeniedError(_("只有管理员可以设置报价折扣权限"))
+    errors = [
+        FieldError(code, _("折扣权限须在 0 到 100 之间"))
+        for code, value in limits.items()
+        if code not in LIMIT_ROLES or not Decimal(0) <= value <= Decimal(100)
+    ]
+    if errors:
+        raise ServiceError("invalid_input", errors[0].message, field=errors[0].field, errors=errors)
+    for code, value in limits.items():
+        role = Role.objects.get(code=code)
+        row = DiscountLimit.objects.select_for_update().filter(role=role).first()
+        value = value.quantize(CENT)
+        if row is None:
+            row = DiscountLimit.objects.create(role=role, max_discount=value)
+            audit_create(actor=actor, obj=row, fields=("role", "max_discount"))
+        elif row.max_discount != value:
+            before = snapshot(row, ("max_discount",))
+            row.max_discount = value
+            row.save(update_fields=["max_discount"])
+            audit_update(actor=actor, obj=row, before=before)

@@ -602,3 +602,22 @@ def test_a_floor_price_is_kept_on_the_price_list(stock) -> None:
     )
     assert cleared.floor_price is None
     assert AuditLog.objects.filter(field="floor_price", object_id=str(item.pk)).count() == 2
+
+
+def test_discount_limits_are_an_admins_setting(stock, customer, client) -> None:
+    admin = UserFactory(username="ada", role=role(RoleCode.ADMIN))
+    client.force_login(stock.manager_user)
+    assert client.get("/sales/quote-settings/").status_code == 403
+    assert client.post("/sales/quote-settings/", {"rep": "50"}).status_code == 403
+    client.force_login(admin)
+    page = client.get("/sales/quote-settings/").content.decode()
+    assert 'name="rep"' in page and 'value="15' in page
+    values = {"rep": "101", "manager": "20", "director": "30", "marketing": "0", "finance": "0"}
+    resp = client.post("/sales/quote-settings/", values)
+    assert resp.status_code == 200 and not DiscountLimit.objects.exists()
+    values["rep"] = "25"
+    assert client.post("/sales/quote-settings/", values).status_code == 302
+    assert DiscountLimit.objects.get(role__code="rep").max_discount == Decimal("25.00")
+    assert AuditLog.objects.filter(object_type="sales.discountlimit").count() >= 1
+    quote = _quote(stock, customer, price="80")  # 20 %: within the rep's 25 % now
+    assert quote_submit(actor=stock.rep_user, quote=quote).request is None
