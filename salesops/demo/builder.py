@@ -1550,7 +1550,7 @@ class DemoBuilder:
             fb = Feedback.objects.create(
                 customer=customer, kind=kind, content=content, owner=customer.owner,
                 department_id=customer.department_id,
-            )  # fmt: skip
+            )  # type: ignore[misc]  # fmt: skip
             if i > 1 and rng.random() < 0.5:
                 fb.handled, fb.reply, fb.handled_at = True, _("已答复客户"), now
                 fb.save(update_fields=["handled", "reply", "handled_at"])
