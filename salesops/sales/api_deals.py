@@ -687,3 +687,33 @@ def receipts_list(request: HttpRequest, params: Query[ReceiptsQuery]) -> Any:
 )
 def receipts_get(request: HttpRequest, receipt_id: Id) -> Any:
     return receipt_out(receipt_for_viewer(api_common.api_viewer(request), receipt_id))
+
+
+# ------------------------------------------------------------------------ customer merge
+
+
+class MergeIn(BodyIn):
+    other_id: Id = Field(description="重复客户的 id：其资料并入本客户后删除")
+
+
+class MergedOut(Schema):
+    customer_id: int
+    moved: dict[str, int]
+
+
+@router.post(
+    "/customers/{customer_id}/merge",
+    response={200: MergedOut, **ERRORS},
+    summary="合并客户（重复客户并入本客户后删除）",
+    auth=staff,
+)
+def customers_merge(request: HttpRequest, customer_id: Id, payload: MergeIn) -> Any:
+    from salesops.sales.services.merge import customer_merge
+
+    keep = _customer(request, customer_id)
+    try:
+        other = customer_for_viewer(api_common.api_viewer(request), payload.other_id)
+    except Http404 as exc:
+        raise _not_found("other_id", _("客户不存在或无权访问")) from exc
+    done = customer_merge(actor=request.auth, keep=keep, drop=other)  # type: ignore[attr-defined]
+    return {"customer_id": done.kept.pk, "moved": done.moved}

@@ -34,7 +34,7 @@ class SalesConfig(AppConfig):
             ScheduledJob,
             register_module,
         )
-        from salesops.sales import doctypes, selectors, selectors_deals, views_deals
+        from salesops.sales import doctypes, selectors, selectors_deals, views_deals, views_merge
         from salesops.sales.services import contracts, quotes, receipts
 
         for doc_type, module, prefix, url_name, can_view in (
@@ -109,6 +109,14 @@ class SalesConfig(AppConfig):
                         views_deals.customer_receipts_part,
                         "tab",
                         60,
+                    ),
+                    DetailPart(
+                        "sales.customer",
+                        "merge",
+                        _("合并"),
+                        views_merge.merge_action_part,
+                        "actions",
+                        50,
                     ),
                 ),
                 jobs=(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from salesops.sales import views, views_deals
+from salesops.sales import views, views_deals, views_merge
 
 app_name = "sales"
 
@@ -29,6 +29,7 @@ urlpatterns = [
     path("orders/<int:pk>/return/", views.order_return_view, name="order_return"),
     path("returns/", views.returns, name="returns"),
     path("returns/<int:pk>/", views.return_detail, name="return_detail"),
+    path("customers/<int:pk>/merge/", views_merge.customer_merge_view, name="customer_merge"),
     path("quotes/", views_deals.quotes, name="quotes"),
     path("quote-settings/", views_deals.discount_settings, name="discount_settings"),
     path("customers/<int:pk>/quotes/new/", views_deals.quote_new, name="quote_new"),

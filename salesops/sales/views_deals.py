@@ -799,7 +799,7 @@ def discount_settings(request: HttpRequest) -> HttpResponse:
     viewer = request_viewer(request)
     if not viewer.is_admin:
         raise PermissionDeniedError(_("只有管理员可以设置报价折扣权限"))
-    roles = [(code, RoleCode(code).label) for code in quote_svc.LIMIT_ROLES]
+    roles = [(str(code), RoleCode(code).label) for code in quote_svc.LIMIT_ROLES]
     form = DiscountLimitsForm(
         request.POST or None, roles=roles, initial=quote_svc.discount_limits()
     )
