@@ -698,6 +698,9 @@ def _detail_cases(w: mw.World, o: Oracle) -> list[DetailCase]:
     for c, cust in w.customers.items():
         seen = c in o.customers
         quote, contract = w.quotes[c].pk, w.contracts[c].pk
+        url = reverse("sales:customer_merge", args=[cust.pk])
+        mergers = o.is_admin or o.role in ("director", "manager")
+        restricted("customer-merge", c, url, seen and mergers)
         add("quote-new", c, reverse("sales:quote_new", args=[cust.pk]), seen)
         add("quote-detail", c, reverse("sales:quote_detail", args=[quote]), seen)
         add("quote-edit", c, reverse("sales:quote_edit", args=[quote]), seen)
