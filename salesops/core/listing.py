@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.db import connections
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -474,7 +474,10 @@ def _with_count(rows_qs: QuerySet[Any], counted: QuerySet[Any], exact: bool) -> 
         inner = inner.values("pk")  # the count needs no columns nor select_related joins
     if not exact:
         inner = inner[: count_cap() + 1]
-    sql, params = inner.query.sql_with_params()
+    try:
+        sql, params = inner.query.sql_with_params()
+    except EmptyResultSet:  # e.g. ``.none()`` for a role without the list: nothing to count
+        return rows_qs
     counted_sql = f"SELECT COUNT(*) FROM ({sql}) AS counted"  # noqa: S608 - the ORM's own SQL
     return rows_qs.annotate(_list_count=RawSQL(counted_sql, params))  # noqa: S611
 

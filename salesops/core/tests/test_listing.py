@@ -106,3 +106,13 @@ def test_counts_show_with_separators_and_export_as_numbers() -> None:
         "HY00000004",
     ]
     assert col.export_value(2535) == 2535
+
+
+@pytest.mark.django_db
+def test_an_empty_queryset_pages_as_nothing() -> None:
+    """A role without the list gets ``.none()``: no SQL to count, a page of no rows."""
+    from salesops.core.listing import paginate
+    from salesops.core.models import AuditLog
+
+    pager = paginate(AuditLog.objects.none(), size=20, page="1")
+    assert pager.count == 0 and list(pager.rows) == []
