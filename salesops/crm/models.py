@@ -556,7 +556,7 @@ class VisitSource(models.TextChoices):
 
 class VisitForm(models.TextChoices):
     PHONE = "phone", _("电话")
-    ONSITE = "onsite", _("上门")
+    ONSITE = ("onsite", _("上门"))  # (in brackets: not read as an HTML on…= handler)
     WECHAT = "wechat", _("微信")
 
 

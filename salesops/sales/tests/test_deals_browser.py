@@ -2,14 +2,20 @@
 discount limit, which cannot be sent until the manager approves it in the 审批中心; the
 customer accepts and it becomes a contract, which the manager approves and the rep signs;
 the rep plans two instalments (a third over the amount is refused), records a receipt, and
-finance confirms it."""
+finance confirms it. A week later the rule job plans the 7-day return visit, which the
+rep logs with the customer's satisfaction, and the manager sees it in the team's list."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from salesops.core.models import RoleCode
+from salesops.crm.models import ReturnVisit, VisitRule, VisitSource
+from salesops.crm.services.visits import visit_schedule
 from salesops.factories import CustomerFactory, UserFactory, priced_product, role
 from salesops.sales.models import Contract, ContractStatus, Quote, Receipt, ReceiptStatus
 
@@ -102,3 +108,21 @@ def test_quote_to_confirmed_receipt_in_the_browser(stock, browser_page) -> None:
     assert (contract.status, contract.received_amount) == (ContractStatus.FULFILLING, 8000)
     _login(page, "alice", f"/sales/contracts/{contract.pk}/")
     expect(page.locator("#contract-received")).to_have_text("¥8,000.00")
+
+    # The return visit 7 days after the start (the rule the migration makes; test servers
+    # flush migration data, so it is made again here).
+    VisitRule.objects.get_or_create(
+        source=VisitSource.CONTRACT, days=7, defaults={"name": "7天回访"}
+    )
+    visit_schedule(timezone.now() + datetime.timedelta(days=8))
+    visit = ReturnVisit.objects.get(customer=customer)
+    _login(page, "alice", f"/crm/visits/{visit.pk}/")
+    page.select_option("#id_form", "phone")
+    page.select_option("#id_satisfaction", "5")
+    page.fill("#id_outcome", "客户对首批到货满意，计划追加")
+    page.click("#visit-log-form button[type=submit]")
+    expect(page.locator("#visit-satisfaction")).to_have_text("很满意")
+    visit.refresh_from_db()
+    assert visit.status == "done" and visit.satisfaction == 5
+    _login(page, "bob", "/crm/visits/?scene=all")
+    expect(page.locator("main table")).to_contain_text(customer.name)
