@@ -58,6 +58,14 @@ class CrmConfig(AppConfig):
                     MenuItem(
                         g, "crm:stage_groups", _("销售流程"), "bi-signpost-split", DIRECTORS, 60
                     ),
+                    MenuItem(
+                        g,
+                        "crm:assignment_rules",
+                        _("线索分配规则"),
+                        "bi-shuffle",
+                        (RoleCode.DIRECTOR, RoleCode.MANAGER),
+                        62,
+                    ),
                 ),
                 jobs=(
                     ScheduledJob(

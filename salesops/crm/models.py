@@ -565,7 +565,7 @@ class Satisfaction(models.IntegerChoices):
 
     VERY_SATISFIED = 5, _("很满意")
     SATISFIED = 4, _("满意")
-    NEUTRAL = 3, _("一般")
+    NEUTRAL = 3, pgettext_lazy("satisfaction", "一般")
     DISSATISFIED = 2, _("不满意")
     VERY_DISSATISFIED = 1, _("很不满意")
 
@@ -881,3 +881,59 @@ class ComplaintEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.complaint_id} {self.kind}"
+
+
+class AssignmentMode(models.TextChoices):
+    ROUND_ROBIN = "round_robin", _("轮流分配")
+    REGION = "region", _("按地区分配")
+
+
+class AssignmentRule(models.Model):
+    """How a team's unassigned leads are handed out (线索分配规则): in turn to its members,
+    or to the member whose regions name the lead's region, each up to a capacity of open
+    leads. The rule of the nearest department up the tree applies."""
+
+    department = models.OneToOneField(
+        Department, verbose_name=_("适用部门"), on_delete=models.CASCADE, related_name="+"
+    )
+    mode = models.CharField(
+        _("分配方式"), max_length=16, choices=AssignmentMode.choices,
+        default=AssignmentMode.ROUND_ROBIN,
+    )  # fmt: skip
+    active = models.BooleanField(_("启用"), default=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("线索分配规则")
+        verbose_name_plural = _("线索分配规则")
+
+    def __str__(self) -> str:
+        return f"{self.department_id}: {self.mode}"
+
+
+class AssignmentMember(models.Model):
+    rule = models.ForeignKey(
+        AssignmentRule, verbose_name=_("线索分配规则"), on_delete=models.CASCADE,
+        related_name="members",
+    )  # fmt: skip
+    employee = models.ForeignKey(
+        Employee, verbose_name=_("员工"), on_delete=models.CASCADE, related_name="+"
+    )
+    # Open leads (新线索/跟进中) the member may hold; Odoo's default is 30.
+    capacity = models.PositiveIntegerField(_("容量"), default=30)
+    regions = models.CharField(_("负责地区"), max_length=300, blank=True)
+    last_assigned_at = models.DateTimeField(_("最近分配时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("分配成员")
+        verbose_name_plural = _("分配成员")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "employee"], name="crm_assign_member_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}/{self.employee_id}"
+
+    def region_list(self) -> list[str]:
+        return [r for r in self.regions.replace("，", ",").replace(" ", ",").split(",") if r]

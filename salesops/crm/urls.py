@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from django.urls import path
 
-from salesops.crm.views import aftersales, followups, leads, opportunities, pool, stages
+from salesops.crm.views import (
+    aftersales,
+    assignment,
+    followups,
+    leads,
+    opportunities,
+    pool,
+    stages,
+)
 
 app_name = "crm"
 
 urlpatterns = [
     path("leads/", leads.leads, name="leads"),
     path("leads/new/", leads.lead_new, name="lead_new"),
+    path("leads/assignment/", assignment.assignment_rules, name="assignment_rules"),
     path("leads/<int:pk>/", leads.lead_detail, name="lead_detail"),
     path("leads/<int:pk>/convert/", leads.lead_convert_view, name="lead_convert"),
     path("duplicates/", leads.duplicates, name="duplicates"),

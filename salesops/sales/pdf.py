@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from salesops.core.money import format_money
 from salesops.core.pdf import pdf_table, pdf_text, register_pdf_font
@@ -26,7 +27,7 @@ def quote_pdf_bytes(quote: Quote, lines: list[QuoteLine]) -> bytes:
     company = Department.objects.filter(kind=DepartmentKind.COMPANY).order_by("id").first()
     story: list[Any] = [
         Paragraph(pdf_text(company.name if company else ""), body),
-        Paragraph(_("报价单"), title),
+        Paragraph(pgettext("one", "报价单"), title),
         Spacer(1, 4 * mm),
         pdf_table(
             [
@@ -76,7 +77,7 @@ def quote_pdf_bytes(quote: Quote, lines: list[QuoteLine]) -> bytes:
     doc = SimpleDocTemplate(
         buf,
         pagesize=A4,
-        title=f"{_('报价单')} {quote.quote_no}",
+        title=f"{pgettext('one', '报价单')} {quote.quote_no}",
         leftMargin=18 * mm,
         rightMargin=18 * mm,
         topMargin=16 * mm,

@@ -710,6 +710,10 @@ def _detail_cases(w: mw.World, o: Oracle) -> list[DetailCase]:
         add("contract-amend", c, reverse("sales:contract_amend", args=[contract]), seen)
         url = reverse("sales:receipt_detail", args=[w.receipts[c].pk])
         add("receipt-detail", c, url, seen)
+    url = reverse("crm:assignment_rules")
+    restricted(
+        "lead-assignment-rules", "page", url, o.is_admin or o.role in ("director", "manager")
+    )
     url = reverse("sales:discount_settings")
     restricted("quote-discount-settings", "page", url, o.is_admin)
     add("opportunity-kanban", "page", reverse("crm:kanban") + "?scene=all", o.staff)

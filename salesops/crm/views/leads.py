@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -15,11 +17,20 @@ from salesops.core.access import Viewer, mask_phone, request_viewer, staff_only
 from salesops.core.display import format_datetime
 from salesops.core.errors import ServiceError
 from salesops.core.forms import apply_service_error
-from salesops.core.listing import Column, Filter, ListSpec, Scene, list_page
+from salesops.core.listing import (
+    BatchAction,
+    BatchContext,
+    Column,
+    Filter,
+    ListSpec,
+    Scene,
+    list_page,
+)
 from salesops.core.selectors import audit_for_object
 from salesops.crm.forms import ConvertForm, DuplicateCheckForm, LeadForm
 from salesops.crm.models import Activity, Lead, LeadStatus
 from salesops.crm.selectors.leads import lead_for_viewer, lead_search_q, leads_for
+from salesops.crm.services import assignment
 from salesops.crm.services.leads import LeadInput, lead_convert, lead_create
 from salesops.crm.services.opportunities import OpportunityInput
 from salesops.org.access import can_see_personal_info
@@ -35,10 +46,45 @@ def _crumbs() -> list[dict[str, str]]:
     return [{"label": _("客户关系"), "url": reverse("crm:leads")}]
 
 
+def _may_assign(viewer: Viewer) -> bool:
+    return viewer.employee is not None and (
+        viewer.is_admin or viewer.has_role(*assignment.RULE_EDITORS)
+    )
+
+
+def _auto_assign(ctx: BatchContext) -> str:
+    """按规则分配: each selected unassigned lead by the rule of its department (else of the
+    actor's), the nearest one up the tree."""
+    assert ctx.viewer.employee is not None
+    own = ctx.viewer.employee.department_id
+    by_rule: dict[int, tuple[Any, list[Any]]] = {}
+    skipped = 0
+    for lead in ctx.selected:
+        rule = assignment.rule_for(lead.department_id or own)
+        if rule is None:
+            skipped += 1
+            continue
+        by_rule.setdefault(rule.pk, (rule, []))[1].append(lead)
+    assigned, left = 0, []
+    for rule, leads in by_rule.values():
+        done = assignment.leads_auto_assign(actor=ctx.actor, leads=leads, rule=rule)
+        assigned += len(done.assigned)
+        left += list(done.left.values())
+    message = _("已分配 %(n)d 条线索") % {"n": assigned}
+    if left:
+        reasons = "；".join(sorted(set(left)))
+        message += _("，%(n)d 条未分配（%(why)s）") % {"n": len(left), "why": reasons}
+    if skipped:
+        message += _("，%(n)d 条所在部门没有启用的线索分配规则") % {"n": skipped}
+    return message
+
+
 def _spec(viewer: Viewer) -> ListSpec:
     scenes = []
     if viewer.employee is not None:
         scenes.append(Scene("mine", gettext_lazy("我负责的"), Q(owner_id=viewer.employee.pk)))
+    if _may_assign(viewer):
+        scenes.append(Scene("unassigned", gettext_lazy("未分配"), assignment.unassigned_q()))
     scenes.append(Scene("all", gettext_lazy("全部"), Q()))
     return ListSpec(
         title=gettext_lazy("线索"),
@@ -77,6 +123,16 @@ def _spec(viewer: Viewer) -> ListSpec:
         default_sort="-id",
         export_name="leads",
         create_url=reverse("crm:lead_new"),
+        batch_actions=[
+            BatchAction(
+                "auto_assign",
+                gettext_lazy("按规则分配"),
+                _auto_assign,
+                allowed=_may_assign,
+                confirm=gettext_lazy("按本部门的线索分配规则分配所选的未分配线索？"),
+                icon="bi-shuffle",
+            )
+        ],
     )
 
 
