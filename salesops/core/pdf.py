@@ -65,8 +65,6 @@ def register_pdf_font() -> str:
     raise pdf_font_missing()
 
 
-
-
 def pdf_text(text: object) -> str:
     """``text`` for reportlab's Paragraph markup: control characters become U+FFFD (as in
     xlsx) and markup characters are escaped."""

@@ -237,6 +237,7 @@ def statement_build(*, run: CommissionRun, result: CommissionResult, view: str) 
 
 # --------------------------------------------------------------------------- PDF
 
+
 def statement_pdf(st: Statement) -> bytes:
     """The statement as a Chinese PDF (A4): the same sections and amounts as the page."""
     import io
