@@ -77,9 +77,9 @@ def _param_values() -> dict[str, str]:
         PayoutBatch,
     )
     from salesops.core.models import ApprovalRequest, ImportJob
-    from salesops.crm.models import Lead, Opportunity
+    from salesops.crm.models import Complaint, Feedback, Lead, Opportunity, ReturnVisit
     from salesops.org.models import Employee, Member
-    from salesops.sales.models import Customer, Order, Product
+    from salesops.sales.models import Contract, Customer, Order, Product, Quote, Receipt
 
     models: dict[str, Any] = {
         "request_id": ApprovalRequest,
@@ -91,6 +91,12 @@ def _param_values() -> dict[str, str]:
         "customer_id": Customer,
         "lead_id": Lead,
         "opportunity_id": Opportunity,
+        "complaint_id": Complaint,
+        "feedback_id": Feedback,
+        "visit_id": ReturnVisit,
+        "quote_id": Quote,
+        "contract_id": Contract,
+        "receipt_id": Receipt,
         "employee_id": Employee,
         "job_id": ImportJob,
         "member_id": Member,
