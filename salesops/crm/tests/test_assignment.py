@@ -86,12 +86,12 @@ def test_rules_are_set_by_managers_within_their_scope(stock, rep2) -> None:
 def test_the_leads_list_assigns_by_rule(stock, rep2, client) -> None:
     client.force_login(stock.manager_user)  # the team's manager sets the rule
     resp = client.post(
-        "/crm/leads/assignment/",
+        "/crm/lead-assignment/",
         {"department": stock.team.pk, "mode": "round_robin", "active": "on",
          "members": f"{stock.rep.employee_no} 10\n{rep2.employee_no} 10"},
     )  # fmt: skip
     assert resp.status_code == 302
-    page = client.get("/crm/leads/assignment/").content.decode()
+    page = client.get("/crm/lead-assignment/").content.decode()
     assert "爱丽丝" in page and "0 / 10" in page
     # Unassigned leads of the team are seen by department scopes: the region's director.
     director = UserFactory(username="dora", role=role("director"))
@@ -111,4 +111,4 @@ def test_the_leads_list_assigns_by_rule(stock, rep2, client) -> None:
         rep2.pk,
     }
     client.force_login(stock.rep_user)
-    assert client.get("/crm/leads/assignment/").status_code == 403
+    assert client.get("/crm/lead-assignment/").status_code == 403
