@@ -263,6 +263,11 @@ def _build(args: argparse.Namespace) -> None:
                 reps.append((emp.pk, dept.pk))
 
     now = datetime.datetime.now(tz=datetime.UTC)
+    # created_at is auto_now_add: bulk_create stamped every row with the build time, so the
+    # created filter (January 2026) matched no row and the created sort compared equal
+    # values. The field keeps the times set below while the customers are built.
+    created_field = Customer._meta.get_field("created_at")
+    created_field.auto_now_add = False  # type: ignore[attr-defined]
     with transaction.atomic():
         for start in range(0, args.customers, BATCH):
             batch = []
@@ -284,6 +289,7 @@ def _build(args: argparse.Namespace) -> None:
             for c in batch:
                 c.set_keys()
             Customer.objects.bulk_create(batch)
+    created_field.auto_now_add = True  # type: ignore[attr-defined]
     buyers = list(Customer.objects.order_by("pk").values_list("pk", flat=True)[:N_BUYERS])
     first_day = datetime.date(2025, 1, 1)
     days = (datetime.date(2026, 12, 1) - first_day).days
