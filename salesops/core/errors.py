@@ -30,6 +30,12 @@ class ServiceError(Exception):
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
 
+    @classmethod
+    def invalid(cls, errors: list[FieldError]) -> ServiceError:
+        """``invalid_input`` for field errors collected by a service: the first one is
+        the message, all of them go to the form or the API's ``fields``."""
+        return cls("invalid_input", errors[0].message, field=errors[0].field, errors=errors)
+
     def renamed(self, fields: Mapping[str, str]) -> ServiceError:
         """This error with its field names mapped (a service names the object, a form or
         an API client its own input, e.g. ``new_sponsor`` → ``new_sponsor_no``)."""

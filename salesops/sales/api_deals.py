@@ -83,10 +83,6 @@ staff = requires(require_staff)
 ERRORS = api_common.ERRORS
 
 
-def _not_found(field: str, message: str) -> ServiceError:
-    return ServiceError("not_found", message, field=field, status=404)
-
-
 def _products(ids: set[int]) -> dict[int, Product]:
     products = {p.pk: p for p in Product.objects.filter(pk__in=ids, active=True)}
     missing = sorted(ids - set(products))
@@ -103,7 +99,7 @@ def _customer(request: HttpRequest, customer_id: int) -> Any:
     try:
         return customer_for_viewer(api_common.api_viewer(request), customer_id)
     except Http404 as exc:
-        raise _not_found("customer_id", _("客户不存在或无权访问")) from exc
+        raise api_common.not_found("customer_id", _("客户不存在或无权访问")) from exc
 
 
 def _owner(request: HttpRequest, owner_id: int | None) -> Any:
@@ -112,7 +108,7 @@ def _owner(request: HttpRequest, owner_id: int | None) -> Any:
     try:
         return employee_for_viewer(api_common.api_viewer(request), owner_id)
     except Http404 as exc:
-        raise _not_found("owner_id", _("员工不存在或无权访问")) from exc
+        raise api_common.not_found("owner_id", _("员工不存在或无权访问")) from exc
 
 
 class Page(Schema):
@@ -462,7 +458,7 @@ def contracts_create(request: HttpRequest, payload: ContractIn) -> Any:
         try:
             quote = quote_for_viewer(viewer, payload.quote_id)
         except Http404 as exc:
-            raise _not_found("quote_id", _("报价单不存在或无权访问")) from exc
+            raise api_common.not_found("quote_id", _("报价单不存在或无权访问")) from exc
         if quote.customer_id != customer.pk:
             raise ServiceError("invalid_input", _("报价单不属于该客户"), field="quote_id")
     products = _products({ln.product_id for ln in payload.lines})
@@ -641,12 +637,12 @@ def receipts_create(request: HttpRequest, payload: ReceiptIn) -> Any:
     try:
         contract = contract_for_viewer(viewer, payload.contract_id)
     except Http404 as exc:
-        raise _not_found("contract_id", _("合同不存在或无权访问")) from exc
+        raise api_common.not_found("contract_id", _("合同不存在或无权访问")) from exc
     plan = None
     if payload.plan_id is not None:
         plan = next((p for p in contract_plans(contract) if p.pk == payload.plan_id), None)
         if plan is None:
-            raise _not_found("plan_id", _("所选回款计划不属于该合同"))
+            raise api_common.not_found("plan_id", _("所选回款计划不属于该合同"))
     receipt = receipt_create(
         actor=request.auth,  # type: ignore[attr-defined]
         contract=contract,
@@ -714,6 +710,6 @@ def customers_merge(request: HttpRequest, customer_id: Id, payload: MergeIn) -> 
     try:
         other = customer_for_viewer(api_common.api_viewer(request), payload.other_id)
     except Http404 as exc:
-        raise _not_found("other_id", _("客户不存在或无权访问")) from exc
+        raise api_common.not_found("other_id", _("客户不存在或无权访问")) from exc
     done = customer_merge(actor=request.auth, keep=keep, drop=other)  # type: ignore[attr-defined]
     return {"customer_id": done.kept.pk, "moved": done.moved}

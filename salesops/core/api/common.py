@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from ninja import Schema
 
 from salesops.core.access import Viewer, viewer_for
+from salesops.core.errors import ServiceError
 from salesops.core.money import round_money
 
 PAGE_SIZE = 20
@@ -61,3 +62,8 @@ def paginate(
     page = min(max(page, 1), pages)
     rows = list(qs[(page - 1) * page_size : page * page_size])
     return rows, {"count": count, "page": page, "pages": pages, "page_size": page_size}
+
+
+def not_found(field: str, message: str) -> ServiceError:
+    """The 404 of an id in a body that names nothing in the caller's scope."""
+    return ServiceError("not_found", message, field=field, status=404)

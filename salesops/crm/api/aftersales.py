@@ -55,16 +55,12 @@ Note = Annotated[str, Field(max_length=500)]
 Score = Annotated[int, Field(ge=-1000, le=1000)]
 
 
-def _not_found(field: str, message: str) -> ServiceError:
-    return ServiceError("not_found", message, field=field, status=404)
-
-
 def _contact(contact_id: int | None, customer_id: int) -> Contact | None:
     if contact_id is None:
         return None
     contact = Contact.objects.filter(pk=contact_id, customer_id=customer_id).first()
     if contact is None:
-        raise _not_found("contact_id", _("联系人不存在或不属于该客户"))
+        raise api_common.not_found("contact_id", _("联系人不存在或不属于该客户"))
     return contact
 
 
@@ -154,13 +150,13 @@ def visits_create(request: HttpRequest, payload: VisitIn) -> Any:
         try:
             visit = visit_for_viewer(viewer, payload.visit_id)
         except Http404 as exc:
-            raise _not_found("visit_id", _("回访不存在或无权访问")) from exc
+            raise api_common.not_found("visit_id", _("回访不存在或无权访问")) from exc
         customer_id = visit.customer_id
     else:
         try:
             customer = customer_for_viewer(viewer, payload.customer_id)
         except Http404 as exc:
-            raise _not_found("customer_id", _("客户不存在或无权访问")) from exc
+            raise api_common.not_found("customer_id", _("客户不存在或无权访问")) from exc
         customer_id = customer.pk
     done = visit_log(
         actor=request.auth,  # type: ignore[attr-defined]
@@ -323,13 +319,13 @@ def complaints_create(request: HttpRequest, payload: ComplaintIn) -> Any:
     try:
         customer = customer_for_viewer(viewer, payload.customer_id)
     except Http404 as exc:
-        raise _not_found("customer_id", _("客户不存在或无权访问")) from exc
+        raise api_common.not_found("customer_id", _("客户不存在或无权访问")) from exc
     owner = None
     if payload.owner_id is not None:
         try:
             owner = employee_for_viewer(viewer, payload.owner_id)
         except Http404 as exc:
-            raise _not_found("owner_id", _("员工不存在或无权访问")) from exc
+            raise api_common.not_found("owner_id", _("员工不存在或无权访问")) from exc
     c = complaint_create(
         actor=request.auth,  # type: ignore[attr-defined]
         customer=customer,
@@ -472,7 +468,7 @@ def feedback_create_api(request: HttpRequest, payload: FeedbackIn) -> Any:
     try:
         customer = customer_for_viewer(viewer, payload.customer_id)
     except Http404 as exc:
-        raise _not_found("customer_id", _("客户不存在或无权访问")) from exc
+        raise api_common.not_found("customer_id", _("客户不存在或无权访问")) from exc
     fb = feedback_create(
         actor=request.auth,  # type: ignore[attr-defined]
         customer=customer,

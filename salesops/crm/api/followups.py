@@ -150,10 +150,6 @@ def contact_out(viewer: Viewer, c: Contact) -> dict[str, Any]:
     }
 
 
-def _not_found(field: str, message: str) -> ServiceError:
-    return ServiceError("not_found", message, field=field, status=404)
-
-
 @router.post(
     "/crm/followups", response={201: FollowupOut, **ERRORS}, summary="填写跟进记录", auth=staff
 )
@@ -171,18 +167,18 @@ def followups_create(request: HttpRequest, payload: FollowupIn) -> Any:
             lead = lead_for_viewer(viewer, payload.lead_id)
     except Http404 as exc:
         field = "customer_id" if payload.customer_id is not None else "lead_id"
-        raise _not_found(field, str(exc)) from exc
+        raise api_common.not_found(field, str(exc)) from exc
     if payload.contact_id is not None:
         try:
             contact = contact_for_viewer(viewer, payload.contact_id)
         except Http404 as exc:
-            raise _not_found("contact_id", _("联系人不存在或无权访问")) from exc
+            raise api_common.not_found("contact_id", _("联系人不存在或无权访问")) from exc
     opportunity = None
     if payload.opportunity_id is not None:
         try:
             opportunity = opportunity_for_viewer(viewer, payload.opportunity_id)
         except Http404 as exc:
-            raise _not_found("opportunity_id", _("商机不存在或无权访问")) from exc
+            raise api_common.not_found("opportunity_id", _("商机不存在或无权访问")) from exc
     activity = followup_create(
         actor=request.auth,  # type: ignore[attr-defined]
         customer=customer,

@@ -150,10 +150,6 @@ def opportunity_out(
     }
 
 
-def _not_found(field: str, message: str) -> ServiceError:
-    return ServiceError("not_found", message, field=field, status=404)
-
-
 @router.post(
     "/crm/opportunities", response={201: OpportunityOut, **ERRORS}, summary="新建商机", auth=staff
 )
@@ -162,13 +158,13 @@ def opportunities_create(request: HttpRequest, payload: OpportunityIn) -> Any:
     try:
         customer = customer_for_viewer(viewer, payload.customer_id)
     except Http404 as exc:
-        raise _not_found("customer_id", _("客户不存在或无权访问")) from exc
+        raise api_common.not_found("customer_id", _("客户不存在或无权访问")) from exc
     owner = None
     if payload.owner_id is not None:
         try:
             owner = employee_for_viewer(viewer, payload.owner_id)
         except Http404 as exc:
-            raise _not_found("owner_id", _("员工不存在或无权访问")) from exc
+            raise api_common.not_found("owner_id", _("员工不存在或无权访问")) from exc
     wanted = {ln.product_id for ln in payload.products}
     products = {p.pk: p for p in Product.objects.filter(pk__in=wanted, active=True)}
     missing = sorted(wanted - set(products))
@@ -241,7 +237,7 @@ def opportunities_stage(request: HttpRequest, opportunity_id: Id, payload: Stage
     if payload.stage_id is not None:
         stage = Stage.objects.filter(pk=payload.stage_id).first()
         if stage is None:
-            raise _not_found("stage_id", _("阶段不存在"))
+            raise api_common.not_found("stage_id", _("阶段不存在"))
         opportunity_move(actor=actor, opp=opp, stage=stage, note=payload.reason)
     else:
         assert payload.outcome is not None

@@ -108,7 +108,7 @@ def assignment_rule_save(
     if mode == AssignmentMode.REGION and any(not m.regions for m in members):
         errors.append(FieldError("members", _("按地区分配时，每名成员都要填写负责地区")))
     if errors:
-        raise ServiceError("invalid_input", errors[0].message, field=errors[0].field, errors=errors)
+        raise ServiceError.invalid(errors)
     rule, created = AssignmentRule.objects.select_for_update().get_or_create(
         department=department, defaults={"mode": mode, "active": active}
     )

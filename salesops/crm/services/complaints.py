@@ -90,7 +90,7 @@ def _text(
 
 def _raise(errors: list[FieldError]) -> None:
     if errors:
-        raise ServiceError("invalid_input", errors[0].message, field=errors[0].field, errors=errors)
+        raise ServiceError.invalid(errors)
 
 
 def _event(

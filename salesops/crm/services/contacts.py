@@ -47,7 +47,7 @@ def _clean(data: ContactInput) -> ContactInput:
     if values["email"] and not _EMAIL.match(values["email"]):
         errors.append(FieldError("email", _("邮箱格式不正确")))
     if errors:
-        raise ServiceError("invalid_input", errors[0].message, field=errors[0].field, errors=errors)
+        raise ServiceError.invalid(errors)
     return ContactInput(decision_maker=bool(data.decision_maker), **values)
 
 

@@ -77,7 +77,7 @@ def _clean(data: FollowupInput, now: datetime.datetime) -> FollowupInput:
     elif next_step:
         errors.append(FieldError("next_on", _("填写了下一步，请同时填写下次跟进日期")))
     if errors:
-        raise ServiceError("invalid_input", errors[0].message, field=errors[0].field, errors=errors)
+        raise ServiceError.invalid(errors)
     return FollowupInput(kind, content, next_step, data.next_on, min(at, now))
 
 

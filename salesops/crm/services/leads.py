@@ -82,7 +82,7 @@ def _clean(data: LeadInput) -> dict[str, str]:
     if has_control_chars(values["note"].replace("\n", "").replace("\r", "").replace("\t", "")):
         errors.append(FieldError("note", _("不能包含不可见的控制字符")))
     if errors:
-        raise ServiceError("invalid_input", errors[0].message, field=errors[0].field, errors=errors)
+        raise ServiceError.invalid(errors)
     return values
 
 

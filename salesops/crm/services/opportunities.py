@@ -81,7 +81,7 @@ def _clean(data: OpportunityInput) -> tuple[str, Decimal, datetime.date]:
     if len(data.campaign_code) > 32 or has_control_chars(data.campaign_code):
         errors.append(FieldError("campaign_code", _("活动代码不正确")))
     if errors:
-        raise ServiceError("invalid_input", errors[0].message, field=errors[0].field, errors=errors)
+        raise ServiceError.invalid(errors)
     assert data.close_on is not None
     return name, amount.quantize(Decimal("0.01")), data.close_on
 

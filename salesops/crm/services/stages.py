@@ -92,7 +92,7 @@ def _check(name: str, lines: list[StageLine]) -> None:
         if not 0 <= ln.probability <= 100:
             errors.append(FieldError("stages", _("赢率应在 0 到 100 之间")))
     if errors:
-        raise ServiceError("invalid_input", errors[0].message, field=errors[0].field, errors=errors)
+        raise ServiceError.invalid(errors)
 
 
 def _describe(group: StageGroup) -> str:

@@ -83,7 +83,7 @@ def _clean(data: VisitInput, now: datetime.datetime) -> tuple[str, str, int, dat
     elif at < now - datetime.timedelta(days=BACKDATE_DAYS):
         errors.append(FieldError("at", _("回访时间不能早于 %(n)d 天前") % {"n": BACKDATE_DAYS}))
     if errors:
-        raise ServiceError("invalid_input", errors[0].message, field=errors[0].field, errors=errors)
+        raise ServiceError.invalid(errors)
     assert data.satisfaction is not None
     return form, outcome, int(data.satisfaction), min(at, now)
 

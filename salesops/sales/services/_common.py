@@ -9,8 +9,10 @@ from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 
 from salesops.core.access import Viewer, viewer_for
-from salesops.core.errors import PermissionDeniedError, ServiceError
+from salesops.core.errors import FieldError, PermissionDeniedError, ServiceError
 from salesops.core.models import RoleCode, User
+from salesops.core.notifications import notify
+from salesops.core.text import has_control_chars
 from salesops.org.access import employee_scope_q, member_scope_q
 from salesops.org.models import Employee, Member
 
@@ -114,3 +116,23 @@ def create_numbered(
             if explicit:
                 break
     raise ServiceError("duplicate", duplicate_message % {"no": explicit or prefix}, field=field)
+
+
+def clean_text(
+    errors: list[FieldError], field: str, value: str, limit: int, *, multiline: bool = False
+) -> str:
+    """``value`` stripped; a field error when longer than ``limit`` or holding control
+    characters (line breaks and tabs allowed when ``multiline``)."""
+    value = (value or "").strip()
+    checked = value.replace("\n", "").replace("\r", "").replace("\t", "") if multiline else value
+    if len(value) > limit:
+        errors.append(FieldError(field, _("不能超过%(n)d个字符") % {"n": limit}))
+    elif has_control_chars(checked):
+        errors.append(FieldError(field, _("不能包含不可见的控制字符")))
+    return value
+
+
+def notify_owner(owner: Employee, title: str, url: str) -> None:
+    """Tell a document's owner, when the owner has a login."""
+    if owner.user is not None:
+        notify(user=owner.user, title=title, url=url)

@@ -23,8 +23,6 @@ from salesops.core.audit import audit_create, audit_record, audit_update, snapsh
 from salesops.core.errors import FieldError, ServiceError
 from salesops.core.models import ApprovalRequest, AuditAction, User
 from salesops.core.money import format_money
-from salesops.core.notifications import notify
-from salesops.core.text import has_control_chars
 from salesops.org.models import Employee
 from salesops.sales import doctypes
 from salesops.sales.models import (
@@ -40,8 +38,10 @@ from salesops.sales.models import (
     ReceivablePlan,
 )
 from salesops.sales.services._common import (
+    clean_text,
     create_numbered,
     employee_in_scope,
+    notify_owner,
     require_staff,
     viewer_of,
 )
@@ -95,22 +95,9 @@ class ContractInput:
     campaign_code: str = ""
 
 
-def _text(errors: list[FieldError], field: str, value: str, limit: int) -> str:
-    value = (value or "").strip()
-    if len(value) > limit:
-        errors.append(FieldError(field, _("不能超过%(n)d个字符") % {"n": limit}))
-    elif has_control_chars(value.replace("\n", "").replace("\r", "").replace("\t", "")):
-        errors.append(FieldError(field, _("不能包含不可见的控制字符")))
-    return value
-
-
-def _invalid(errors: list[FieldError]) -> ServiceError:
-    return ServiceError("invalid_input", errors[0].message, field=errors[0].field, errors=errors)
-
-
 def _clean(data: ContractInput) -> dict[str, Any]:
     errors: list[FieldError] = []
-    name = _text(errors, "name", data.name, 200)
+    name = clean_text(errors, "name", data.name, 200)
     if not name and not errors:
         errors.append(FieldError("name", _("请填写合同名称")))
     if data.start_on is None:
@@ -139,13 +126,13 @@ def _clean(data: ContractInput) -> dict[str, Any]:
         "start_on": data.start_on,
         "end_on": data.end_on,
         "amount": amount.quantize(CENT, ROUND_HALF_UP) if amount > 0 else amount,
-        "customer_signatory": _text(errors, "customer_signatory", data.customer_signatory, 64),
+        "customer_signatory": clean_text(errors, "customer_signatory", data.customer_signatory, 64),
         "our_signatory": data.our_signatory,
-        "terms": _text(errors, "terms", data.terms, 5000),
-        "campaign_code": _text(errors, "campaign_code", data.campaign_code, 32),
+        "terms": clean_text(errors, "terms", data.terms, 5000, multiline=True),
+        "campaign_code": clean_text(errors, "campaign_code", data.campaign_code, 32),
     }
     if errors:
-        raise _invalid(errors)
+        raise ServiceError.invalid(errors)
     return values
 
 
@@ -338,9 +325,7 @@ def _from_request(request: ApprovalRequest) -> Contract:
 
 
 def _tell_owner(contract: Contract, title: str) -> None:
-    user = contract.owner.user
-    if user is not None:
-        notify(user=user, title=title, url=reverse("sales:contract_detail", args=[contract.pk]))
+    notify_owner(contract.owner, title, reverse("sales:contract_detail", args=[contract.pk]))
 
 
 def contract_approved(request: ApprovalRequest, *, actor: User | None = None) -> None:
@@ -390,7 +375,7 @@ def contract_sign(
     if contract.status != ContractStatus.APPROVED:
         raise _status_error(contract, _("合同%(s)s，不能再签署"))
     errors: list[FieldError] = []
-    customer_signatory = _text(errors, "customer_signatory", customer_signatory, 64)
+    customer_signatory = clean_text(errors, "customer_signatory", customer_signatory, 64)
     if not customer_signatory and not errors:
         errors.append(FieldError("customer_signatory", _("请填写客户签约人")))
     if our_signatory is None:
@@ -401,7 +386,7 @@ def contract_sign(
     elif signed_on > today:
         errors.append(FieldError("signed_on", _("签约日期不能晚于今天")))
     if errors:
-        raise _invalid(errors)
+        raise ServiceError.invalid(errors)
     assert our_signatory is not None
     employee_in_scope(viewer, our_signatory, "our_signatory")
     if contract.amends_id:
@@ -457,11 +442,11 @@ def contract_amend(
     ).exists():
         raise ServiceError("amendment_open", _("该合同已有进行中的变更"), status=409)
     errors: list[FieldError] = []
-    reason = _text(errors, "change_reason", reason, 300)
+    reason = clean_text(errors, "change_reason", reason, 300)
     if not reason and not errors:
         errors.append(FieldError("change_reason", _("请填写变更原因")))
     if errors:
-        raise _invalid(errors)
+        raise ServiceError.invalid(errors)
     values = _clean(data)
     new = Contract(
         contract_no=contract.contract_no,
@@ -490,11 +475,11 @@ def contract_terminate(*, actor: User, contract: Contract, reason: str) -> Appro
     if contract.status not in (ContractStatus.SIGNED, ContractStatus.FULFILLING):
         raise _status_error(contract, _("合同%(s)s，不能申请终止"))
     errors: list[FieldError] = []
-    reason = _text(errors, "reason", reason, 300)
+    reason = clean_text(errors, "reason", reason, 300)
     if not reason and not errors:
         errors.append(FieldError("reason", _("请填写终止原因")))
     if errors:
-        raise _invalid(errors)
+        raise ServiceError.invalid(errors)
     ensure_flow(doctypes.CONTRACT_TERMINATION)
     request = approval_submit_again(
         actor=actor,
@@ -595,9 +580,9 @@ def plans_add(
             errors.append(FieldError("plans", _("请填写每期的计划回款日期")))
         if plan.amount <= 0 or plan.amount > AMOUNT_MAX:
             errors.append(FieldError("plans", _("每期计划回款金额必须大于 0")))
-        _text(errors, "plans", plan.note, 200)
+        clean_text(errors, "plans", plan.note, 200)
     if errors:
-        raise _invalid(errors)
+        raise ServiceError.invalid(errors)
     total = plans_total(contract) + sum((p.amount for p in plans), Decimal(0))
     if total > contract.amount:
         raise ServiceError(

@@ -52,7 +52,7 @@ def _clean(*, name: str, phone: str, id_number: str, address: str, source: str) 
     if len(data["source"]) > 64:
         errors.append(FieldError("source", _("客户来源不能超过64个字符")))
     if errors:
-        raise ServiceError("invalid_input", errors[0].message, field=errors[0].field, errors=errors)
+        raise ServiceError.invalid(errors)
     return data
 
 

@@ -25,8 +25,6 @@ from salesops.core.audit import audit_create, audit_update, snapshot
 from salesops.core.errors import FieldError, ServiceError
 from salesops.core.models import ApprovalRequest, RoleCode, User
 from salesops.core.money import format_money
-from salesops.core.notifications import notify
-from salesops.core.text import has_control_chars
 from salesops.org.models import Employee
 from salesops.sales import doctypes
 from salesops.sales.models import (
@@ -40,8 +38,10 @@ from salesops.sales.models import (
 )
 from salesops.sales.selectors import price_item_for
 from salesops.sales.services._common import (
+    clean_text,
     create_numbered,
     employee_in_scope,
+    notify_owner,
     require_staff,
     viewer_of,
 )
@@ -120,15 +120,6 @@ def discount_limit(user: User | None) -> Decimal:
     return DEFAULT_DISCOUNT_LIMITS.get(user.role_code, Decimal(0))
 
 
-def _text(errors: list[FieldError], field: str, value: str, limit: int) -> str:
-    value = (value or "").strip()
-    if len(value) > limit:
-        errors.append(FieldError(field, _("不能超过%(n)d个字符") % {"n": limit}))
-    elif has_control_chars(value):
-        errors.append(FieldError(field, _("不能包含不可见的控制字符")))
-    return value
-
-
 def _price(errors: list[FieldError], day: datetime.date, data: QuoteInput) -> list[_Priced]:
     priced: list[_Priced] = []
     if not data.lines:
@@ -173,7 +164,7 @@ def _price(errors: list[FieldError], day: datetime.date, data: QuoteInput) -> li
 
 def _clean(data: QuoteInput) -> tuple[dict[str, Any], list[_Priced]]:
     errors: list[FieldError] = []
-    title = _text(errors, "title", data.title, 200)
+    title = clean_text(errors, "title", data.title, 200)
     if not title and not errors:
         errors.append(FieldError("title", _("请填写报价主题")))
     today = timezone.localdate()
@@ -189,9 +180,9 @@ def _clean(data: QuoteInput) -> tuple[dict[str, Any], list[_Priced]]:
         "title": title,
         "quote_date": day,
         "valid_until": valid_until,
-        "contact_name": _text(errors, "contact_name", data.contact_name, 64),
-        "note": _text(errors, "note", data.note, 500),
-        "campaign_code": _text(errors, "campaign_code", data.campaign_code, 32),
+        "contact_name": clean_text(errors, "contact_name", data.contact_name, 64),
+        "note": clean_text(errors, "note", data.note, 500),
+        "campaign_code": clean_text(errors, "campaign_code", data.campaign_code, 32),
     }
     priced = _price(errors, day, data)
     list_total = sum((p.list_amount for p in priced), Decimal(0))
@@ -199,7 +190,7 @@ def _clean(data: QuoteInput) -> tuple[dict[str, Any], list[_Priced]]:
     if total > AMOUNT_MAX or list_total > AMOUNT_MAX:
         errors.append(FieldError("lines", _("报价金额过大")))
     if errors:
-        raise ServiceError("invalid_input", errors[0].message, field=errors[0].field, errors=errors)
+        raise ServiceError.invalid(errors)
     values["list_total"] = list_total
     values["total_amount"] = total
     values["discount"] = _discount(list_total, total)
@@ -364,9 +355,7 @@ def _from_request(request: ApprovalRequest) -> Quote:
 
 
 def _tell_owner(quote: Quote, title: str) -> None:
-    user = quote.owner.user
-    if user is not None:
-        notify(user=user, title=title, url=reverse("sales:quote_detail", args=[quote.pk]))
+    notify_owner(quote.owner, title, reverse("sales:quote_detail", args=[quote.pk]))
 
 
 def quote_approved(request: ApprovalRequest, *, actor: User | None = None) -> None:
@@ -497,7 +486,7 @@ def quote_decline(*, actor: User | None, quote: Quote, reason: str) -> Quote:
     if quote.status not in (QuoteStatus.APPROVED, QuoteStatus.SENT):
         raise _status_error(quote, _("报价单%(s)s，不能标记为客户未接受"))
     errors: list[FieldError] = []
-    reason = _text(errors, "reason", reason, 300)
+    reason = clean_text(errors, "reason", reason, 300)
     if errors or not reason:
         raise ServiceError(
             "invalid_input", _("请填写客户未接受的原因（300字以内）"), field="reason"
@@ -556,7 +545,7 @@ def discount_limits_set(*, actor: User, limits: dict[str, Decimal]) -> None:
         if code not in LIMIT_ROLES or not Decimal(0) <= value <= Decimal(100)
     ]
     if errors:
-        raise ServiceError("invalid_input", errors[0].message, field=errors[0].field, errors=errors)
+        raise ServiceError.invalid(errors)
     for code, value in limits.items():
         role = Role.objects.get(code=code)
         row = DiscountLimit.objects.select_for_update().filter(role=role).first()

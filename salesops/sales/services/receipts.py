@@ -21,7 +21,6 @@ from salesops.core.audit import audit_create, audit_update, snapshot
 from salesops.core.errors import FieldError, ServiceError
 from salesops.core.models import ApprovalRequest, User
 from salesops.core.money import format_money
-from salesops.core.notifications import notify
 from salesops.core.text import has_control_chars
 from salesops.sales import doctypes
 from salesops.sales.models import (
@@ -33,7 +32,12 @@ from salesops.sales.models import (
     ReceiptStatus,
     ReceivablePlan,
 )
-from salesops.sales.services._common import create_numbered, require_staff, viewer_of
+from salesops.sales.services._common import (
+    create_numbered,
+    notify_owner,
+    require_staff,
+    viewer_of,
+)
 from salesops.sales.services.flows import ensure_flow
 
 AMOUNT_MAX = Decimal("999999999999.99")
@@ -80,7 +84,7 @@ def _clean(contract: Contract, data: ReceiptInput) -> tuple[Decimal, str]:
     if data.overpayment and not note:
         errors.append(FieldError("note", _("超额回款请在备注中说明原因")))
     if errors:
-        raise ServiceError("invalid_input", errors[0].message, field=errors[0].field, errors=errors)
+        raise ServiceError.invalid(errors)
     return data.amount.quantize(CENT, ROUND_HALF_UP), note
 
 
@@ -150,9 +154,7 @@ def _from_request(request: ApprovalRequest) -> Receipt:
 
 
 def _tell_owner(receipt: Receipt, title: str) -> None:
-    user = receipt.owner.user
-    if user is not None:
-        notify(user=user, title=title, url=reverse("sales:receipt_detail", args=[receipt.pk]))
+    notify_owner(receipt.owner, title, reverse("sales:receipt_detail", args=[receipt.pk]))
 
 
 def receipt_approved(request: ApprovalRequest, *, actor: User | None = None) -> None:
