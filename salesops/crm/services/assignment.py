@@ -221,5 +221,33 @@ def leads_auto_assign(
     return result
 
 
+@dataclasses.dataclass
+class AssignedByRules:
+    assigned: int
+    left: list[str]  # why each lead not assigned stays so
+    without_rule: int  # leads whose department has no active rule
+
+
+def leads_assign_by_rules(
+    *, actor: User | None, leads: Iterable[Lead], fallback_department_id: int | None
+) -> AssignedByRules:
+    """按规则分配: each lead by the rule of its department (else of
+    ``fallback_department_id``, the actor's), the nearest one up the tree."""
+    by_rule: dict[int, tuple[AssignmentRule, list[Lead]]] = {}
+    without_rule = 0
+    for lead in leads:
+        rule = rule_for(lead.department_id or fallback_department_id)
+        if rule is None:
+            without_rule += 1
+            continue
+        by_rule.setdefault(rule.pk, (rule, []))[1].append(lead)
+    out = AssignedByRules(assigned=0, left=[], without_rule=without_rule)
+    for rule, group in by_rule.values():
+        done = leads_auto_assign(actor=actor, leads=group, rule=rule)
+        out.assigned += len(done.assigned)
+        out.left += list(done.left.values())
+    return out
+
+
 def unassigned_q() -> Q:
     return Q(owner__isnull=True) & ~Q(status__in=(LeadStatus.CONVERTED, LeadStatus.INVALID))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -53,29 +51,18 @@ def _may_assign(viewer: Viewer) -> bool:
 
 
 def _auto_assign(ctx: BatchContext) -> str:
-    """按规则分配: each selected unassigned lead by the rule of its department (else of the
-    actor's), the nearest one up the tree."""
     assert ctx.viewer.employee is not None
-    own = ctx.viewer.employee.department_id
-    by_rule: dict[int, tuple[Any, list[Any]]] = {}
-    skipped = 0
-    for lead in ctx.selected:
-        rule = assignment.rule_for(lead.department_id or own)
-        if rule is None:
-            skipped += 1
-            continue
-        by_rule.setdefault(rule.pk, (rule, []))[1].append(lead)
-    assigned, left = 0, []
-    for rule, leads in by_rule.values():
-        done = assignment.leads_auto_assign(actor=ctx.actor, leads=leads, rule=rule)
-        assigned += len(done.assigned)
-        left += list(done.left.values())
-    message = _("已分配 %(n)d 条线索") % {"n": assigned}
-    if left:
-        reasons = "；".join(sorted(set(left)))
-        message += _("，%(n)d 条未分配（%(why)s）") % {"n": len(left), "why": reasons}
-    if skipped:
-        message += _("，%(n)d 条所在部门没有启用的线索分配规则") % {"n": skipped}
+    done = assignment.leads_assign_by_rules(
+        actor=ctx.actor,
+        leads=ctx.selected,
+        fallback_department_id=ctx.viewer.employee.department_id,
+    )
+    message = _("已分配 %(n)d 条线索") % {"n": done.assigned}
+    if done.left:
+        reasons = "；".join(sorted(set(done.left)))
+        message += _("，%(n)d 条未分配（%(why)s）") % {"n": len(done.left), "why": reasons}
+    if done.without_rule:
+        message += _("，%(n)d 条所在部门没有启用的线索分配规则") % {"n": done.without_rule}
     return message
 
 
