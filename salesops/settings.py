@@ -324,6 +324,10 @@ SALESOPS_PAGE_SIZE = 20
 # read, before anything is stored. Cell size is the importers' own MAX_CELL.
 SALESOPS_IMPORT_MAX_MB = int(env_str("SALESOPS_IMPORT_MAX_MB", "100"))
 SALESOPS_IMPORT_MAX_ROWS = int(env_str("SALESOPS_IMPORT_MAX_ROWS", "1000000"))
+# Files of the importers that write row by row through the services (leads, contacts,
+# opportunities, contracts, receipts: every rule and approval of a form applies) hold
+# the write lock for the whole file, so they are capped lower.
+SALESOPS_IMPORT_SERVICE_MAX_ROWS = int(env_str("SALESOPS_IMPORT_SERVICE_MAX_ROWS", "5000"))
 SALESOPS_IMPORT_MAX_COLUMNS = int(env_str("SALESOPS_IMPORT_MAX_COLUMNS", "100"))
 SALESOPS_IMPORT_MAX_SECONDS = int(env_str("SALESOPS_IMPORT_MAX_SECONDS", "600"))
 # .xlsx: the zip's declared uncompressed size (all parts) and its ratio to the file's size.

@@ -44,6 +44,11 @@ class CrmConfig(AppConfig):
                     "salesops.crm.api.opportunities",
                     "salesops.crm.api.aftersales",
                 ),
+                importers=(
+                    "salesops.crm.importers.leads:LeadImporter",
+                    "salesops.crm.importers.contacts:ContactImporter",
+                    "salesops.crm.importers.opportunities:OpportunityImporter",
+                ),
                 menu_groups=(MenuGroup(g, _("客户关系"), order=35),),
                 menu=(
                     MenuItem(g, "crm:leads", _("线索"), "bi-lightning", STAFF, 10),

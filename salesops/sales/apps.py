@@ -131,6 +131,8 @@ class SalesConfig(AppConfig):
                     "salesops.sales.importers.customers:CustomerImporter",
                     "salesops.sales.importers.products:ProductImporter",
                     "salesops.sales.importers.orders:OrderImporter",
+                    "salesops.sales.importers.contracts:ContractImporter",
+                    "salesops.sales.importers.receipts:ReceiptImporter",
                 ),
                 panels=(DashboardPanel("sales", order=10, cards=selectors.dashboard_panel),),
             )

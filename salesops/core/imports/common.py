@@ -5,13 +5,16 @@ detection, and ordering a parent graph (parents first) while finding its cycles.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Manager, Model, QuerySet
 from django.utils.translation import gettext as _
 
+from salesops.core.errors import FieldError, ServiceError
 from salesops.core.imports.engine import ApplyRefused, Ctx, Importer, ParsedRow
+from salesops.core.imports.reading import ImportLimitError
 
 # Values per ``IN (…)``: under SQLite's oldest limit (999 parameters; 32,766 since 3.32)
 # and PostgreSQL's 65,535, with room for the query's other parameters.
@@ -140,3 +143,98 @@ class CollectingImporter(Importer):
             self.label(key),
             _("%(what)s %(value)s 不存在") % {"what": what, "value": value},
         )
+
+
+class ServiceImporter(Importer):
+    """Rows written one at a time through the module's own service functions, so an
+    imported row obeys every rule its form obeys (查重, data scope, amounts, approvals)
+    and is audited the same way.
+
+    All or nothing: the apply writes every row in one transaction and undoes it when any
+    row was refused. The dry run runs the very same writes in a transaction it always
+    rolls back, so it reports exactly what the apply would refuse — a second row that
+    duplicates the first, receipts that add up past their contract. Because that
+    transaction holds the write lock for the whole file, files are capped at
+    ``SALESOPS_IMPORT_SERVICE_MAX_ROWS`` rows (default 5,000).
+
+    A subclass resolves the file's references in ``resolve`` (batched lookups; a row
+    with a bad reference is reported with ``ref_error`` and skipped) and writes one row
+    in ``write_row``; a ``ServiceError`` it raises becomes that row's errors, each in
+    the column ``fields`` maps the service's field name to."""
+
+    # service field name → column key (errors of other fields go to the row as a whole)
+    fields: ClassVar[dict[str, str]] = {}
+
+    def __init__(self) -> None:
+        self.rows: list[ParsedRow] = []
+        self.skip: set[int] = set()
+
+    def collect(self, ctx: Ctx, rows: Iterator[ParsedRow]) -> None:
+        limit = settings.SALESOPS_IMPORT_SERVICE_MAX_ROWS
+        for prow in rows:
+            if ctx.report.rows_total > limit:
+                raise ImportLimitError(
+                    _("这类数据每个文件最多导入 %(n)s 行，请拆分文件后分批导入") % {"n": limit},
+                    prow.row,
+                )
+            if prow.ok:
+                self.rows.append(prow)
+
+    def resolve(self, ctx: Ctx) -> None:
+        """Look up what the rows refer to (codes, 工号) in batches; report what is missing."""
+
+    def write_row(self, ctx: Ctx, prow: ParsedRow) -> None:
+        raise NotImplementedError
+
+    def ref_error(self, ctx: Ctx, prow: ParsedRow, key: str, value: Any, what: str) -> None:
+        self.skip.add(prow.row)
+        ctx.report.add(
+            prow.row,
+            self.label(key),
+            _("%(what)s %(value)s 不存在或无权访问") % {"what": what, "value": value},
+        )
+
+    def _write_rows(self, ctx: Ctx) -> None:
+        created = 0
+        for done, prow in enumerate(self.rows, 1):
+            if prow.row in self.skip:
+                continue
+            try:
+                with transaction.atomic():
+                    self.write_row(ctx, prow)
+            except ServiceError as exc:
+                self._report(ctx, prow, exc)
+            else:
+                created += 1
+            if done % 100 == 0:
+                ctx.beat()
+                if ctx.progress is not None:
+                    ctx.progress(done, len(self.rows))
+        ctx.report.created += created
+        ctx.report.count(str(self.title), created=created)
+
+    def _report(self, ctx: Ctx, prow: ParsedRow, exc: ServiceError) -> None:
+        errors = exc.errors or [FieldError(exc.field, exc.message)]
+        for err in errors:
+            key = self.fields.get(err.field)
+            column = self.label(key) if key is not None else ""
+            ctx.report.add(prow.row, column, err.message)
+
+    def run(self, ctx: Ctx, rows: Iterator[ParsedRow]) -> None:
+        self.collect(ctx, rows)
+        self.resolve(ctx)
+        with transaction.atomic():
+            self._write_rows(ctx)
+            transaction.set_rollback(True)
+
+    def prepare(self, ctx: Ctx, rows: Iterator[ParsedRow]) -> None:
+        self.collect(ctx, rows)
+        self.resolve(ctx)
+
+    def apply(self, ctx: Ctx) -> None:
+        with transaction.atomic():
+            self._write_rows(ctx)
+            if not ctx.report.ok:
+                raise ApplyRefused
+            if ctx.finish is not None:
+                ctx.finish()

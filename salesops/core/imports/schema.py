@@ -88,6 +88,22 @@ def parse_code(raw: Any, *, max_length: int) -> str:
     return text
 
 
+_TRUE = {"是", "yes", "y", "true", "1", "√", "✓", "对"}
+_FALSE = {"否", "no", "n", "false", "0", "×", "不"}
+
+
+def parse_bool(raw: Any) -> bool:
+    """是/否 (or yes/no, 1/0, √): a blank cell is 否."""
+    if isinstance(raw, bool):
+        return raw
+    text = _text(raw).lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE or not text:
+        return False
+    raise CellError(_("请填写“是”或“否”"))
+
+
 def parse_date(raw: Any) -> datetime.date:
     if isinstance(raw, datetime.datetime):
         return raw.date()

@@ -101,6 +101,11 @@ def test_the_installed_modules_register_their_pieces() -> None:
         "customers",
         "products",
         "orders",
+        "contracts",
+        "receipts",
+        "leads",
+        "contacts",
+        "opportunities",
     ]
     groups = [str(g.label) for g, _items in registry.menu_groups()]
     assert groups == [

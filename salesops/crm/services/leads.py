@@ -93,14 +93,17 @@ def lead_create(
     data: LeadInput,
     owner: Employee | None = None,
     confirm_duplicate: bool = False,
+    owner_is_actor: bool = True,
+    how_to_confirm: str = "",
 ) -> Lead:
-    """Register a lead. The owner defaults to the actor (a lead from an import or a form
-    may have none: then only the department's managers and admins see it until assigned).
+    """Register a lead. The owner defaults to the actor unless ``owner_is_actor`` is
+    false (an import: the lead waits for the assignment rules); a lead with no owner is
+    seen by admins and the department's managers until assigned.
     查重 across customers, the pool, leads and contacts first (code ``duplicate``, 409)."""
     viewer = viewer_of(actor)
     require_staff(viewer)
     values = _clean(data)
-    if owner is None and viewer is not None and viewer.employee is not None:
+    if owner is None and owner_is_actor and viewer is not None and viewer.employee is not None:
         owner = viewer.employee
     if owner is not None:
         employee_in_scope(viewer, owner, "owner")
@@ -112,6 +115,7 @@ def lead_create(
         phone=values["phone"],
         email=values["email"],
         confirm=confirm_duplicate,
+        how_to_confirm=how_to_confirm,
     )
     lead = create_numbered(
         Lead,

@@ -21,8 +21,10 @@ def duplicate_guard(
     email: str = "",
     confirm: bool = False,
     matches: list[Match] | None = None,
+    how_to_confirm: str = "",
 ) -> list[Match]:
-    """Raise ``duplicate`` when anything matches and the user has not confirmed; return
+    """Raise ``duplicate`` when anything matches and the user has not confirmed (the
+    message says how: ``how_to_confirm``, by default the form's 仍要创建 box); return
     the matches (for ``duplicate_confirmed_audit`` once the record exists)."""
     found = (
         matches
@@ -32,10 +34,16 @@ def duplicate_guard(
     if found and not confirm:
         first = found[0]
         field = {"name": "name", "phone": "phone", "email": "email"}[first.on]
+        message = (
+            _("疑似重复（%(n)d 条）：%(first)s。%(how)s")
+            % {"n": len(found), "first": first.message, "how": how_to_confirm}
+            if how_to_confirm
+            else _("疑似重复（%(n)d 条）：%(first)s。确认无误后可勾选“仍要创建”。")
+            % {"n": len(found), "first": first.message}
+        )
         raise ServiceError(
             "duplicate",
-            _("疑似重复（%(n)d 条）：%(first)s。确认无误后可勾选“仍要创建”。")
-            % {"n": len(found), "first": first.message},
+            message,
             field=field,
             status=409,
         )

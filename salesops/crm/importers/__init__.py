@@ -1,0 +1,1 @@
+"""CRM importers: leads, contacts and opportunities, written through the CRM services."""
