@@ -23,12 +23,14 @@ class CrmConfig(AppConfig):
             ScheduledJob,
             register_module,
         )
-        from salesops.crm.selectors.leads import crm_duplicates
+        from salesops.crm.selectors.leads import crm_duplicates, crm_held_keys
         from salesops.crm.views import aftersales, followups, opportunities, pool
-        from salesops.sales.dedupe import register_duplicate_finder
+        from salesops.sales.dedupe import register_duplicate_finder, register_key_finder
 
-        # 查重 of every customer create (sales) also looks at leads and contacts.
+        # 查重 of every customer create and import row (sales) also looks at leads and
+        # contacts.
         register_duplicate_finder(crm_duplicates)
+        register_key_finder(crm_held_keys)
 
         g = "crm"
         DIRECTORS = (RoleCode.DIRECTOR,)

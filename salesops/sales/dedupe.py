@@ -132,3 +132,62 @@ def find_duplicates(
             key = (m.kind, m.id, m.owner, m.label)
             found.setdefault(key, m)
     return list(found.values())
+
+
+# ---------------------------------------------------------------------------
+# the same 查重 for a file: whole columns of keys at once
+# ---------------------------------------------------------------------------
+
+# (criterion, normalised keys) → key → who holds it, for every key some record holds
+KeyFinder = Callable[[str, list[str]], dict[str, str]]
+_KEY_FINDERS: list[KeyFinder] = []
+_KEY_BATCH = 900  # values per IN (…): under every database's parameter limit
+
+
+def register_key_finder(finder: KeyFinder) -> None:
+    """Add a module's own records to the 查重 of imports (``held_keys``)."""
+    if finder not in _KEY_FINDERS:
+        _KEY_FINDERS.append(finder)
+
+
+def holder_text(owner: str, department: str, *, in_pool: bool = False) -> str:
+    """Who holds a match, naming no record: what a file's row may be told whoever
+    imports it."""
+    if in_pool:
+        return _("在公海中，可领取")
+    return _("已存在：由 %(owner)s（%(dept)s）负责") % {
+        "owner": owner or "-",
+        "dept": department or "-",
+    }
+
+
+def key_batches(keys: list[str]) -> list[list[str]]:
+    return [keys[i : i + _KEY_BATCH] for i in range(0, len(keys), _KEY_BATCH)]
+
+
+def _customer_keys(on: str, keys: list[str]) -> dict[str, str]:
+    field = {"name": "name_key", "phone": "phone_key"}.get(on)
+    if field is None:
+        return {}
+    out: dict[str, str] = {}
+    for batch in key_batches(keys):
+        rows = (
+            Customer.objects.filter(**{f"{field}__in": batch})
+            .order_by("pk")
+            .values_list(field, "owner_id", "owner__name", "department__name")
+        )
+        for key, owner_id, owner, dept in rows:
+            out.setdefault(key, holder_text(owner, dept, in_pool=owner_id is None))
+    return out
+
+
+def held_keys(on: str, keys: set[str]) -> dict[str, str]:
+    """查重 for an import: which of ``keys`` (normalised by ``Keys.of``; criterion ``on``:
+    name | phone | email) a customer, a pool customer, a lead or a contact already holds,
+    and who holds each — a query per finder and 900 keys, whatever the file's size."""
+    wanted = sorted(k for k in keys if k)
+    out: dict[str, str] = {}
+    for finder in (_customer_keys, *_KEY_FINDERS):
+        for key, who in finder(on, wanted).items():
+            out.setdefault(key, who)
+    return out

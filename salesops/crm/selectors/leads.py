@@ -12,7 +12,14 @@ from salesops.core.access import Viewer
 from salesops.core.models import RoleCode
 from salesops.crm.models import Contact, Lead, LeadStatus
 from salesops.org.access import employee_scope_q
-from salesops.sales.dedupe import LIMIT, Keys, Match, customer_match
+from salesops.sales.dedupe import (
+    LIMIT,
+    Keys,
+    Match,
+    customer_match,
+    holder_text,
+    key_batches,
+)
 
 
 def leads_for(viewer: Viewer) -> QuerySet[Lead]:
@@ -82,4 +89,35 @@ def crm_duplicates(viewer: Viewer | None, keys: Keys) -> list[Match]:
             for c in contacts:
                 m = customer_match(viewer, c.customer, on)
                 out.append(m if m.in_pool else dataclasses.replace(m, kind="contact"))
+    return out
+
+
+def crm_held_keys(on: str, keys: list[str]) -> dict[str, str]:
+    """The import 查重 over open leads and contacts (``sales.dedupe.held_keys``)."""
+    out: dict[str, str] = {}
+    lead_field = {"name": "company_key", "phone": "phone_key", "email": "email_key"}[on]
+    contact_field = {"phone": "phone_key", "email": "email_key"}.get(on)
+    for batch in key_batches(keys):
+        leads = (
+            Lead.objects.exclude(status=LeadStatus.CONVERTED)
+            .filter(**{f"{lead_field}__in": batch})
+            .order_by("pk")
+            .values_list(lead_field, "owner__name", "department__name")
+        )
+        for key, owner, dept in leads:
+            out.setdefault(key, holder_text(owner, dept))
+        if contact_field is None:
+            continue
+        contacts = (
+            Contact.objects.filter(**{f"{contact_field}__in": batch})
+            .order_by("pk")
+            .values_list(
+                contact_field,
+                "customer__owner_id",
+                "customer__owner__name",
+                "customer__department__name",
+            )
+        )
+        for key, owner_id, owner, dept in contacts:
+            out.setdefault(key, holder_text(owner, dept, in_pool=owner_id is None))
     return out

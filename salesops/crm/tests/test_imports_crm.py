@@ -24,7 +24,7 @@ from salesops.core.models import ApprovalRequest, AuditLog, RoleCode, User
 from salesops.crm.models import Contact, Lead, Opportunity
 from salesops.crm.services.pool import customer_release
 from salesops.factories import CustomerFactory, UserFactory, role
-from salesops.sales.models import Contract, ContractStatus, Receipt, ReceiptStatus
+from salesops.sales.models import Contract, ContractStatus, Customer, Receipt, ReceiptStatus
 from salesops.sales.services.contracts import ContractInput, contract_create
 from salesops.sales.tests.test_deals import _approve, _contract, _signed
 
@@ -319,3 +319,60 @@ def test_a_file_over_the_row_cap_stops_with_a_clear_message(tmp_path, admin):
     assert report.aborted is True
     assert "最多导入 2 行" in errors(report)[0][2]
     assert Lead.objects.count() == 0
+
+
+# --- customers: the same 查重, a column at a time ----------------------------
+
+
+def test_new_customers_in_a_file_go_through_the_one_dedupe(tmp_path, stock, admin):
+    CustomerFactory(
+        code="OLD",
+        name="上海晨光文具股份有限公司",
+        owner=stock.outsider,
+        department=stock.other_team,
+    )
+    lead = Lead.objects.create(
+        company="远航物流", phone="13911112222", owner=stock.rep, department=stock.team
+    )
+    no = stock.rep.employee_no
+    text = (
+        "客户编号,客户名称,手机号,负责人工号,重复仍导入\n"
+        f"OLD,上海晨光文具股份有限公司,,{no},\n"  # an update of itself: no 查重
+        f"N1,上海晨光文具有限公司,,{no},\n"  # the customer OLD, another suffix
+        f"N2,东方海运有限公司,+86 139-1111-2222,{no},\n"  # the lead, by phone
+        f"N3,苏州新峰电子有限公司,,{no},\n"
+        f"N4,新峰电子（集团）有限公司,,{no},\n"  # the row above
+        f"N5,杭州云帆科技有限公司,,{no},\n"
+    )
+    report = run("customers", tmp_path, text, admin, write=False)
+    assert errors(report) == [
+        (
+            3,
+            "客户名称",
+            "疑似重复：已存在：由 查理（华南一组）负责。如确需导入，请在“重复仍导入”列填“是”。",
+        ),
+        (
+            4,
+            "手机号",
+            "疑似重复：已存在：由 爱丽丝（华东一组）负责。如确需导入，请在“重复仍导入”列填“是”。",
+        ),
+        (6, "客户名称", "疑似重复：与第 5 行重复。如确需导入，请在“重复仍导入”列填“是”。"),
+    ]
+    assert lead.company == "远航物流"
+
+    lines = text.splitlines()
+    for row in (3, 4, 6):  # N1, N2, N4: confirmed
+        lines[row - 1] += "是"
+    confirmed = "\n".join(lines) + "\n"
+    report = run("customers", tmp_path, confirmed, admin, write=True)
+    assert (report.ok, report.created, report.applied) == (True, 5, True)
+    n2 = Customer.objects.get(code="N2")
+    note = AuditLog.objects.get(
+        object_type="sales.customer", object_id=str(n2.pk), note__contains="重复"
+    )
+    assert "爱丽丝" in note.note
+    assert not AuditLog.objects.filter(
+        object_type="sales.customer",
+        object_id=str(Customer.objects.get(code="N5").pk),
+        note__contains="重复",
+    ).exists()

@@ -1,5 +1,9 @@
 """客户导入: code, name, phone, owner_no, source, address. An existing 客户编号 is updated;
-every change to an existing customer (personal data) is written to the audit log."""
+every change to an existing customer (personal data) is written to the audit log.
+
+A new customer goes through the one 查重 first (``sales.dedupe.held_keys``: customers, the
+pool, leads and contacts by name and phone, and the rows before it in the file): a row
+that matches is refused unless its 重复仍导入 cell says 是, and such a create is audited."""
 
 from __future__ import annotations
 
@@ -9,12 +13,14 @@ from functools import partial
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
-from salesops.core.audit import audit_update, snapshot
+from salesops.core.audit import audit_record, audit_update, snapshot
 from salesops.core.imports import bulk
 from salesops.core.imports.common import CollectingImporter, filter_in
 from salesops.core.imports.engine import Ctx
-from salesops.core.imports.schema import Col, parse_code, parse_phone, parse_text
+from salesops.core.imports.schema import Col, parse_bool, parse_code, parse_phone, parse_text
+from salesops.core.models import AuditAction
 from salesops.org.models import Employee
+from salesops.sales.dedupe import Keys, held_keys
 from salesops.sales.models import Customer
 
 _FIELDS = ("name", "phone", "source", "address")
@@ -66,6 +72,15 @@ class CustomerImporter(CollectingImporter):
             ("客户地址",),
             "上海市浦东新区",
         ),
+        Col(
+            "confirm_duplicate",
+            _l("重复仍导入"),
+            parse_bool,
+            False,
+            ("仍要创建",),
+            "否",
+            _l("查重发现疑似重复时，填“是”仍然导入（记入操作日志）"),
+        ),
     ]
 
     def check(self, ctx: Ctx) -> None:
@@ -75,6 +90,7 @@ class CustomerImporter(CollectingImporter):
         for prow in self.rows.values():
             if prow.values["owner_no"] not in self.owners:
                 self.ref_error(ctx, prow, "owner_no", prow.values["owner_no"], _("负责人工号"))
+        self._dedupe(ctx)
         created = sum(1 for code in self.rows if code not in self.existing)
         updated = sum(1 for code in self.rows if code in self.existing and self._changes(code))
         unchanged = len(self.rows) - created - updated
@@ -82,6 +98,44 @@ class CustomerImporter(CollectingImporter):
         ctx.report.updated += updated
         ctx.report.unchanged += unchanged
         ctx.report.count(str(self.title), created=created, updated=updated, unchanged=unchanged)
+
+    def _dedupe(self, ctx: Ctx) -> None:
+        """查重 of the new customers, a whole column at a time: against the database
+        (``held_keys``) and against the rows above in the file."""
+        new = [code for code in self.rows if code not in self.existing]
+        keys = {
+            code: Keys.of(
+                name=self.rows[code].values["name"], phone=self.rows[code].values.get("phone", "")
+            )
+            for code in new
+        }
+        held = {
+            "name": held_keys("name", {k.name for k in keys.values()}),
+            "phone": held_keys("phone", {k.phone for k in keys.values()}),
+        }
+        seen: dict[tuple[str, str], int] = {}
+        self.confirmed: dict[str, str] = {}
+        for code in new:
+            prow = self.rows[code]
+            for on, column in (("name", "name"), ("phone", "phone")):
+                key = getattr(keys[code], on)
+                if not key:
+                    continue
+                who = held[on].get(key)
+                if who is None and (on, key) in seen:
+                    who = _("与第 %(row)s 行重复") % {"row": seen[(on, key)]}
+                seen.setdefault((on, key), prow.row)
+                if who is None:
+                    continue
+                if prow.values.get("confirm_duplicate"):
+                    self.confirmed[code] = who
+                    continue
+                ctx.report.add(
+                    prow.row,
+                    self.label(column),
+                    _("疑似重复：%(who)s。如确需导入，请在“重复仍导入”列填“是”。") % {"who": who},
+                )
+                break
 
     def _changes(self, code: str) -> bool:
         cust, v = self.existing[code], self.rows[code].values
@@ -162,4 +216,12 @@ class CustomerImporter(CollectingImporter):
         for cust in new:
             cust.set_keys()
         Customer.objects.bulk_create(new, batch_size=BATCH)
+        for cust in new:
+            if cust.code in self.confirmed:
+                audit_record(
+                    actor=ctx.actor,
+                    action=AuditAction.CREATE,
+                    obj=cust,
+                    note=(_("确认重复后仍创建：%(m)s") % {"m": self.confirmed[cust.code]})[:500],
+                )
         return [c.pk for c in new]
