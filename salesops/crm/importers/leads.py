@@ -9,10 +9,11 @@ from functools import partial
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
-from salesops.core.imports.common import ServiceImporter
+from salesops.core.imports.common import ServiceImporter, filter_in
 from salesops.core.imports.engine import Ctx, ParsedRow
 from salesops.core.imports.schema import Col, parse_bool, parse_code, parse_text
 from salesops.crm.services.leads import LeadInput, lead_create
+from salesops.org.models import Department
 from salesops.sales.importers.refs import column_values, employees_by_no
 
 _TEXT = (
@@ -64,21 +65,35 @@ class LeadImporter(ServiceImporter):
             "E1001",
             _l("留空则不分配，由线索分配规则分配"),
         ),
+        Col(
+            "department_code",
+            _l("所属部门编码"),
+            partial(parse_code, max_length=32),
+            False,
+            ("部门编码",),
+            "T01",
+            _l("未填负责人时，线索归属的部门（按该部门的线索分配规则分配）"),
+        ),
         confirm_column(),
     ]
     fields = {
         **{key: key for key, *_rest in _TEXT},
         "name": "company",
         "owner": "owner_no",
+        "department": "department_code",
     }
 
     def resolve(self, ctx: Ctx) -> None:
         numbers = column_values((p.values for p in self.rows), "owner_no")
         self.owners = employees_by_no(ctx.actor, numbers)
+        codes = column_values((p.values for p in self.rows), "department_code")
+        self.departments = {d.code: d for d in filter_in(Department.objects, "code", codes)}
         for prow in self.rows:
-            no = prow.values.get("owner_no")
+            no, code = prow.values.get("owner_no"), prow.values.get("department_code")
             if no and no not in self.owners:
                 self.ref_error(ctx, prow, "owner_no", no, _("负责人工号"))
+            elif code and code not in self.departments:
+                self.ref_error(ctx, prow, "department_code", code, _("部门编码"))
 
     def write_row(self, ctx: Ctx, prow: ParsedRow) -> None:
         v = prow.values
@@ -88,5 +103,6 @@ class LeadImporter(ServiceImporter):
             owner=self.owners[v["owner_no"]] if v.get("owner_no") else None,
             confirm_duplicate=v.get("confirm_duplicate", False),
             owner_is_actor=False,
+            department=self.departments.get(v.get("department_code", "")),
             how_to_confirm=_("如确需导入，请在“重复仍导入”列填“是”。"),
         )

@@ -16,7 +16,8 @@ from salesops.core.models import User
 from salesops.core.text import has_control_chars
 from salesops.crm.models import Contact, Lead, LeadStatus, Opportunity
 from salesops.crm.services.opportunities import OpportunityInput, opportunity_create
-from salesops.org.models import Employee
+from salesops.org.models import Department, Employee
+from salesops.org.selectors import department_scope_q
 from salesops.sales.models import Customer
 from salesops.sales.services._common import (
     create_numbered,
@@ -95,10 +96,12 @@ def lead_create(
     confirm_duplicate: bool = False,
     owner_is_actor: bool = True,
     how_to_confirm: str = "",
+    department: Department | None = None,
 ) -> Lead:
     """Register a lead. The owner defaults to the actor unless ``owner_is_actor`` is
     false (an import: the lead waits for the assignment rules); a lead with no owner is
-    seen by admins and the department's managers until assigned.
+    seen by admins and the department's managers until assigned, and its ``department``
+    (one the actor may browse) says whose assignment rule applies.
     查重 across customers, the pool, leads and contacts first (code ``duplicate``, 409)."""
     viewer = viewer_of(actor)
     require_staff(viewer)
@@ -109,6 +112,12 @@ def lead_create(
         employee_in_scope(viewer, owner, "owner")
         if not owner.active:
             raise ServiceError("inactive", _("负责人已离职，不能分配线索"), field="owner")
+    elif (
+        department is not None
+        and viewer is not None
+        and not Department.objects.filter(department_scope_q(viewer), pk=department.pk).exists()
+    ):
+        raise ServiceError("out_of_scope", _("该部门不在您的数据权限范围内"), field="department")
     matches = duplicate_guard(
         viewer=viewer,
         name=values["company"],
@@ -125,7 +134,9 @@ def lead_create(
         day=timezone.localdate(),
         duplicate_message=_("线索编号 %(no)s 已存在"),
         owner=owner,
-        department_id=owner.department_id if owner is not None else None,
+        department_id=owner.department_id
+        if owner is not None
+        else (department.pk if department is not None else None),
         created_by=actor if actor is not None and actor.is_authenticated else None,
         **values,
     )

@@ -21,7 +21,12 @@ from salesops.core.imports.engine import run_import
 from salesops.core.imports.schema import Report
 from salesops.core.imports.services import import_template, importer_for
 from salesops.core.models import ApprovalRequest, AuditLog, RoleCode, User
-from salesops.crm.models import Contact, Lead, Opportunity
+from salesops.crm.models import AssignmentMode, Contact, Lead, Opportunity
+from salesops.crm.services.assignment import (
+    MemberLine,
+    assignment_rule_save,
+    leads_assign_by_rules,
+)
 from salesops.crm.services.pool import customer_release
 from salesops.factories import CustomerFactory, UserFactory, role
 from salesops.sales.models import Contract, ContractStatus, Customer, Receipt, ReceiptStatus
@@ -136,6 +141,26 @@ def test_lead_import_refuses_bad_cells_and_unknown_owner_naming_the_column(tmp_p
         (3, "电话", "手机号格式不正确"),
         (3, "邮箱", "邮箱格式不正确"),
     ]
+
+
+def test_unassigned_leads_of_a_department_wait_for_its_assignment_rule(tmp_path, stock, admin):
+    rule = assignment_rule_save(
+        actor=admin,
+        department=stock.team,
+        mode=AssignmentMode.ROUND_ROBIN,
+        members=[MemberLine(stock.rep.employee_no, 5, "")],
+    )
+    assert rule.pk
+    text = "公司名称,所属部门编码\n甲乙丙丁有限公司,T1\n戊己庚辛有限公司,NOPE\n"
+    report = run("leads", tmp_path, text, admin, write=True)
+    assert errors(report) == [(3, "所属部门编码", "部门编码 NOPE 不存在或无权访问")]
+    report = run("leads", tmp_path, text.split("\n戊")[0] + "\n", admin, write=True)
+    assert report.ok
+    lead = Lead.objects.get()
+    assert (lead.owner, lead.department) == (None, stock.team)
+    done = leads_assign_by_rules(actor=admin, leads=[lead], fallback_department_id=None)
+    lead.refresh_from_db()
+    assert (done.assigned, lead.owner) == (1, stock.rep)
 
 
 # --- contacts ---------------------------------------------------------------
