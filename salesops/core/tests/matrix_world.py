@@ -170,6 +170,7 @@ LEADS: dict[str, tuple[str, str | None, str | None]] = {
     "l_rep3": ("矩阵线索戊贸易公司", "rep3", None),
     "l_out": ("矩阵线索庚贸易公司", "outsider", None),
     "l_free": ("矩阵线索待分配公司", None, "TA2"),
+    "l_free1": ("矩阵线索一组待分配公司", None, "TA1"),
 }
 
 MEMBERS: dict[str, tuple[str, str, str | None, str | None, str]] = {

@@ -202,10 +202,13 @@ class Oracle:
     def leads(self) -> set[str]:
         if not self.staff:
             return set()
+        # an unassigned lead is also seen by a 本人及下属 viewer of its department (who
+        # assigns it)
         return {
             k
             for k, (_c, owner, dept) in mw.LEADS.items()
             if self.sees_row(owner, _emp_dept(owner) if owner else dept)
+            or (owner is None and self.scope == "self_sub" and dept == self.dept)
         }
 
     @property

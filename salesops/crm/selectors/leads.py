@@ -9,7 +9,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from salesops.core.access import Viewer
-from salesops.core.models import RoleCode
+from salesops.core.models import DataScope, RoleCode
 from salesops.crm.models import Contact, Lead, LeadStatus
 from salesops.org.access import employee_scope_q
 from salesops.sales.dedupe import (
@@ -24,12 +24,15 @@ from salesops.sales.dedupe import (
 
 def leads_for(viewer: Viewer) -> QuerySet[Lead]:
     """Leads in the viewer's scope, as customers are: by owner, or by the lead's department
-    for department scopes (an unassigned lead of a department is seen by its managers)."""
+    for department scopes. An unassigned lead of a department is also seen by whoever
+    has a team there (scope 本人及下属, a sales manager): they are the ones who assign it."""
     if viewer.role == RoleCode.MEMBER and not viewer.is_admin:
         return Lead.objects.none()
-    return Lead.objects.filter(
-        employee_scope_q(viewer, owner="owner", department="department")
-    ).select_related("owner", "department", "customer")
+    q = employee_scope_q(viewer, owner="owner", department="department")
+    emp = viewer.employee
+    if viewer.scope == DataScope.SELF_AND_SUBORDINATES and emp is not None and not viewer.is_admin:
+        q |= Q(owner__isnull=True, department_id=emp.department_id)
+    return Lead.objects.filter(q).select_related("owner", "department", "customer")
 
 
 def lead_for_viewer(viewer: Viewer, pk: object) -> Lead:
