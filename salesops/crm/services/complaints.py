@@ -34,7 +34,7 @@ from salesops.crm.models import (
     Feedback,
     FeedbackKind,
 )
-from salesops.org.models import Employee
+from salesops.org.models import Department, Employee
 from salesops.sales.models import Customer
 from salesops.sales.services._common import (
     create_numbered,
@@ -266,7 +266,10 @@ def complaint_confirm(
 
 
 def _chain(owner: Employee, levels: int) -> list[Employee]:
-    """The owner's manager, their manager, … (at most ``levels``)."""
+    """The owner's manager, their manager, … (at most ``levels``); where the managers end
+    (a rep with none recorded, a manager at the top), the heads (负责人) of the last one's
+    department and of the departments above it, so an overdue complaint always reaches
+    someone while anyone is named."""
     out: list[Employee] = []
     current = owner
     seen = {owner.pk}
@@ -277,6 +280,14 @@ def _chain(owner: Employee, levels: int) -> list[Employee]:
         out.append(manager)
         seen.add(manager.pk)
         current = manager
+    dept = Department.objects.filter(pk=current.department_id).first()
+    while len(out) < levels and dept is not None:
+        if dept.head_id is not None and dept.head_id not in seen:
+            head = Employee.objects.filter(pk=dept.head_id, active=True).first()
+            if head is not None:
+                out.append(head)
+                seen.add(head.pk)
+        dept = Department.objects.filter(pk=dept.parent_id).first() if dept.parent_id else None
     return out
 
 

@@ -295,6 +295,30 @@ def test_an_overdue_complaint_escalates_once_per_level_with_a_frozen_clock(stock
     )
 
 
+def test_without_a_manager_an_overdue_complaint_goes_to_the_department_heads(stock) -> None:  # type: ignore[no-untyped-def]
+    head_user = UserFactory(username="hank", role=role(RoleCode.MANAGER))
+    head = EmployeeFactory(name="韩组长", department=stock.other_team, user=head_user)
+    ceo_user = UserFactory(username="cleo", role=role(RoleCode.DIRECTOR))
+    ceo = EmployeeFactory(name="柯总", department=stock.company, user=ceo_user)
+    stock.other_team.head, stock.company.head = head, ceo
+    stock.other_team.save()
+    stock.company.save()
+    assert stock.outsider.manager_id is None
+    c = complaint_create(
+        actor=stock.outsider_user,
+        customer=CustomerFactory(owner=stock.outsider, department=stock.other_team),
+        data=ComplaintInput(
+            severity="urgent", title="漏发配件", content="少一根电源线", category="delivery"
+        ),
+    )
+    assert c.owner == stock.outsider
+    complaint_escalations(c.deadline + datetime.timedelta(days=1, hours=1))
+    events = ComplaintEvent.objects.filter(kind="escalated").order_by("level")
+    assert [(e.level, e.notified) for e in events] == [(1, head), (2, ceo)]
+    assert Notification.objects.filter(user=head_user).count() == 1
+    assert Notification.objects.filter(user=ceo_user).count() == 1
+
+
 def test_a_resolved_complaint_is_not_escalated(stock) -> None:  # type: ignore[no-untyped-def]
     c = _complaint(stock)
     complaint_resolve(actor=stock.rep_user, complaint=c, resolution="已换新")
