@@ -14,7 +14,7 @@ class CrmConfig(AppConfig):
 
     def ready(self) -> None:
         from salesops.core.models import RoleCode
-        from salesops.core.navigation import STAFF
+        from salesops.core.navigation import ADMIN_ONLY, STAFF
         from salesops.core.registry import (
             DetailPart,
             MenuGroup,
@@ -72,6 +72,11 @@ class CrmConfig(AppConfig):
                         "bi-shuffle",
                         (RoleCode.DIRECTOR, RoleCode.MANAGER),
                         62,
+                    ),
+                    # A pool's own admin reaches its settings from the 公海 page.
+                    MenuItem(g, "crm:pool_settings", _("公海设置"), "bi-sliders", ADMIN_ONLY, 64),
+                    MenuItem(
+                        g, "crm:visit_rules", _("回访规则"), "bi-calendar2-week", ADMIN_ONLY, 66
                     ),
                 ),
                 jobs=(

@@ -95,9 +95,12 @@ class ContactForm(BootstrapMixin, SalesOpsForm):
     phone = forms.CharField(label=_("电话"), max_length=32, required=False)
     email = forms.CharField(label=_("邮箱"), max_length=254, required=False)
     decision_maker = forms.BooleanField(label=_("关键决策人"), required=False)
+    confirm_duplicate = forms.BooleanField(label=_("我已知晓疑似重复，仍要创建"), required=False)
 
-    def __init__(self, *args: Any, **kw: Any):
+    def __init__(self, *args: Any, editing: bool = False, **kw: Any):
         super().__init__(*args, **kw)
+        if editing:
+            self.fields["confirm_duplicate"].label = _("我已知晓疑似重复，仍要保存")
         self._style()
 
 

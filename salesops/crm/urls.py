@@ -11,7 +11,9 @@ from salesops.crm.views import (
     leads,
     opportunities,
     pool,
+    pool_settings,
     stages,
+    visit_rules,
 )
 
 app_name = "crm"
@@ -25,6 +27,14 @@ urlpatterns = [
     path("duplicates/", leads.duplicates, name="duplicates"),
     path("pool/", pool.pool, name="pool"),
     path("pool/<int:pk>/claim/", pool.claim, name="pool_claim"),
+    path("pool-settings/", pool_settings.pool_settings, name="pool_settings"),
+    path("pool-settings/new/", pool_settings.pool_settings_edit, name="pool_settings_new"),
+    path("pool-settings/<int:pk>/", pool_settings.pool_settings_edit, name="pool_settings_edit"),
+    path(
+        "pool-settings/<int:pk>/delete/",
+        pool_settings.pool_settings_delete,
+        name="pool_settings_delete",
+    ),
     path("customers/<int:pk>/release/", pool.release, name="customer_release"),
     path("customers/<int:pk>/lock/", pool.lock, name="customer_lock"),
     path("followups/", followups.followups, name="followups"),
@@ -56,6 +66,10 @@ urlpatterns = [
     ),
     path("visits/", aftersales.visits, name="visits"),
     path("visits/<int:pk>/", aftersales.visit_detail, name="visit_detail"),
+    path("visit-rules/", visit_rules.visit_rules, name="visit_rules"),
+    path("visit-rules/new/", visit_rules.visit_rule_edit, name="visit_rule_new"),
+    path("visit-rules/<int:pk>/", visit_rules.visit_rule_edit, name="visit_rule_edit"),
+    path("visit-rules/<int:pk>/active/", visit_rules.visit_rule_active, name="visit_rule_active"),
     path("customers/<int:pk>/visits/new/", aftersales.visit_new, name="visit_new"),
     path("complaints/", aftersales.complaints, name="complaints"),
     path("complaints/<int:pk>/", aftersales.complaint_detail, name="complaint_detail"),

@@ -43,7 +43,9 @@ from salesops.crm.models import (
     Feedback,
     Lead,
     Opportunity,
+    Pool,
     ReturnVisit,
+    VisitRule,
 )
 from salesops.crm.services.leads import LeadInput, lead_create
 from salesops.crm.services.stages import ensure_default_stage_group
@@ -266,6 +268,9 @@ class World:
     approvals: dict[str, ApprovalRequest] = field(default_factory=dict)
     notifications: dict[str, Notification] = field(default_factory=dict)
     import_job: ImportJob | None = None
+    # An admin-only settings row each (公海设置, 回访规则): no members, switched off.
+    pool: Pool | None = None
+    visit_rule: VisitRule | None = None
     # Every notification title each user has (the approval engine notifies approvers too).
     notification_titles: dict[str, list[str]] = field(default_factory=dict)
 
@@ -448,6 +453,10 @@ def build_world() -> World:
         w.notification_titles[key] = list(
             Notification.objects.filter(user=user).values_list("title", flat=True)
         )
+    w.pool = Pool.objects.create(name="矩阵公海", auto_reclaim=False)
+    w.visit_rule = VisitRule.objects.create(
+        name="矩阵回访规则", source="order", days=3650, active=False
+    )
     w.import_job = ImportJob.objects.create(
         entity="customers",
         file_path="/nonexistent/matrix.csv",

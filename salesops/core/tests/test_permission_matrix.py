@@ -723,6 +723,16 @@ def _detail_cases(w: mw.World, o: Oracle) -> list[DetailCase]:
     directors = o.is_admin or o.role == "director"
     restricted("opportunity-stages", "page", reverse("crm:stage_groups"), directors)
     restricted("opportunity-stages-new", "page", reverse("crm:stage_group_new"), directors)
+    # 公海设置 and 回访规则: admins (a pool's own admin too — the world's pool has none).
+    assert w.pool is not None and w.visit_rule is not None
+    restricted("pool-settings", "page", reverse("crm:pool_settings"), o.is_admin)
+    restricted("pool-settings-new", "page", reverse("crm:pool_settings_new"), o.is_admin)
+    url = reverse("crm:pool_settings_edit", args=[w.pool.pk])
+    restricted("pool-settings-edit", "pool", url, o.is_admin)
+    restricted("visit-rules", "page", reverse("crm:visit_rules"), o.is_admin)
+    restricted("visit-rules-new", "page", reverse("crm:visit_rule_new"), o.is_admin)
+    url = reverse("crm:visit_rule_edit", args=[w.visit_rule.pk])
+    restricted("visit-rules-edit", "rule", url, o.is_admin)
     for p, product in w.products.items():
         seen = p in o.products
         add("product-detail", p, reverse("sales:product_detail", args=[product.pk]), seen)
@@ -780,6 +790,7 @@ DETAIL_PARTS = {
         "visit-",
         "complaint-",
         "feedback-",
+        "pool-settings",
     ),
 }
 

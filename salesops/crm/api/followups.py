@@ -47,6 +47,10 @@ Content = Annotated[str, Field(min_length=1, max_length=5000)]
 Name64 = Annotated[str, NotBlank, Field(max_length=64)]
 
 
+def _how_to_confirm() -> str:
+    return _("确认无误后可带 confirm_duplicate: true 重新提交。")
+
+
 class FollowupIn(BodyIn):
     customer_id: Id | None = None
     lead_id: Id | None = None
@@ -96,6 +100,8 @@ class ContactIn(BodyIn):
     phone: Phone = ""
     email: Email = ""
     decision_maker: bool = False
+    # 查重 found the phone or e-mail elsewhere (409 ``duplicate``): true saves anyway (audited)
+    confirm_duplicate: bool = False
 
 
 class ContactPatch(BodyIn):
@@ -106,6 +112,7 @@ class ContactPatch(BodyIn):
     phone: Phone | None = None
     email: Email | None = None
     decision_maker: bool | None = None
+    confirm_duplicate: bool = False
 
 
 class ContactOut(Schema):
@@ -237,7 +244,9 @@ def contacts_create(request: HttpRequest, customer_id: Id, payload: ContactIn) -
     contact = contact_create(
         actor=request.auth,  # type: ignore[attr-defined]
         customer=customer,
-        data=ContactInput(**payload.model_dump()),
+        data=ContactInput(**payload.model_dump(exclude={"confirm_duplicate"})),
+        confirm_duplicate=payload.confirm_duplicate,
+        how_to_confirm=_how_to_confirm(),
     )
     return Status(201, contact_out(viewer, contact_for_viewer(viewer, contact.pk)))
 
@@ -259,7 +268,13 @@ def contacts_patch(request: HttpRequest, contact_id: Id, payload: ContactPatch) 
         key: data[key] if data.get(key) is not None else getattr(contact, key)
         for key in ("name", "title", "phone", "email", "decision_maker")
     }
-    contact_update(actor=request.auth, contact=contact, data=ContactInput(**merged))  # type: ignore[attr-defined]
+    contact_update(
+        actor=request.auth,  # type: ignore[attr-defined]
+        contact=contact,
+        data=ContactInput(**merged),
+        confirm_duplicate=payload.confirm_duplicate,
+        how_to_confirm=_how_to_confirm(),
+    )
     return contact_out(viewer, contact_for_viewer(viewer, contact.pk))
 
 

@@ -1,5 +1,7 @@
 """Contacts (联系人) of a customer: name, phone, e-mail, role and the decision-maker flag.
-Personal data: every create, change and delete lands in the audit log."""
+Personal data: every create, change and delete lands in the audit log. The phone and
+e-mail go through the one 查重 first (code ``duplicate``, 409); going on past it takes an
+explicit confirmation and is audited, as for leads and customers."""
 
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from salesops.core.errors import FieldError, ServiceError
 from salesops.core.models import AuditAction, User
 from salesops.core.text import has_control_chars
 from salesops.crm.models import Contact
+from salesops.crm.selectors.contacts import contact_duplicates
 from salesops.sales.models import Customer
 from salesops.sales.services._common import require_staff, viewer_of
+from salesops.sales.services.dedupe import duplicate_confirmed_audit, duplicate_guard
 
 _AUDITED = ("name", "phone", "email", "title", "decision_maker")
 _PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,30}$")
@@ -57,27 +61,68 @@ def _writable(customer: Customer) -> None:
 
 
 @transaction.atomic
-def contact_create(*, actor: User | None, customer: Customer, data: ContactInput) -> Contact:
-    """A new contact on a customer the caller resolved in scope."""
-    require_staff(viewer_of(actor))
+def contact_create(
+    *,
+    actor: User | None,
+    customer: Customer,
+    data: ContactInput,
+    confirm_duplicate: bool = False,
+    how_to_confirm: str = "",
+) -> Contact:
+    """A new contact on a customer the caller resolved in scope. 查重 on its phone and
+    e-mail first (``contact_duplicates``); ``confirm_duplicate`` goes on past a match."""
+    viewer = viewer_of(actor)
+    require_staff(viewer)
     _writable(customer)
     values = _clean(data)
+    matches = duplicate_guard(
+        viewer=viewer,
+        matches=contact_duplicates(
+            viewer, customer=customer, phone=values.phone, email=values.email
+        ),
+        confirm=confirm_duplicate,
+        how_to_confirm=how_to_confirm,
+    )
     contact = Contact.objects.create(customer=customer, **dataclasses.asdict(values))
     audit_create(actor=actor, obj=contact, fields=_AUDITED)
+    duplicate_confirmed_audit(actor=actor, obj=contact, matches=matches)
     return contact
 
 
 @transaction.atomic
-def contact_update(*, actor: User | None, contact: Contact, data: ContactInput) -> Contact:
-    require_staff(viewer_of(actor))
+def contact_update(
+    *,
+    actor: User | None,
+    contact: Contact,
+    data: ContactInput,
+    confirm_duplicate: bool = False,
+    how_to_confirm: str = "",
+) -> Contact:
+    """Change a contact. A phone or e-mail that changed goes through 查重 (the contact
+    itself is no match); ``confirm_duplicate`` goes on past a match."""
+    viewer = viewer_of(actor)
+    require_staff(viewer)
     contact = Contact.objects.select_for_update().select_related("customer").get(pk=contact.pk)
     _writable(contact.customer)
     values = _clean(data)
+    matches = duplicate_guard(
+        viewer=viewer,
+        matches=contact_duplicates(
+            viewer,
+            customer=contact.customer,
+            phone=values.phone,
+            email=values.email,
+            contact=contact,
+        ),
+        confirm=confirm_duplicate,
+        how_to_confirm=how_to_confirm,
+    )
     before = snapshot(contact, _AUDITED)
     for key, value in dataclasses.asdict(values).items():
         setattr(contact, key, value)
     contact.save()
     audit_update(actor=actor, obj=contact, before=before)
+    duplicate_confirmed_audit(actor=actor, obj=contact, matches=matches, update=True)
     return contact
 
 

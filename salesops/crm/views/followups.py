@@ -26,6 +26,7 @@ from salesops.core.forms import apply_service_error
 from salesops.core.listing import Column, DateRangeFilter, Filter, ListSpec, Scene, list_page
 from salesops.crm.forms import ContactForm, FollowupForm
 from salesops.crm.models import Activity, ActivityKind, Contact, Lead
+from salesops.crm.selectors.contacts import contact_duplicates
 from salesops.crm.selectors.followups import (
     activities_for,
     activity_search_q,
@@ -196,10 +197,11 @@ def _contact_data(d: dict[str, Any]) -> ContactInput:
 def _contact_page(
     request: HttpRequest, *, customer: Customer, contact: Contact | None
 ) -> HttpResponse:
+    viewer = request_viewer(request)
     initial = {}
     shown_phone = ""
     if contact is not None:
-        shown_phone = contact_phone(request_viewer(request), contact)
+        shown_phone = contact_phone(viewer, contact)
         initial = {
             "name": contact.name,
             "title": contact.title,
@@ -207,33 +209,50 @@ def _contact_page(
             "email": contact.email,
             "decision_maker": contact.decision_maker,
         }
-    form = ContactForm(request.POST or None, initial=initial)
+    form = ContactForm(request.POST or None, initial=initial, editing=contact is not None)
     back = reverse("sales:customer_detail", args=[customer.pk])
+    matches = None
     if request.method == "POST" and form.is_valid():
         actor: Any = request.user
+        data = _contact_data(form.cleaned_data)
+        if contact is not None and data.phone == shown_phone and shown_phone != contact.phone:
+            data.phone = contact.phone  # the masked phone sent back unchanged
+        confirm = form.cleaned_data["confirm_duplicate"]
         try:
             if contact is None:
-                contact_create(
-                    actor=actor, customer=customer, data=_contact_data(form.cleaned_data)
-                )
+                contact_create(actor=actor, customer=customer, data=data, confirm_duplicate=confirm)
             else:
-                contact_update(actor=actor, contact=contact, data=_contact_data(form.cleaned_data))
+                contact_update(
+                    actor=actor,
+                    contact=contact,
+                    data=data,
+                    confirm_duplicate=confirm,
+                    how_to_confirm=_("确认无误后可勾选“仍要保存”。"),
+                )
         except ServiceError as exc:
             apply_service_error(form, exc)
+            if exc.code == "duplicate":
+                matches = contact_duplicates(
+                    viewer, customer=customer, phone=data.phone, email=data.email, contact=contact
+                )
         else:
             messages.success(request, _("联系人已保存"))
             return redirect(back)
+    if matches is None:
+        form.fields["confirm_duplicate"].widget = form.fields["confirm_duplicate"].hidden_widget()
     title = (_("新建联系人：%(name)s") if contact is None else _("编辑联系人：%(name)s")) % {
         "name": customer.name
     }
     return render(
         request,
-        "sales/form.html",
+        "crm/contact_form.html",
         {
             "form": form,
             "title": title,
             "back_url": back,
             "section": _("客户关系"),
+            "duplicate_warning": matches is not None,
+            "matches": matches,
         },
     )
 

@@ -28,6 +28,7 @@ from salesops.crm.selectors.pool import (
     pool_search_q,
     pools_for,
 )
+from salesops.crm.selectors.pool_settings import runs_a_pool
 from salesops.crm.services.pool import customer_lock, customer_release, pool_assign, pool_claim
 from salesops.sales.models import Customer, CustomerLevel
 from salesops.sales.selectors import customers_for
@@ -133,7 +134,11 @@ def pool(request: HttpRequest) -> HttpResponseBase:
         request,
         queryset=pool_customers_for(viewer),
         spec=_spec(viewer),
-        context={"breadcrumbs": [{"label": _("客户关系"), "url": reverse("crm:leads")}]},
+        template="crm/pool_list.html",
+        context={
+            "breadcrumbs": [{"label": _("客户关系"), "url": reverse("crm:leads")}],
+            "settings_url": reverse("crm:pool_settings") if runs_a_pool(viewer) else "",
+        },
     )
 
 

@@ -50,14 +50,18 @@ def duplicate_guard(
     return found
 
 
-def duplicate_confirmed_audit(*, actor: User | None, obj: object, matches: list[Match]) -> None:
-    """The create went on past a 查重 warning: say so on the new record's log."""
+def duplicate_confirmed_audit(
+    *, actor: User | None, obj: object, matches: list[Match], update: bool = False
+) -> None:
+    """The create (or, with ``update``, the change) went on past a 查重 warning: say so
+    on the record's log."""
     if not matches:
         return
     described = "; ".join(f"{m.kind}#{m.id or '-'} {m.owner or '-'} ({m.on})" for m in matches)
+    note = _("确认重复后仍保存：%(m)s") if update else _("确认重复后仍创建：%(m)s")
     audit_record(
         actor=actor,
-        action=AuditAction.CREATE,
+        action=AuditAction.UPDATE if update else AuditAction.CREATE,
         obj=obj,  # type: ignore[arg-type]
-        note=(_("确认重复后仍创建：%(m)s") % {"m": described})[:500],
+        note=(note % {"m": described})[:500],
     )
