@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _l
 from salesops.core.imports.common import ServiceImporter
 from salesops.core.imports.engine import Ctx, ParsedRow
 from salesops.core.imports.schema import Col, parse_bool, parse_code, parse_text
+from salesops.crm.importers.leads import confirm_column
 from salesops.crm.services.contacts import ContactInput, contact_create
 from salesops.sales.importers.refs import column_values, customers_by_code
 
@@ -56,6 +57,7 @@ class ContactImporter(ServiceImporter):
             "采购经理",
         ),
         Col("decision_maker", _l("关键决策人"), parse_bool, False, ("决策人",), "是"),
+        confirm_column(),
     ]
     fields = {"name": "name", "phone": "phone", "email": "email", "title": "title"}
 
@@ -79,4 +81,6 @@ class ContactImporter(ServiceImporter):
                 title=v.get("title", ""),
                 decision_maker=v.get("decision_maker", False),
             ),
+            confirm_duplicate=v.get("confirm_duplicate", False),
+            how_to_confirm=_("如确需导入，请在“重复仍导入”列填“是”。"),
         )

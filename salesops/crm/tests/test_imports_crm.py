@@ -192,6 +192,21 @@ def test_contacts_import_on_customers_in_the_importers_scope_only(
     ).exists()
 
 
+def test_a_contact_row_whose_phone_is_known_elsewhere_needs_the_confirmation(
+    tmp_path, stock, admin
+):
+    CustomerFactory(code="C1", owner=stock.rep, department=stock.team)
+    other = CustomerFactory(code="C2", owner=stock.outsider, department=stock.other_team)
+    Contact.objects.create(customer=other, name="赵六", phone="13700137000")
+    text = "客户编号,姓名,电话,重复仍导入\nC1,赵六,137-0013-7000,\n"
+    report = run("contacts", tmp_path, text, admin, write=True)
+    assert [(r, c) for r, c, _m in errors(report)] == [(2, "电话")]
+    assert "“重复仍导入”列填“是”" in errors(report)[0][2]
+    report = run("contacts", tmp_path, text.replace("7000,\n", "7000,是\n"), admin, write=True)
+    assert (report.ok, report.created) == (True, 1)
+    assert Contact.objects.filter(customer__code="C1", name="赵六").exists()
+
+
 # --- opportunities ----------------------------------------------------------
 
 
