@@ -344,6 +344,8 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
+# Attachments (附件) of contracts, follow-ups …: the largest file accepted, in MB.
+SALESOPS_ATTACHMENT_MAX_MB = int(env_str("SALESOPS_ATTACHMENT_MAX_MB", "20"))
 # PDF statements: a TrueType CJK font file to embed ("" = look in Debian's font paths).
 SALESOPS_PDF_FONT = env_str("SALESOPS_PDF_FONT", "")
 # After-sales (crm): days to handle a complaint by severity (calendar days), and how far

@@ -50,7 +50,11 @@ class CoreConfig(AppConfig):
                 app=self.label,
                 url_prefix="",
                 urls="salesops.core.urls",
-                api=("salesops.core.api.approvals", "salesops.core.api.imports"),
+                api=(
+                    "salesops.core.api.approvals",
+                    "salesops.core.api.imports",
+                    "salesops.core.api.attachments",
+                ),
                 menu_groups=(
                     MenuGroup(work, _("工作台"), order=10),
                     MenuGroup(system, _("系统管理"), order=900),
@@ -104,6 +108,12 @@ class CoreConfig(AppConfig):
                         _("清理过期的导入文件"),
                         every=datetime.timedelta(hours=1),
                         run="salesops.core.imports.services:import_files_purge",
+                    ),
+                    ScheduledJob(
+                        "core.attachments_purge",
+                        _("清理已删除记录的附件"),
+                        every=datetime.timedelta(hours=6),
+                        run="salesops.core.attachments:attachments_purge",
                     ),
                 ),
             )

@@ -181,6 +181,7 @@ class AuditAction(models.TextChoices):
     REVOKE = "revoke", _("撤销登录")
     PASSWORD = "password", _("修改密码")
     LOGOUT = "logout", _("退出登录")
+    UPLOAD = "upload", _("上传")
 
 
 class AuditLog(models.Model):
@@ -555,3 +556,31 @@ class ChoiceValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.domain}={self.value}"
+
+
+class Attachment(models.Model):
+    """A file attached to an object of any module (a contract, a follow-up …), named by
+    ``object_type``/``object_id`` as the audit log names objects. The file lives under
+    ``VAR_DIR/attachments/`` at ``path`` (yyyy/mm/random, never the uploaded name); who
+    may see or change it is the parent's rule (``core.registry.Attachable``)."""
+
+    object_type = models.CharField(_("对象类型"), max_length=64)
+    object_id = models.CharField(_("对象ID"), max_length=64)
+    name = models.CharField(_("文件名"), max_length=200)
+    path = models.CharField(_("存储路径"), max_length=200, unique=True)
+    size = models.PositiveBigIntegerField(_("大小（字节）"))
+    # Sniffed from the file's first bytes, never the type the client sent.
+    content_type = models.CharField(_("文件类型"), max_length=100)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        User, verbose_name=_("上传人"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("附件")
+        verbose_name_plural = _("附件")
+        indexes = [models.Index(fields=["object_type", "object_id"], name="core_attachment_object")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,8 +1,8 @@
 """The module registry: each app plugs itself in from its own ``AppConfig.ready()``.
 
 A module declares, in one ``register_module(Module(...))`` call, its URL prefix and URL
-module, its API routers, its menu groups and entries, its importers, its dashboard panels
-and its scheduled jobs (approval document types go through
+module, its API routers, its menu groups and entries, its importers, its dashboard panels,
+its scheduled jobs and the object types that take attachments (approval document types go through
 ``core.approvals.registry.register_document_type`` from the same ``ready()``). Core only
 iterates over what was registered: nothing central lists the modules, so adding one touches
 nothing outside it except ``INSTALLED_APPS``.
@@ -112,6 +112,19 @@ class DetailPart:
 
 
 @dataclass(frozen=True)
+class Attachable:
+    """An object type that takes attachments (附件, ``core.attachments``), and who may do
+    what with them. ``can_view(viewer, object_id)``: may list and download them;
+    ``can_edit(viewer, object_id)``: may upload and delete. Both are False for an id
+    outside the viewer's scope (the answer is then 404, as for the object itself). The
+    object type names the model (``apps.get_model``), which the orphan sweep reads."""
+
+    object_type: str  # "<app label>.<model>", e.g. "sales.contract"
+    can_view: Callable[[Viewer, str], bool]
+    can_edit: Callable[[Viewer, str], bool]
+
+
+@dataclass(frozen=True)
 class Module:
     """What one app brings to the site."""
 
@@ -125,6 +138,7 @@ class Module:
     panels: Sequence[DashboardPanel] = ()
     jobs: Sequence[ScheduledJob] = ()
     detail_parts: Sequence[DetailPart] = ()
+    attachables: Sequence[Attachable] = ()
 
 
 @dataclass
@@ -252,6 +266,24 @@ def detail_parts(object_type: str, place: DetailPlace) -> list[DetailPart]:
     return sorted(parts, key=lambda p: (p.order, p.key))
 
 
+def rendered_detail_parts(request: Any, object_type: str, obj: Any) -> dict[str, Any]:
+    """What other modules add to one detail page, rendered for its template: ``part_tabs``
+    and ``part_actions`` as (key, label, html), ``part_info`` likewise; a part that
+    renders "" is left out."""
+    from django.utils.safestring import mark_safe
+
+    out: dict[str, Any] = {}
+    places: tuple[DetailPlace, ...] = ("tab", "info", "actions")
+    for place in places:
+        rendered = []
+        for part in detail_parts(object_type, place):
+            html = part.render(request, obj)
+            if html:
+                rendered.append((part.key, part.label, mark_safe(html)))  # noqa: S308
+        out[f"part_{place}s" if place != "info" else "part_info"] = rendered
+    return out
+
+
 def scheduled_jobs() -> dict[str, ScheduledJob]:
     out: dict[str, ScheduledJob] = {}
     for module in modules():
@@ -262,11 +294,39 @@ def scheduled_jobs() -> dict[str, ScheduledJob]:
     return out
 
 
+def attachables() -> dict[str, Attachable]:
+    """The object types that take attachments; a type is registered by one module and
+    names a model."""
+    from django.apps import apps
+
+    out: dict[str, Attachable] = {}
+    for module in modules():
+        for entry in module.attachables:
+            if entry.object_type in out:
+                raise ImproperlyConfigured(
+                    f"registry: attachments of {entry.object_type!r} registered twice"
+                )
+            try:
+                apps.get_model(entry.object_type)
+            except (LookupError, ValueError):
+                raise ImproperlyConfigured(
+                    f"registry: attachments of {entry.object_type!r} (of {module.app}) "
+                    "name no model"
+                ) from None
+            out[entry.object_type] = entry
+    return out
+
+
 def _problems() -> list[str]:
     from django.urls import NoReverseMatch, reverse
 
     problems: list[str] = []
-    assemblies: list[Callable[[], object]] = [url_modules, api_routers, importer_classes]
+    assemblies: list[Callable[[], object]] = [
+        url_modules,
+        api_routers,
+        importer_classes,
+        attachables,
+    ]
     for assemble in assemblies:
         try:
             assemble()

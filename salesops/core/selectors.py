@@ -166,6 +166,10 @@ def _model_field(model: type[models.Model] | None, name: str) -> models.Field[An
     return f if isinstance(f, models.Field) else None
 
 
+# Audit fields that are no model field: an attachment (附件) uploaded to or removed from
+# the object (core.attachments).
+_OTHER_FIELDS: dict[str, str | Promise] = {"attachment": gettext_lazy("附件")}
+
 _BOOLEAN_TEXT: dict[str, str | Promise] = {
     "True": gettext_lazy("是"),
     "False": gettext_lazy("否"),
@@ -232,7 +236,11 @@ def audit_entries(
             AuditEntry(
                 log=row,
                 type_label=str(model._meta.verbose_name) if model is not None else row.object_type,
-                field_label=str(f.verbose_name) if f is not None else row.field,
+                field_label=(
+                    str(f.verbose_name)
+                    if f is not None
+                    else str(_OTHER_FIELDS.get(row.field, row.field))
+                ),
                 before=show(f, before),
                 after=show(f, after),
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from salesops.core.views import accounts, audit, jobs
+from salesops.core.views import accounts, attachments, audit, jobs
 from salesops.core.views import approvals as v
 from salesops.core.views import imports as imp
 
@@ -29,6 +29,13 @@ urlpatterns = [
     path("notifications/<int:pk>/open/", v.notification_open, name="notification_open"),
     path("notifications/<int:pk>/read/", v.notification_read, name="notification_read"),
     path("audit/", audit.audit_log, name="audit"),
+    path("attachments/upload/", attachments.attachment_upload, name="attachment_upload"),
+    path(
+        "attachments/<int:pk>/download/",
+        attachments.attachment_download,
+        name="attachment_download",
+    ),
+    path("attachments/<int:pk>/delete/", attachments.attachment_remove, name="attachment_delete"),
     path("account/sessions/", accounts.my_sessions, name="my_sessions"),
     path("account/sessions/revoke/", accounts.my_session_revoke, name="my_session_revoke"),
     path(

@@ -16,12 +16,17 @@ class CrmConfig(AppConfig):
         from salesops.core.models import RoleCode
         from salesops.core.navigation import ADMIN_ONLY, STAFF
         from salesops.core.registry import (
+            Attachable,
             DetailPart,
             MenuGroup,
             MenuItem,
             Module,
             ScheduledJob,
             register_module,
+        )
+        from salesops.crm.selectors.followups import (
+            activity_attachments_editable,
+            activity_attachments_viewable,
         )
         from salesops.crm.selectors.leads import crm_duplicates, crm_held_keys
         from salesops.crm.views import aftersales, followups, opportunities, pool
@@ -103,6 +108,13 @@ class CrmConfig(AppConfig):
                         _("投诉超时升级"),
                         every=datetime.timedelta(hours=1),
                         run="salesops.crm.services.complaints:complaint_escalations_job",
+                    ),
+                ),
+                attachables=(
+                    Attachable(
+                        "crm.activity",
+                        can_view=activity_attachments_viewable,
+                        can_edit=activity_attachments_editable,
                     ),
                 ),
                 detail_parts=(

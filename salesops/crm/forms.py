@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from salesops.core.forms import SalesOpsForm
+from salesops.core.forms import AttachmentsField, SalesOpsForm
 from salesops.crm.models import (
     ActivityKind,
     ComplaintCategory,
@@ -81,6 +81,7 @@ class FollowupForm(BootstrapMixin, SalesOpsForm):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+    attachments = AttachmentsField(label=_("附件"))
 
     def __init__(self, *args: Any, contacts: Any, **kw: Any):
         super().__init__(*args, **kw)

@@ -26,6 +26,7 @@ class SalesConfig(AppConfig):
         from salesops.core.approvals.registry import register_document_type
         from salesops.core.navigation import ADMIN_ONLY, EVERYONE, STAFF
         from salesops.core.registry import (
+            Attachable,
             DashboardPanel,
             DetailPart,
             MenuGroup,
@@ -34,6 +35,7 @@ class SalesConfig(AppConfig):
             ScheduledJob,
             register_module,
         )
+        from salesops.core.views.attachments import attachments_part
         from salesops.sales import doctypes, selectors, selectors_deals, views_deals, views_merge
         from salesops.sales.services import contracts, quotes, receipts
 
@@ -117,6 +119,14 @@ class SalesConfig(AppConfig):
                         views_merge.merge_action_part,
                         "actions",
                         50,
+                    ),
+                    DetailPart("sales.contract", "attachments", _("附件"), attachments_part),
+                ),
+                attachables=(
+                    Attachable(
+                        "sales.contract",
+                        can_view=selectors_deals.contract_attachments_viewable,
+                        can_edit=selectors_deals.contract_attachments_editable,
                     ),
                 ),
                 jobs=(

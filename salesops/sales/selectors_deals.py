@@ -142,6 +142,28 @@ def open_amendment(contract: Contract) -> Contract | None:
 contract_visible_to = _visible(contract_for_viewer)
 
 
+def _pk(object_id: str) -> int | None:
+    try:
+        pk = int(object_id)
+    except ValueError:
+        return None
+    return pk if 0 < pk < 2**63 else None
+
+
+def contract_attachments_viewable(viewer: Viewer, object_id: str) -> bool:
+    """A contract's attachments (附件, core.registry.Attachable) are seen by whoever sees
+    the contract, any version."""
+    pk = _pk(object_id)
+    return pk is not None and contracts_for(viewer, versions=True).filter(pk=pk).exists()
+
+
+def contract_attachments_editable(viewer: Viewer, object_id: str) -> bool:
+    """…and changed by them too (as the contract's plans and receipts are), except on a
+    version an amendment replaced, which stays as it was signed."""
+    pk = _pk(object_id)
+    return pk is not None and contracts_for(viewer).filter(pk=pk).exists()
+
+
 # ------------------------------------------------------------- plans and receipts
 
 

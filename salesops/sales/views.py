@@ -13,7 +13,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -186,7 +185,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "sales/customer_detail.html",
         {
             "customer": customer,
-            **_detail_parts(request, "sales.customer", customer),
+            **registry.rendered_detail_parts(request, "sales.customer", customer),
             "phone": selectors.customer_phone(viewer, customer),
             "id_number": selectors.customer_id_number(viewer, customer),
             "orders": selectors.customer_orders(viewer, customer),
@@ -195,20 +194,6 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
         },
     )
-
-
-def _detail_parts(request: HttpRequest, object_type: str, obj: Any) -> dict[str, Any]:
-    """What other modules add to this detail page (core.registry.DetailPart), rendered:
-    ``part_tabs`` as (key, label, html), ``part_info`` and ``part_actions`` as html."""
-    out: dict[str, Any] = {}
-    for place in ("tab", "info", "actions"):
-        rendered = []
-        for part in registry.detail_parts(object_type, place):  # type: ignore[arg-type]
-            html = part.render(request, obj)
-            if html:
-                rendered.append((part.key, part.label, mark_safe(html)))  # noqa: S308
-        out[f"part_{place}s" if place != "info" else "part_info"] = rendered
-    return out
 
 
 def _form_page(request: HttpRequest, form: Any, *, title: str, back: str, **extra: Any) -> Any:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from salesops.core import registry
 from salesops.core.access import Viewer, request_viewer, staff_only
 from salesops.core.approvals.selectors import approval_requests_for
 from salesops.core.errors import ServiceError
@@ -548,6 +549,7 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "sales/contract_detail.html",
         {
             "contract": contract,
+            **registry.rendered_detail_parts(request, "sales.contract", contract),
             "lines": contract_lines(contract),
             "plans": [(p, p.status_on(today), p.amount - p.received) for p in plans],
             "planned": sum((p.amount for p in plans), Decimal(0)),

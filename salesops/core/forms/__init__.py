@@ -4,7 +4,10 @@ rule as the API and the imports), fields added in ``__init__`` included."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.utils.functional import lazy
 
 from salesops.core.errors import ServiceError
 from salesops.core.text import validate_no_control_chars
@@ -36,3 +39,28 @@ def apply_service_error(form: forms.Form, exc: ServiceError) -> None:
         return
     for err in errors:
         form.add_error(err.field if err.field in form.fields else None, str(err.message))
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Several files in one input (附件), cleaned to a list (empty when none was chosen);
+    ``core.attachments`` checks each one (type, size, content) when it is stored."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        from salesops.core.attachments import accept_attribute, allowed_text
+
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", lazy(allowed_text, str)())
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"multiple": True, "accept": accept_attribute()})
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        one = super().clean
+        if isinstance(data, list | tuple):
+            return [one(item, initial) for item in data if item]
+        return [one(data, initial)] if data else []

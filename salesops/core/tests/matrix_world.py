@@ -23,11 +23,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from salesops.core.approvals.services import StepSpec, approval_flow_create
+from salesops.core.attachments import attachment_add
 from salesops.core.models import (
     ApprovalRequest,
+    Attachment,
     ImportJob,
     ImportJobStatus,
     Notification,
@@ -151,6 +154,14 @@ def receipt_no(c: str) -> str:
     return f"MXK-{CUSTOMERS[c][0]}"
 
 
+# Each contract and each follow-up has one attachment (附件), named so (``add_attachments``).
+def attachment_name(c: str, parent: str) -> str:
+    return f"MXA-{CUSTOMERS[c][0]}-{parent}.pdf"
+
+
+ATTACHMENT_PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\n%%EOF\n"
+
+
 # After-sales: one logged return visit, one complaint and one feedback per customer.
 def visit_text(c: str) -> str:
     return f"MXV-{CUSTOMERS[c][0]}-回访"
@@ -271,6 +282,8 @@ class World:
     # An admin-only settings row each (公海设置, 回访规则): no members, switched off.
     pool: Pool | None = None
     visit_rule: VisitRule | None = None
+    # (customer, "contract" | "followup") → its attachment, once ``add_attachments`` ran.
+    attachments: dict[tuple[str, str], Attachment] = field(default_factory=dict)
     # Every notification title each user has (the approval engine notifies approvers too).
     notification_titles: dict[str, list[str]] = field(default_factory=dict)
 
@@ -467,6 +480,15 @@ def build_world() -> World:
     for m in w.members.values():
         m.refresh_from_db()
     return w
+
+
+def add_attachments(w: World) -> None:
+    """One attachment on each contract and each follow-up, stored under the current
+    ``VAR_DIR`` (a caller's temporary folder: the world's files are its own)."""
+    for c in CUSTOMERS:
+        for parent, obj in (("contract", w.contracts[c]), ("followup", w.followups[c])):
+            upload = SimpleUploadedFile(attachment_name(c, parent), ATTACHMENT_PDF)
+            w.attachments[c, parent] = attachment_add(actor=None, obj=obj, upload=upload)
 
 
 def world_summary(w: World) -> dict[str, Any]:

@@ -96,9 +96,13 @@ def _page_url(href: str, base: str) -> str | None:
 
 
 @pytest.fixture
-def world(settings: Any, django_capture_on_commit_callbacks: Any) -> Iterator[mw.World]:
+def world(
+    settings: Any, tmp_path: Any, django_capture_on_commit_callbacks: Any
+) -> Iterator[mw.World]:
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.VAR_DIR = tmp_path  # the attachments' files
     w = mw.build_world()
+    mw.add_attachments(w)
     # As in the demo: the sales director approves after the manager. Their task opens only
     # when the manager has approved, but the request is theirs to follow from the start.
     approval_flow_update(

@@ -76,13 +76,14 @@ def _param_values() -> dict[str, str]:
         Dispute,
         PayoutBatch,
     )
-    from salesops.core.models import ApprovalRequest, ImportJob
+    from salesops.core.models import ApprovalRequest, Attachment, ImportJob
     from salesops.crm.models import Complaint, Feedback, Lead, Opportunity, ReturnVisit
     from salesops.org.models import Employee, Member
     from salesops.sales.models import Contract, Customer, Order, Product, Quote, Receipt
 
     models: dict[str, Any] = {
         "request_id": ApprovalRequest,
+        "attachment_id": Attachment,
         "dispute_id": Dispute,
         "batch_id": PayoutBatch,
         "period_id": CommissionPeriod,

@@ -15,14 +15,18 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -247,10 +251,13 @@ def world(django_db_setup: None, django_db_blocker: Any) -> Any:
         try:
             from django.conf import settings
 
-            hashers = settings.PASSWORD_HASHERS
+            hashers, var_dir = settings.PASSWORD_HASHERS, settings.VAR_DIR
             settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+            # the world's attachments (and the tests' uploads) live in a folder of its own
+            settings.VAR_DIR = Path(tempfile.mkdtemp(prefix="matrix-var-"))
             try:
                 w = mw.build_world()
+                mw.add_attachments(w)
                 tokens = {
                     key: token_issue(username=mw.username(key), password=mw.PASSWORD)[0]
                     for key in mw.VIEWERS
@@ -261,6 +268,8 @@ def world(django_db_setup: None, django_db_blocker: Any) -> Any:
         finally:
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)
+            shutil.rmtree(settings.VAR_DIR, ignore_errors=True)
+            settings.VAR_DIR = var_dir
 
 
 @dataclass
@@ -375,6 +384,8 @@ def forbidden_markers(o: Oracle, w: mw.World) -> dict[str, str]:
             out[mw.complaint_code(c)] = f"customer {c} complaint"
             out[mw.feedback_text(c)] = f"customer {c} feedback"
             out[mw.contact_name(c)] = f"customer {c} contact"
+            out[mw.attachment_name(c, "contract")] = f"customer {c} contract's attachment"
+            out[mw.attachment_name(c, "followup")] = f"customer {c} follow-up's attachment"
             out[mask(mw.contact_phone(c))] = f"customer {c} contact phone"
         if c not in o.customers or not o.customer_phone_full(c):
             out[mw.contact_phone(c)] = f"customer {c} contact's full phone"
@@ -754,6 +765,9 @@ def _detail_cases(w: mw.World, o: Oracle) -> list[DetailCase]:
     for k in (o.key, other):
         url = reverse("core:notification_open", args=[w.notifications[k].pk])
         add("notification-open", k, url, k == o.key, ok=302)
+    for (c, parent), attachment in w.attachments.items():
+        url = reverse("core:attachment_download", args=[attachment.pk])
+        add(f"attachment-download-{parent}", c, url, c in o.customers)
     assert w.import_job is not None
     job = w.import_job.pk
     for family, url in (
@@ -781,7 +795,7 @@ DETAIL_PARTS = {
         "contract-",
         "receipt-",
     ),
-    "core": ("approval-", "notification-", "import", "dashboard"),
+    "core": ("approval-", "notification-", "import", "dashboard", "attachment-"),
     "crm": (
         "lead-",
         "followup-",
@@ -1085,6 +1099,10 @@ def _api_details(w: mw.World, o: Oracle) -> list[tuple[str, str, str, bool, dict
             ),
         ):
             out.append((family, c, url, c in o.customers, fields))
+    for (c, parent), attachment in w.attachments.items():
+        url = f"/api/attachments?object_type={attachment.object_type}"
+        url += f"&object_id={attachment.object_id}"
+        out.append((f"attachments-{parent}", c, url, c in o.customers, {"count": 1}))
     for k, lead in w.leads.items():
         fields = {"company": lead.company}
         out.append(("lead", k, f"/api/crm/leads/{lead.pk}", k in o.leads, fields))
@@ -1137,6 +1155,61 @@ def test_api_details_answer_404_outside_scope(ctx: Ctx) -> None:
         resp = get(f"/api/imports/jobs/{job.pk}")
         check.status(f"{key}-api-import-job", resp, 200 if o.can_import else 403)
     check.done(minimum_requests=len(mw.VIEWERS) * 40)
+
+
+def _may_change_attachments(o: Oracle, c: str, parent: str) -> bool:
+    """A contract's attachments change with the contract (whoever sees it, as its plans and
+    receipts); a follow-up's with the follow-up: the employee who logged it (the world's
+    follow-ups are their customer's owner's), or an admin."""
+    if o.is_admin:
+        return True
+    if parent == "contract":
+        return o.staff and c in o.customers
+    return c in o.customers and mw.CUSTOMERS[c][2] == o.emp
+
+
+def test_api_attachments_follow_the_scope_of_their_record(ctx: Ctx) -> None:
+    check = Checker(ctx.w)
+    for key in mw.VIEWERS:
+        o = Oracle(key)
+        client = Client(raise_request_exception=False)
+        auth = {"HTTP_AUTHORIZATION": f"Bearer {ctx.tokens[key]}"}
+        for (c, parent), attachment in ctx.w.attachments.items():
+            seen = c in o.customers
+            label = f"{key}-api-attachment-{parent}-{io_label(seen)}-{c}"
+            url = f"/api/attachments/{attachment.pk}"
+            resp = client.get(f"{url}/download", **auth)
+            if check.status(f"{label}-download", resp, 200 if seen else 404):
+                if seen and raw(resp) != mw.ATTACHMENT_PDF:
+                    check.fail(f"{label}-download", "not the stored file")
+                if not seen:
+                    check.no_leak(f"{label}-download", o, resp)
+            if seen:
+                listing = client.get(
+                    f"/api/attachments?object_type={attachment.object_type}"
+                    f"&object_id={attachment.object_id}",
+                    **auth,
+                )
+                if check.status(f"{label}-list", listing, 200):
+                    names = [r["name"] for r in listing.json()["items"]]
+                    check.same(f"{label}-list", names, {mw.attachment_name(c, parent)})
+            writer = _may_change_attachments(o, c, parent)
+            expected = (201 if writer else 403) if seen else 404
+            body = {
+                "object_type": attachment.object_type,
+                "object_id": attachment.object_id,
+                "file": SimpleUploadedFile(f"{key}-{c}.pdf", mw.ATTACHMENT_PDF),
+            }
+            resp = client.post("/api/attachments", body, **auth)
+            if not check.status(f"{label}-upload", resp, expected):
+                continue
+            if expected == 201:  # and takes away what it added
+                resp = client.delete(f"/api/attachments/{resp.json()['id']}", **auth)
+                check.status(f"{label}-delete-own", resp, 204)
+            else:
+                check.no_leak(f"{label}-upload", o, resp)
+                check.status(f"{label}-delete", client.delete(url, **auth), expected)
+    check.done(minimum_requests=len(mw.VIEWERS) * len(ctx.w.attachments) * 3)
 
 
 def test_every_page_needs_a_login_and_every_api_call_a_token(ctx: Ctx) -> None:

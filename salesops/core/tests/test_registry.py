@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -121,6 +122,7 @@ def test_the_installed_modules_register_their_pieces() -> None:
         "core.accounts_purge",
         "core.import_jobs_reset_stale",
         "core.import_files_purge",
+        "core.attachments_purge",
         "sales.contract_reminders",
         "crm.pool_reclaim",
         "crm.followup_reminders",
@@ -128,6 +130,7 @@ def test_the_installed_modules_register_their_pieces() -> None:
         "crm.complaint_escalation",
         "compensation.reset_stale_runs",
     ]
+    assert list(registry.attachables()) == ["sales.contract", "crm.activity"]
     assert registry.check_registry() == []
 
 
@@ -142,6 +145,31 @@ def test_a_url_module_that_does_not_import_fails_loudly(broken: object) -> None:
     with pytest.raises(ImproperlyConfigured, match=r"salesops\.no_such_mod"):
         registry.url_modules()
     assert [e.id for e in registry.check_registry()] == ["salesops.registry"]
+
+
+def test_attachments_of_a_type_that_names_no_model_fail_loudly(broken: object) -> None:
+    def anyone(viewer: object, object_id: str) -> bool:
+        return True
+
+    registry.register_module(
+        Module(app="broken", attachables=(registry.Attachable("sales.nothing", anyone, anyone),))
+    )
+    with pytest.raises(
+        ImproperlyConfigured, match=re.escape("'sales.nothing' (of broken) name no model")
+    ):
+        registry.attachables()
+    assert [e.id for e in registry.check_registry()] == ["salesops.registry"]
+
+
+def test_attachments_of_one_type_registered_twice_fail_loudly(broken: object) -> None:
+    def anyone(viewer: object, object_id: str) -> bool:
+        return True
+
+    registry.register_module(
+        Module(app="broken", attachables=(registry.Attachable("sales.contract", anyone, anyone),))
+    )
+    with pytest.raises(ImproperlyConfigured, match=re.escape("'sales.contract' registered twice")):
+        registry.attachables()
 
 
 def test_an_api_module_without_a_router_fails_loudly(broken: object) -> None:

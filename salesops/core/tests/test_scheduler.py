@@ -31,7 +31,9 @@ def explode(*, now: dt.datetime) -> str:
 
 
 @pytest.fixture
-def jobs(settings: Any) -> Any:
+def jobs(settings: Any, tmp_path: Any) -> Any:
+    # the purge jobs sweep folders under VAR_DIR: a test's own, never the checkout's var/
+    settings.VAR_DIR = tmp_path
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     CALLS.clear()
     registry.register_module(
@@ -56,6 +58,7 @@ def test_a_due_job_runs_once_per_interval(
     assert sorted(started) == [
         "compensation.reset_stale_runs",
         "core.accounts_purge",
+        "core.attachments_purge",
         "core.import_files_purge",
         "core.import_jobs_reset_stale",
         "crm.complaint_escalation",

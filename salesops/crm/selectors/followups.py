@@ -28,6 +28,38 @@ def activities_for(viewer: Viewer) -> QuerySet[Activity]:
     )
 
 
+def activity_for_viewer(viewer: Viewer, pk: object) -> Activity:
+    try:
+        return activities_for(viewer).get(pk=int(str(pk)))
+    except (Activity.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404(_("跟进记录不存在或无权访问")) from exc
+
+
+def activity_writer(viewer: Viewer, activity: Activity) -> bool:
+    """Who may change a follow-up the viewer sees (its attachments): the employee who
+    logged it, or an admin. A follow-up records what that person did; others add their own."""
+    if viewer.is_admin:
+        return True
+    return viewer.employee is not None and activity.employee_id == viewer.employee.pk
+
+
+def activity_attachments_viewable(viewer: Viewer, object_id: str) -> bool:
+    """A follow-up's attachments (core.registry.Attachable): whoever sees the follow-up."""
+    try:
+        activity_for_viewer(viewer, object_id)
+    except Http404:
+        return False
+    return True
+
+
+def activity_attachments_editable(viewer: Viewer, object_id: str) -> bool:
+    try:
+        activity = activity_for_viewer(viewer, object_id)
+    except Http404:
+        return False
+    return activity_writer(viewer, activity)
+
+
 def activity_search_q(text: str) -> Q:
     """Customer or lead name, or the content, contains the text."""
     text = text.strip()

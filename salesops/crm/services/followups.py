@@ -8,12 +8,15 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from salesops.core.attachments import MAX_PER_OBJECT, attachment_add, attachment_check
 from salesops.core.errors import FieldError, ServiceError
 from salesops.core.models import Notification, User
 from salesops.core.notifications import Text, notify
@@ -22,6 +25,9 @@ from salesops.crm.models import Activity, ActivityKind, Contact, Lead, LeadStatu
 from salesops.org.models import Employee
 from salesops.sales.models import Customer
 from salesops.sales.services._common import require_staff, viewer_of
+
+if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
 
 CONTENT_MAX = 5000
 NEXT_STEP_MAX = 300
@@ -90,13 +96,17 @@ def followup_create(
     lead: Lead | None = None,
     contact: Contact | None = None,
     opportunity: Opportunity | None = None,
+    attachments: Sequence[UploadedFile] = (),
 ) -> Activity:
-    """Log a follow-up on a customer or a lead the caller already resolved in scope.
+    """Log a follow-up on a customer or a lead the caller already resolved in scope, with
+    its attachments (附件: photos of a visit, the minutes of a meeting).
 
     The employee is the actor's own record (an account without one cannot log contacts);
     a customer in the pool must be claimed first; a converted lead is followed up on its
-    customer. Codes: ``invalid_input``, ``no_employee``, ``in_pool``, ``converted``,
-    ``contact_mismatch``."""
+    customer. Every file is checked before anything is written, so a refused one leaves
+    no follow-up behind. Codes: ``invalid_input``, ``no_employee``, ``in_pool``,
+    ``converted``, ``contact_mismatch``, and ``core.attachments``' codes on the field
+    ``attachments``."""
     viewer = viewer_of(actor)
     require_staff(viewer)
     if (customer is None) == (lead is None):
@@ -106,6 +116,7 @@ def followup_create(
         raise ServiceError("no_employee", _("只有员工账号可以填写跟进记录"))
     now = timezone.now()
     values = _clean(data, now)
+    _check_attachments(attachments)
     if customer is not None:
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         if customer.owner_id is None:
@@ -161,7 +172,26 @@ def followup_create(
         assert lead is not None
         if lead.last_followup_at is None or at >= lead.last_followup_at:
             Lead.objects.filter(pk=lead.pk).update(last_followup_at=at)
+    for upload in attachments:
+        try:
+            attachment_add(actor=actor, obj=activity, upload=upload)
+        except ServiceError as exc:
+            raise exc.renamed({"file": "attachments"}) from None
     return activity
+
+
+def _check_attachments(attachments: Sequence[UploadedFile]) -> None:
+    if len(attachments) > MAX_PER_OBJECT:
+        raise ServiceError(
+            "too_many",
+            _("每条记录最多 %(n)d 个附件") % {"n": MAX_PER_OBJECT},
+            field="attachments",
+        )
+    for upload in attachments:
+        try:
+            attachment_check(upload)
+        except ServiceError as exc:
+            raise exc.renamed({"file": "attachments"}) from None
 
 
 # ------------------------------------------------------------------ reminders

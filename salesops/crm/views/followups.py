@@ -20,16 +20,19 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from salesops.core.access import Viewer, request_viewer, staff_only
+from salesops.core.attachments import attachment_block, attachments_by_object
 from salesops.core.display import format_datetime
 from salesops.core.errors import ServiceError
 from salesops.core.forms import apply_service_error
 from salesops.core.listing import Column, DateRangeFilter, Filter, ListSpec, Scene, list_page
+from salesops.core.uploads import upload_refusal
 from salesops.crm.forms import ContactForm, FollowupForm
 from salesops.crm.models import Activity, ActivityKind, Contact, Lead
 from salesops.crm.selectors.contacts import contact_duplicates
 from salesops.crm.selectors.followups import (
     activities_for,
     activity_search_q,
+    activity_writer,
     contact_for_viewer,
     contact_phone,
     customer_timeline,
@@ -129,9 +132,14 @@ def _followup_page(
     back_url: str,
 ) -> HttpResponse:
     contacts = Contact.objects.filter(customer=customer) if customer else Contact.objects.none()
-    form = FollowupForm(request.POST or None, contacts=contacts)
-    if request.method == "POST" and form.is_valid():
+    posted = request.method == "POST"
+    form = FollowupForm(request.POST if posted else None, request.FILES or None, contacts=contacts)
+    refused = upload_refusal(request) if posted else None
+    if refused:
+        form.add_error("attachments", _("附件过大，请压缩或拆分后再上传"))
+    if posted and not refused and form.is_valid():
         d = form.cleaned_data
+        files = d["attachments"]
         try:
             followup_create(
                 actor=request.user,  # type: ignore[arg-type]
@@ -144,9 +152,13 @@ def _followup_page(
                     next_step=d["next_step"],
                     next_on=d["next_on"],
                 ),
+                attachments=files,
             )
         except ServiceError as exc:
             apply_service_error(form, exc)
+            if files:
+                # a browser never fills a file input again: say so next to it
+                form.add_error("attachments", _("其他内容已保留，请重新选择附件后提交"))
         else:
             messages.success(request, _("跟进记录已保存"))
             return redirect(back_url)
@@ -292,13 +304,26 @@ def contact_remove(request: HttpRequest, pk: int) -> HttpResponse:
 # ------------------------------------------------------------------ customer page tabs
 
 
+def with_attachments(request: HttpRequest, rows: list[Activity]) -> list[Activity]:
+    """Each follow-up of a timeline the viewer sees gets its 附件 block
+    (``attachments_block``): every row's files in one query, and the writer may add or
+    remove them."""
+    viewer = request_viewer(request)
+    files = attachments_by_object("crm.activity", [a.pk for a in rows])
+    for a in rows:
+        a.attachments_block = attachment_block(  # type: ignore[attr-defined]
+            viewer, a, items=files[str(a.pk)], can_edit=activity_writer(viewer, a), compact=True
+        )
+    return rows
+
+
 def timeline_part(request: HttpRequest, customer: Customer) -> str:
     viewer = request_viewer(request)
     if not viewer.is_staff:
         return ""
     can_write = customer.owner_id is not None and viewer.employee is not None
     form = FollowupForm(contacts=Contact.objects.filter(customer=customer)) if can_write else None
-    rows = customer_timeline(customer.pk)
+    rows = with_attachments(request, customer_timeline(customer.pk))
     more = ""
     if len(rows) >= 20:
         more = format_html(
@@ -315,6 +340,7 @@ def timeline_part(request: HttpRequest, customer: Customer) -> str:
             "form": form,
             "more": more,
             "in_pool": customer.owner_id is None,
+            "next": request.get_full_path(),
         },
         request=request,
     )

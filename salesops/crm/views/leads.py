@@ -31,6 +31,7 @@ from salesops.crm.selectors.leads import lead_for_viewer, lead_search_q, leads_f
 from salesops.crm.services import assignment
 from salesops.crm.services.leads import LeadInput, lead_convert, lead_create
 from salesops.crm.services.opportunities import OpportunityInput
+from salesops.crm.views.followups import with_attachments
 from salesops.org.access import can_see_personal_info
 from salesops.org.selectors import employees_for_viewer
 from salesops.sales.dedupe import find_duplicates
@@ -199,11 +200,15 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "lead": lead,
             "phone": _phone(viewer, lead),
             "convert_form": ConvertForm(),
-            "followups": list(
-                Activity.objects.filter(lead=lead)
-                .select_related("contact", "employee")
-                .order_by("-at", "-id")[:20]
+            "followups": with_attachments(
+                request,
+                list(
+                    Activity.objects.filter(lead=lead)
+                    .select_related("contact", "employee")
+                    .order_by("-at", "-id")[:20]
+                ),
             ),
+            "next": request.get_full_path(),
             "audit_rows": audit_for_object(
                 lead, show_personal=can_see_personal_info(viewer, lead.owner_id)
             ),
