@@ -571,7 +571,7 @@ class Attachment(models.Model):
     size = models.PositiveBigIntegerField(_("大小（字节）"))
     # Sniffed from the file's first bytes, never the type the client sent.
     content_type = models.CharField(_("文件类型"), max_length=100)
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    sha256 = models.CharField(_("校验值（SHA-256）"), max_length=64)
     uploaded_by = models.ForeignKey(
         User, verbose_name=_("上传人"), null=True, blank=True, on_delete=models.SET_NULL
     )

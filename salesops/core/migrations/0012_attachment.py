@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
                 ("path", models.CharField(max_length=200, unique=True, verbose_name="存储路径")),
                 ("size", models.PositiveBigIntegerField(verbose_name="大小（字节）")),
                 ("content_type", models.CharField(max_length=100, verbose_name="文件类型")),
-                ("sha256", models.CharField(max_length=64, verbose_name="SHA-256")),
+                ("sha256", models.CharField(max_length=64, verbose_name="校验值（SHA-256）")),
                 ("uploaded_at", models.DateTimeField(auto_now_add=True, verbose_name="上传时间")),
                 (
                     "uploaded_by",
