@@ -63,6 +63,7 @@ bench: install
 	$(BIN)/python bench/bench_import_orders.py
 	$(BIN)/python bench/bench_comp_engine.py
 	$(BIN)/python bench/bench_list_pages.py
+	$(BIN)/python bench/bench_crm.py
 	@if command -v wrk >/dev/null; then $(BIN)/python bench/bench_load.py; \
 	  else echo "bench_load.py skipped: needs wrk (apt-get install -y wrk)"; fi
 

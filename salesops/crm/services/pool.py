@@ -1,19 +1,33 @@
 """Public pool (公海) writes: release, claim, assign, lock, and the scheduled reclaim.
 
 Every move writes a ``PoolMove``; the claim limits count those rows (claims today, the
-former owner's cool-down). The reclaim is set-based: per pool, one scan per rule picks
-the due customers (an OR over the pool's levels) and moves them in batches; a customer
-claimed meanwhile is left alone (the update re-checks that it still has its owner), and a
-second run finds nothing due. The plain statement of the rule is ``crm.rules``."""
+former owner's cool-down). The reclaim is set-based: per pool, one scan picks the due
+customers (an OR over the pool's levels and rules) and those due within the notice days,
+and the due move in batches; a customer claimed meanwhile is left alone (each batch
+re-checks that it is still due), and a second run finds nothing due. The plain
+statement of the rule is ``crm.rules``."""
 
 from __future__ import annotations
 
 import datetime
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
-from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db import connection, models, transaction
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    DateTimeField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -272,16 +286,16 @@ def customer_lock(*, actor: User | None, customer: Customer, locked: bool) -> Cu
 # ------------------------------------------------------------------------------ reclaim
 
 
-def _rule_q(pool: Pool, kind: str, cutoff_of: dict[int, datetime.datetime]) -> Q | None:
-    """The customers of the pool's levels whose rule ``kind`` is due by the cut-offs:
-    one OR over the levels that have that rule (None when no level has it)."""
-    parts: list[Q] = []
+def _level_rules(pool: Pool, kind: str, at: datetime.datetime) -> dict[str, Q]:
+    """{level: the customers of that level whose rule ``kind`` is due at ``at``}, for the
+    levels of the pool that have that rule."""
+    out: dict[str, Q] = {}
     for level in CustomerLevel.values:
         rule = rule_of(pool, level)
         days = rule.days_no_followup if kind == "followup" else rule.days_no_deal
         if days is None:
             continue
-        cutoff = cutoff_of[days]
+        cutoff = at - datetime.timedelta(days=days)
         if kind == "followup":
             q = Q(owner_since__lte=cutoff) & (
                 Q(last_followup_at__isnull=True) | Q(last_followup_at__lte=cutoff)
@@ -290,30 +304,30 @@ def _rule_q(pool: Pool, kind: str, cutoff_of: dict[int, datetime.datetime]) -> Q
             q = Q(owner_since__lte=cutoff) & (
                 Q(won_at__isnull=True) | Q(won_at__lt=F("owner_since"))
             )
-        parts.append(Q(level=level) & q)
-    if not parts:
-        return None
-    out = parts[0]
-    for p in parts[1:]:
-        out |= p
+        out[level] = Q(level=level) & q
     return out
 
 
-def _due_customers(
-    pool: Pool, departments: list[int], kind: str, at: datetime.datetime
-) -> QuerySet[Customer] | None:
-    days = {
-        d
-        for level in CustomerLevel.values
-        for d in (rule_of(pool, level).days_no_followup, rule_of(pool, level).days_no_deal)
-        if d is not None
-    }
-    q = _rule_q(pool, kind, {d: at - datetime.timedelta(days=d) for d in days})
-    if q is None:
+def _rule_q(pool: Pool, kind: str, at: datetime.datetime) -> Q | None:
+    """The customers of the pool's levels whose rule ``kind`` is due at ``at``: one OR
+    over the levels that have that rule (None when no level has it)."""
+    return _any(*_level_rules(pool, kind, at).values())
+
+
+def _any(*qs: Q | None) -> Q | None:
+    found = [q for q in qs if q is not None]
+    if not found:
         return None
-    qs = Customer.objects.filter(
-        q, owner__isnull=False, locked=False, department_id__in=departments
-    )
+    out = found[0]
+    for q in found[1:]:
+        out |= q
+    return out
+
+
+def _reclaimable(pool: Pool, departments: list[int]) -> QuerySet[Customer]:
+    """The pool's owned customers that its rules may send back at all (not locked, and
+    not won or with an open opportunity where the pool says so)."""
+    qs = Customer.objects.filter(owner__isnull=False, locked=False, department_id__in=departments)
     if pool.skip_won:
         qs = qs.exclude(status=CustomerStatus.WON)
     if pool.skip_open_opportunity:
@@ -349,60 +363,136 @@ def _reason(pool: Pool, kind: str, level: str) -> str:
     return _("%(d)d 天未成交，收回到%(pool)s") % {"d": rule.days_no_deal, "pool": pool.name}
 
 
+def _flag(q: Q | None) -> Case | Value:
+    if q is None:
+        return Value(False, output_field=BooleanField())
+    return Case(When(q, then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
+@dataclass
+class _Scan:
+    """One pool's customers due now, and the owners of those due only by the end of the
+    notice days."""
+
+    due: list[int]
+    soon: Counter[int]
+
+
+def _scan(pool: Pool, departments: list[int], now: datetime.datetime) -> _Scan | None:
+    """One read of the pool's customers for the whole run: those due now by either rule
+    and, with notice days, those due by then. The reclaim used to read the table once
+    per rule for the moves — again for each batch of 2,000, from the start, so a run over
+    a million customers read it dozens of times — and once per rule for the notices."""
+    due_now = _any(_rule_q(pool, "followup", now), _rule_q(pool, "deal", now))
+    if due_now is None:
+        return None
+    later = now + datetime.timedelta(days=pool.notify_days) if pool.notify_days else now
+    # The same rules later: whatever is due now is due then.
+    due_later = _any(_rule_q(pool, "followup", later), _rule_q(pool, "deal", later))
+    rows = (
+        _reclaimable(pool, departments)
+        .filter(due_later)
+        .annotate(_now=_flag(due_now))
+        .order_by("pk")
+        .values_list("pk", "owner_id", "_now")
+    )
+    out = _Scan(due=[], soon=Counter())
+    for pk, owner, is_due in rows.iterator(chunk_size=5000):
+        if is_due:
+            out.due.append(pk)
+        else:
+            out.soon[owner] += 1
+    return out
+
+
+def _move(
+    pool: Pool, departments: list[int], ids: list[int], now: datetime.datetime
+) -> list[tuple[int, int]]:
+    """Move one batch of due customers to the pool; returns (customer, former owner) of
+    those moved. Read again under the write lock: a customer claimed, followed up or
+    locked since the scan keeps its owner.
+
+    Set-based: the pool rows and the moves are ``INSERT … SELECT`` from the customers,
+    the rule's text a ``CASE`` over the levels (the follow-up rule named when both are
+    due, the order the moves always had) — building 4,000 model instances a batch in
+    Python was three quarters of a million-customer run."""
+    followups = _level_rules(pool, "followup", now)
+    deals = _level_rules(pool, "deal", now)
+    due_now = _any(*followups.values(), *deals.values())
+    rule_text = Case(
+        *(When(q, then=Value(_reason(pool, "followup", lv))) for lv, q in followups.items()),
+        *(When(Q(level=lv), then=Value(_reason(pool, "deal", lv))) for lv in deals),
+        output_field=CharField(),
+    )
+    with transaction.atomic():
+        rows = list(
+            _reclaimable(pool, departments)
+            .filter(due_now, pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", "owner_id")
+        )
+        if not rows:
+            return []
+        moved = Customer.objects.filter(pk__in=[pk for pk, _owner in rows]).order_by()
+        _insert_select(
+            PoolCustomer,
+            moved,
+            customer_id=F("pk"),
+            pool_id=Value(pool.pk),
+            entered_at=Value(now, output_field=DateTimeField()),
+            former_owner_id=F("owner_id"),
+            reason=rule_text,
+        )
+        _insert_select(
+            PoolMove,
+            moved,
+            customer_id=F("pk"),
+            pool_id=Value(pool.pk),
+            kind=Value(str(PoolMoveKind.RECLAIM)),
+            employee_id=F("owner_id"),
+            at=Value(now, output_field=DateTimeField()),
+            rule=rule_text,
+        )
+        moved.update(owner=None, owner_since=None, updated_at=now)
+    return rows
+
+
+def _insert_select(model: type[models.Model], source: QuerySet[Customer], **columns: Any) -> None:
+    """``INSERT INTO model (columns) SELECT … FROM source``: one statement for a batch.
+    Each value is an expression over the source's rows; the select is compiled by the
+    ORM (its parameters adapted as for any query)."""
+    names = [f"_c{i}" for i in range(len(columns))]
+    select = source.annotate(**dict(zip(names, columns.values(), strict=True))).values_list(*names)
+    sql, params = select.query.sql_with_params()
+    qn = connection.ops.quote_name
+    column_of = {f.attname: str(f.column) for f in model._meta.concrete_fields}
+    targets = ", ".join(qn(column_of[name]) for name in columns)
+    with connection.cursor() as cur:
+        cur.execute(f"INSERT INTO {qn(model._meta.db_table)} ({targets}) {sql}", params)
+
+
 def pool_reclaim(now: datetime.datetime | None = None) -> Reclaimed:
     """Move every due customer to its pool, and tell owners of customers due within the
-    pool's notice days (once a day). Idempotent: a second run moves nothing."""
+    pool's notice days (once a day). Idempotent: a second run moves nothing.
+
+    Set-based: one read of each pool's customers finds both the due and the soon due
+    (``_scan``); the due move in batches of ``BATCH``, each its own short transaction."""
     now = now or timezone.now()
     moved_by_pool: Counter[str] = Counter()
     lost_by_owner: Counter[int] = Counter()
+    soon: Counter[int] = Counter()
     for pool, departments in _departments_by_pool().values():
         if not pool.auto_reclaim:
             continue
-        for kind in ("followup", "deal"):
-            qs = _due_customers(pool, departments, kind, now)
-            if qs is None:
-                continue
-            while True:
-                rows = list(qs.values_list("pk", "owner_id", "level").order_by("pk")[:BATCH])
-                if not rows:
-                    break
-                with transaction.atomic():
-                    ids = [r[0] for r in rows]
-                    # Re-check under the write lock: a customer claimed, followed up or
-                    # locked since the scan keeps its owner.
-                    still = set(qs.filter(pk__in=ids).values_list("pk", flat=True))
-                    rows = [r for r in rows if r[0] in still]
-                    PoolCustomer.objects.bulk_create(
-                        [
-                            PoolCustomer(
-                                customer_id=pk,
-                                pool=pool,
-                                entered_at=now,
-                                former_owner_id=owner,
-                                reason=_reason(pool, kind, level),
-                            )
-                            for pk, owner, level in rows
-                        ]
-                    )
-                    PoolMove.objects.bulk_create(
-                        [
-                            PoolMove(
-                                customer_id=pk,
-                                pool=pool,
-                                kind=PoolMoveKind.RECLAIM,
-                                employee_id=owner,
-                                at=now,
-                                rule=_reason(pool, kind, level),
-                            )
-                            for pk, owner, level in rows
-                        ]
-                    )
-                    Customer.objects.filter(pk__in=[r[0] for r in rows]).update(
-                        owner=None, owner_since=None, updated_at=now
-                    )
-                moved_by_pool[pool.name] += len(rows)
-                lost_by_owner.update(r[1] for r in rows)
-    noticed = _notify(now, lost_by_owner)
+        scan = _scan(pool, departments, now)
+        if scan is None:
+            continue
+        for i in range(0, len(scan.due), BATCH):
+            rows = _move(pool, departments, scan.due[i : i + BATCH], now)
+            moved_by_pool[pool.name] += len(rows)
+            lost_by_owner.update(owner for _pk, owner in rows)
+        soon.update(scan.soon)
+    noticed = _notify(now, lost_by_owner, soon)
     if moved_by_pool:
         audit_record(
             actor=None,
@@ -416,7 +506,7 @@ def pool_reclaim(now: datetime.datetime | None = None) -> Reclaimed:
     )
 
 
-def _notify(now: datetime.datetime, lost_by_owner: Counter[int]) -> int:
+def _notify(now: datetime.datetime, lost_by_owner: Counter[int], soon: Counter[int]) -> int:
     """Owners who lost customers now, and owners whose customers fall due within the
     pool's notice days: one message each, at most once a day per kind."""
     day = timezone.localdate(now).isoformat()
@@ -429,20 +519,6 @@ def _notify(now: datetime.datetime, lost_by_owner: Counter[int]) -> int:
                 f"/crm/pool/?moved={day}",
                 _text("lost", n),
             )
-    soon: Counter[int] = Counter()
-    for pool, departments in _departments_by_pool().values():
-        if not pool.auto_reclaim or not pool.notify_days:
-            continue
-        later = now + datetime.timedelta(days=pool.notify_days)
-        seen: set[int] = set()
-        for kind in ("followup", "deal"):
-            qs = _due_customers(pool, departments, kind, later)
-            if qs is None:
-                continue
-            for pk, owner in qs.values_list("pk", "owner_id").iterator(chunk_size=5000):
-                if pk not in seen:
-                    seen.add(pk)
-                    soon[owner] += 1
     for owner, n in soon.items():
         if owner in users:
             sent += _notify_once(

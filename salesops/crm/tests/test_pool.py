@@ -157,6 +157,24 @@ def test_reclaim_moves_the_due_once_and_tells_the_owner(stock, east) -> None:  #
     assert PoolMove.objects.count() == 1
 
 
+def test_reclaim_names_the_followup_rule_when_both_are_due(stock, east) -> None:  # type: ignore[no-untyped-def]
+    # given customers due by both rules, by the deal rule only, and one of each level
+    both = CustomerFactory(owner=stock.rep, owner_since=_days(200), level="B")
+    deal = CustomerFactory(
+        owner=stock.rep, owner_since=_days(200), last_followup_at=_days(1), level="C"
+    )
+    # when the reclaim runs (moves are written set-based, a batch at a time)
+    done = pool_reclaim(NOW)
+    # then each move and pool row names the rule that sent it back, the follow-up first
+    assert done.moved == 2
+    rules = dict(PoolMove.objects.values_list("customer_id", "rule"))
+    assert rules == {both.pk: "30 天未跟进，收回到华东公海", deal.pk: "90 天未成交，收回到华东公海"}
+    reasons = dict(PoolCustomer.objects.values_list("customer_id", "reason"))
+    assert reasons == rules
+    assert set(PoolCustomer.objects.values_list("former_owner_id", flat=True)) == {stock.rep.pk}
+    assert set(PoolMove.objects.values_list("at", flat=True)) == {NOW}
+
+
 def test_the_explained_countdown(stock, east) -> None:  # type: ignore[no-untyped-def]
     c = CustomerFactory(owner=stock.rep, owner_since=_days(60), last_followup_at=_days(23))
     assert countdown(c, NOW) == "未跟进 23 天，规则：30 天未跟进收回，7 天后进入华东公海"
