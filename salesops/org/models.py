@@ -66,6 +66,9 @@ class Department(models.Model):
         verbose_name = pgettext_lazy("one", "部门")
         verbose_name_plural = _("部门")
         ordering = ["path"]
+        # Lists sorted by a department's name walk this (core.listing.JoinedSort: unique,
+        # as code is, so that SQLite sees one department per entry).
+        constraints = [models.UniqueConstraint(fields=["name", "code"], name="org_dept_name_sort")]
 
     def __str__(self) -> str:
         return self.name
@@ -125,6 +128,11 @@ class Employee(models.Model):
         verbose_name = pgettext_lazy("one", "员工")
         verbose_name_plural = _("员工")
         ordering = ["employee_no"]
+        # Lists sorted by an owner's name (负责人) walk this (core.listing.JoinedSort:
+        # unique, as employee_no is, so that SQLite sees one employee per entry).
+        constraints = [
+            models.UniqueConstraint(fields=["name", "employee_no"], name="org_emp_name_sort")
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -34,6 +34,7 @@ from salesops.org.models import (
     Rank,
     RequestStatus,
 )
+from salesops.org.search import MEMBER_TEXT
 from salesops.org.services.departments import department_create, department_update
 from salesops.org.services.employees import employee_create, employee_update
 from salesops.org.services.members import can_edit_bank, member_bank_update
@@ -295,6 +296,7 @@ def members(request: HttpRequest) -> HttpResponseBase:
             Column("joined_on", _lazy("加入日期"), lambda m: m.joined_on, sort="joined_on"),
         ],
         search_fields=["member_no", "name"],
+        search_indexes=[("", MEMBER_TEXT)],
         search_hint=_lazy("会员编号或姓名"),
         filters=[
             Filter("status", _lazy("状态"), MemberStatus.choices, "status"),

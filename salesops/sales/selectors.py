@@ -25,7 +25,13 @@ from salesops.core.models import DataScope, RoleCode
 from salesops.core.money import format_money
 from salesops.core.registry import Card
 from salesops.core.selectors import import_jobs_running_ids
-from salesops.org.access import can_see_personal_info, employee_scope_q, member_scope_q
+from salesops.org.access import (
+    can_see_personal_info,
+    employee_scope_q,
+    member_scope_q,
+    team_q,
+    viewer_team,
+)
 from salesops.org.models import Department, Employee
 from salesops.org.paths import subtree_bounds
 from salesops.sales.keys import phone_key
@@ -39,7 +45,7 @@ from salesops.sales.models import (
     Return,
     ReturnLine,
 )
-from salesops.sales.search import CUSTOMER_SOURCES, CUSTOMER_TEXT
+from salesops.sales.search import CUSTOMER_SHORT, CUSTOMER_SOURCES, CUSTOMER_TEXT
 
 Tier = Literal["list", "member", "pc"]
 TIERS: tuple[Tier, ...] = ("list", "member", "pc")
@@ -47,12 +53,28 @@ TIERS: tuple[Tier, ...] = ("list", "member", "pc")
 # ---------------------------------------------------------------------------- customers
 
 
-def customers_for(viewer: Viewer) -> QuerySet[Customer]:
+def customers_for(viewer: Viewer, *, page: bool = False) -> QuerySet[Customer]:
+    """The customers a viewer may see. ``page``: for fetching a list page (the team of
+    a 本人及下属 scope as ids: ``org.access.team_q``); the rows are the same."""
+    return _customers(viewer, page=page, importing=not_importing_q())
+
+
+def customer_list_querysets(viewer: Viewer) -> tuple[QuerySet[Customer], QuerySet[Customer]]:
+    """The list's ``customers_for(viewer)`` and ``customers_for(viewer, page=True)``,
+    reading the running imports once."""
+    importing = not_importing_q()
+    return (
+        _customers(viewer, page=False, importing=importing),
+        _customers(viewer, page=True, importing=importing),
+    )
+
+
+def _customers(viewer: Viewer, *, page: bool, importing: Q) -> QuerySet[Customer]:
     if viewer.role == RoleCode.MEMBER and not viewer.is_admin:
         return Customer.objects.none()
     return Customer.objects.filter(
-        employee_scope_q(viewer, owner="owner", department="department"),
-        not_importing_q(),
+        employee_scope_q(viewer, owner="owner", department="department", page=page),
+        importing,
     ).select_related("owner", "department")
 
 
@@ -66,6 +88,9 @@ def customer_department_choices(viewer: Viewer, limit: int) -> list[tuple[int, s
     emp = viewer.employee
     if viewer.is_admin or viewer.scope == DataScope.ALL:
         cond = Q()
+    elif viewer.scope == DataScope.SELF_AND_SUBORDINATES and (team := viewer_team(viewer)):
+        # The team's departments came with the team the page reads anyway (its scope).
+        return sorted(team.departments, key=lambda d: (d[1], d[0]))[:limit]
     else:
         staff = Employee.objects.filter(employee_scope_q(viewer, owner="")).values("department_id")
         cond = Q(pk__in=staff)
@@ -116,13 +141,16 @@ def customer_phone_search_q(viewer: Viewer, text: str) -> Q:
     viewer who may see phones, or on their own customers — a fragment of it. Without the
     right only a full-number match counts, so masked digits cannot be probed one at a
     time. The full number is looked up by the indexed ``phone_key`` (its digits), then
-    compared exactly; a "phone" without a digit is not searched as one."""
+    compared exactly; a "phone" without a digit is not searched as one, and a fragment
+    needs three characters (the trigram index: two digits are in nearly every number)."""
     text = text.strip()
     if not text:
         return Q()
     key = phone_key(text)
     q = Q(phone_key=key, phone=text) if key else Q()
-    fragment = CUSTOMER_TEXT.q(text, ("phone",)) or Q(phone__icontains=text)
+    fragment = CUSTOMER_TEXT.q(text, ("phone",))
+    if fragment is None:
+        return q
     if viewer.can_view_personal_info:
         q |= fragment
     elif viewer.employee is not None:
@@ -131,32 +159,36 @@ def customer_phone_search_q(viewer: Viewer, text: str) -> Q:
 
 
 def customer_name_code_q(text: str) -> Q:
-    """Name or code contains ``text`` (through the trigram index from three characters)."""
+    """Name or code contains ``text``: through the trigram index from three characters,
+    the gram index below (``icontains`` when such a short term is common)."""
     text = text.strip()
     if not text:
         return Q()
-    return CUSTOMER_TEXT.q(text, ("name", "code")) or (
-        Q(name__icontains=text) | Q(code__icontains=text)
-    )
+    index = CUSTOMER_TEXT if CUSTOMER_TEXT.answers(text) else CUSTOMER_SHORT
+    return index.q(text, ("name", "code")) or (Q(name__icontains=text) | Q(code__icontains=text))
 
 
-def customer_scenes(viewer: Viewer) -> list[tuple[str, str, Q]]:
-    """Scene tabs (key, label, filter) the viewer's scope allows: 我负责的 / 下属负责的 / 全部."""
-    scenes: list[tuple[str, str, Q]] = []
+def customer_scenes(viewer: Viewer) -> list[tuple[str, str, Q, Q | None]]:
+    """Scene tabs (key, label, filter, filter for fetching a page) the viewer's scope
+    allows: 我负责的 / 下属负责的 / 全部."""
+    scenes: list[tuple[str, str, Q, Q | None]] = []
     emp = viewer.employee
     if emp is not None:
-        scenes.append(("mine", _("我负责的"), Q(owner_id=emp.pk)))
+        scenes.append(("mine", _("我负责的"), Q(owner_id=emp.pk), None))
         if viewer.is_admin or viewer.scope != DataScope.SELF:
-            _lo, hi = subtree_bounds(emp.manager_path)
             # A subquery over the small employee table, not a join: the EXISTS that picks
-            # the default scene is an index lookup even when nobody reports to the viewer.
-            team = Employee.objects.filter(
-                manager_path__gt=emp.manager_path, manager_path__lt=hi
-            ).values("pk")
-            below = Q(owner_id__in=team)
-            scenes.append(("subordinates", _("下属负责的"), below))
+            # the default scene is an index lookup even when nobody reports to the viewer;
+            # the page reads the team as ids (team_q).
+            below = team_q(viewer, owner="owner", include_self=False)
+            # On the page of a 本人及下属 scope, which is the team already (as ids), the
+            # subordinates are the scope but the viewer: a second id list made PostgreSQL
+            # multiply the two (21,000 rows estimated for 100,000) and sort them all.
+            below_page = None
+            if viewer.scope == DataScope.SELF_AND_SUBORDINATES and not viewer.is_admin:
+                below_page = ~Q(owner_id=emp.pk)
+            scenes.append(("subordinates", _("下属负责的"), below, below_page))
     if emp is None or viewer.is_admin or viewer.scope != DataScope.SELF:
-        scenes.append(("all", _("全部"), Q()))
+        scenes.append(("all", _("全部"), Q(), None))
     return scenes
 
 

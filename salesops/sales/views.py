@@ -28,12 +28,14 @@ from salesops.core.listing import (
     Column,
     DateRangeFilter,
     Filter,
+    JoinedSort,
     ListSpec,
     Scene,
     list_page,
 )
 from salesops.core.selectors import audit_for_object
 from salesops.org.access import can_see_personal_info
+from salesops.org.search import MEMBER_TEXT
 from salesops.org.selectors import employees_for_viewer, member_by_no_for_viewer
 from salesops.sales import selectors
 from salesops.sales.forms import (
@@ -46,7 +48,7 @@ from salesops.sales.forms import (
     ReturnHeaderForm,
 )
 from salesops.sales.models import Order, OrderKind, OrderStatus, Return
-from salesops.sales.search import CUSTOMER_TEXT, ORDER_TEXT
+from salesops.sales.search import CUSTOMER_SHORT, CUSTOMER_TEXT, ORDER_TEXT
 from salesops.sales.services._common import PRODUCT_MANAGERS
 from salesops.sales.services.customers import (
     customer_create,
@@ -109,13 +111,13 @@ def _customer_spec(request: HttpRequest, viewer: Viewer) -> ListSpec:
                 "owner",
                 gettext_lazy("负责人"),
                 lambda c: c.owner.name if c.owner else _("公海"),
-                sort="owner__name",
+                sort=JoinedSort("owner", "name", "employee_no", nullable=True),
             ),
             Column(
                 "department",
                 gettext_lazy("所属部门"),
                 lambda c: c.department.name,
-                sort="department__name",
+                sort=JoinedSort("department", "name", "code"),
             ),
             Column("source", gettext_lazy("客户来源"), lambda c: c.source, sort="source"),
             Column(
@@ -126,7 +128,7 @@ def _customer_spec(request: HttpRequest, viewer: Viewer) -> ListSpec:
             ),
         ],
         search_fields=["name", "code"],
-        search_indexes=[("", CUSTOMER_TEXT)],
+        search_indexes=[("", CUSTOMER_TEXT), ("", CUSTOMER_SHORT)],
         search_hint=gettext_lazy("客户名称 / 编号 / 完整手机号"),
         extra_search=lambda text: selectors.customer_phone_search_q(viewer, text),
         filters=[
@@ -139,9 +141,11 @@ def _customer_spec(request: HttpRequest, viewer: Viewer) -> ListSpec:
             Filter("source", gettext_lazy("客户来源"), [(s, s) for s in sources], "source"),
         ],
         date_filters=[
-            DateRangeFilter("created", gettext_lazy("创建时间"), "created_at", is_datetime=True)
+            DateRangeFilter(
+                "created", gettext_lazy("创建时间"), "created_at", is_datetime=True, orders=True
+            )
         ],
-        scenes=[Scene(k, label, q) for k, label, q in selectors.customer_scenes(viewer)],
+        scenes=[Scene(*scene) for scene in selectors.customer_scenes(viewer)],
         default_sort="-id",
         export_name="customers",
         create_url=reverse("sales:customer_create"),
@@ -168,9 +172,11 @@ def _transfer_customers(ctx: BatchContext) -> str:
 def customers(request: HttpRequest) -> HttpResponseBase:
     viewer = request_viewer(request)
     staff_only(viewer)
+    queryset, page_queryset = selectors.customer_list_querysets(viewer)
     return list_page(
         request,
-        queryset=selectors.customers_for(viewer),
+        queryset=queryset,
+        page_queryset=page_queryset,
         spec=_customer_spec(request, viewer),
         context={"breadcrumbs": _crumbs((_("销售管理"), reverse("sales:customers")))},
     )
@@ -595,7 +601,12 @@ def _order_spec(viewer: Viewer) -> ListSpec:
             ),
         ],
         search_fields=["order_no", "customer__name", "member__name"],
-        search_indexes=[("", ORDER_TEXT), ("customer__", CUSTOMER_TEXT)],
+        search_indexes=[
+            ("", ORDER_TEXT),
+            ("customer__", CUSTOMER_TEXT),
+            ("customer__", CUSTOMER_SHORT),
+            ("member__", MEMBER_TEXT),
+        ],
         search_hint=gettext_lazy("订单号 / 客户 / 会员"),
         filters=[
             Filter("status", gettext_lazy("状态"), OrderStatus.choices, "status"),

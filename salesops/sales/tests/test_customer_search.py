@@ -1,6 +1,7 @@
 """The customer list at a million rows, tested at a few: search through the trigram index
-(SQLite FTS5 / PostgreSQL pg_trgm) and its short-term fallback, the index kept in step by
-every writer, the capped count with its 精确统计 link, filter choices from small tables."""
+(SQLite FTS5 / PostgreSQL pg_trgm) and for one or two characters the gram index, both kept
+in step by every writer, the capped count with its 精确统计 link, filter choices from small
+tables."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from salesops.core.models import RoleCode
 from salesops.factories import CustomerFactory, EmployeeFactory, UserFactory, role
 from salesops.sales import selectors
 from salesops.sales.models import Customer
-from salesops.sales.search import CUSTOMER_TEXT
+from salesops.sales.search import CUSTOMER_SHORT, CUSTOMER_TEXT
 
 CUSTOMERS = reverse("sales:customers")
 
@@ -34,6 +35,13 @@ def listed(client: Client, q: str, **params: str) -> list[str]:
     resp = client.get(CUSTOMERS, {"q": q, "scene": "all", "size": "100", **params})
     assert resp.status_code == 200
     return sorted(row["obj"].code for row in resp.context["rows"])
+
+
+def short(text: str) -> list[str]:
+    """Codes the gram index alone finds for a term of one or two characters."""
+    q = CUSTOMER_SHORT.q(text, ("name", "code"))
+    assert q is not None
+    return sorted(Customer.objects.filter(q).values_list("code", flat=True))
 
 
 def indexed(text: str, columns: tuple[str, ...] = ("name", "code", "phone")) -> list[str]:
@@ -70,15 +78,77 @@ def test_search_finds_by_name_fragment_code_and_phone_through_the_index(stock) -
     assert listed(manager, '华为"技术') == []  # a quote is text, not query syntax
 
 
-def test_short_terms_fall_back_and_two_chinese_characters_still_answer(stock) -> None:
+def test_short_terms_are_answered_by_the_gram_index(stock) -> None:
     _world(stock)
     manager = login(stock.manager_user)
-    # Two characters have no trigram: icontains, the same rows
+    # One or two characters have no trigram: the gram index answers, anywhere in the name
     assert CUSTOMER_TEXT.q("张伟", ("name",)) is None
+    assert short("张伟") == ["C101"]
+    assert short("华为") == ["C100"]  # not at the start: 上海华为技术有限公司
+    assert short("司") == ["C100"]  # the last character
+    assert short("AC") == ["C102"]  # case-folded as icontains is
+    assert short("10") == ["C100", "C101", "C102"]  # codes
+    # And the list finds the same rows
     assert listed(manager, "张伟") == ["C101"]
     assert listed(manager, "客户") == ["C101"]
     assert listed(manager, "ac") == ["C102"]
     assert listed(manager, "华") == ["C100"]
+    assert listed(manager, "深圳") == []  # X777 is outside the manager's scope
+    # A phone fragment needs three characters (two digits are in nearly every number)
+    assert listed(login(stock.rep_user), "38") == []
+    assert listed(login(stock.rep_user), "380") == ["C100"]
+
+
+def test_a_common_short_term_is_searched_by_icontains(stock, settings) -> None:
+    # Given a two-character term in more rows than the index answers with ids
+    _world(stock)
+    CustomerFactory(code="C103", name="客户李四", owner=stock.rep)
+    settings.SALESOPS_GRAM_RARE = 1
+    # Then the index declines and the list's icontains finds the rows (a page at once)
+    assert CUSTOMER_SHORT.q("客户", ("name", "code")) is None
+    assert listed(login(stock.manager_user), "客户") == ["C101", "C103"]
+    # A rare one still goes through the index
+    assert CUSTOMER_SHORT.q("李四", ("name", "code")) is not None
+    assert listed(login(stock.manager_user), "李四") == ["C103"]
+
+
+def test_the_gram_index_follows_every_writer(stock, tmp_path: Path) -> None:
+    # Created, renamed, bulk-updated, deleted
+    c = CustomerFactory(code="K1", name="北京字节跳动", owner=stock.rep)
+    assert short("跳动") == ["K1"]
+    c.name = "北京抖音科技"
+    c.save()
+    assert short("跳动") == []
+    assert short("抖音") == ["K1"]
+    Customer.objects.filter(pk=c.pk).update(name="北京火山引擎", code="K2")
+    assert short("抖音") == []
+    assert short("火山") == ["K2"]
+    assert short("K1") == []
+    Customer.objects.filter(pk=c.pk).delete()
+    assert short("火山") == []
+    # bulk_create and the customers import
+    admin = UserFactory(username="admin", role=role(RoleCode.ADMIN))
+    stock.rep.employee_no = "E9"
+    stock.rep.save()
+    Customer.objects.bulk_create(
+        [
+            Customer(code=f"B{i}", name=f"批量{i}号", owner=stock.rep, department=stock.team)
+            for i in range(3)
+        ]
+    )
+    assert short("1号") == ["B1"]
+    path = tmp_path / "customers.csv"
+    path.write_text(
+        "客户编号,客户名称,手机号,负责人工号,客户来源,地址\n"
+        "B1,改名后的客户,13812345678,E9,展会,上海\n"
+        "N1,导入的新客户,13887654321,E9,,\n",
+        encoding="utf-8",
+    )
+    report = run_import(importer=importer_for("customers"), path=path, actor=admin, write=True)
+    assert report.errors == []
+    assert short("1号") == []
+    assert short("改名") == ["B1"]
+    assert short("新客") == ["N1"]
 
 
 def test_phone_fragments_need_the_right_but_the_full_number_does_not(stock) -> None:
