@@ -266,22 +266,51 @@ def detail_parts(object_type: str, place: DetailPlace) -> list[DetailPart]:
     return sorted(parts, key=lambda p: (p.order, p.key))
 
 
-def rendered_detail_parts(request: Any, object_type: str, obj: Any) -> dict[str, Any]:
+def rendered_detail_parts(
+    request: Any, object_type: str, obj: Any, *, lazy_url: str = ""
+) -> dict[str, Any]:
     """What other modules add to one detail page, rendered for its template: ``part_tabs``
     and ``part_actions`` as (key, label, html), ``part_info`` likewise; a part that
-    renders "" is left out."""
+    renders "" is left out.
+
+    ``lazy_url``: the page's own URL, which answers ``?part=<key>`` with one tab
+    (``render_detail_part``). Then only the first tab is rendered with the page; the
+    others are placeholders that htmx fills when the tab is first shown. A customer's
+    page has ten tabs, each its own scoped queries and template: rendering all of them
+    was most of the page's time (bench/bench_crm.py)."""
+    from django.utils.html import format_html
+    from django.utils.http import urlencode
     from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext
 
     out: dict[str, Any] = {}
     places: tuple[DetailPlace, ...] = ("tab", "info", "actions")
     for place in places:
-        rendered = []
+        rendered: list[tuple[str, Label, Any]] = []
         for part in detail_parts(object_type, place):
-            html = part.render(request, obj)
+            html: str
+            if lazy_url and place == "tab" and rendered:  # the first shown tab is eager
+                html = format_html(
+                    '<div class="so-lazy-part" hx-get="{}" hx-trigger="intersect once" '
+                    'hx-swap="outerHTML"><span class="text-muted small">{}</span></div>',
+                    f"{lazy_url}?{urlencode({'part': part.key})}",
+                    gettext("加载中…"),
+                )
+            else:
+                html = part.render(request, obj)
             if html:
                 rendered.append((part.key, part.label, mark_safe(html)))  # noqa: S308
         out[f"part_{place}s" if place != "info" else "part_info"] = rendered
     return out
+
+
+def render_detail_part(request: Any, object_type: str, obj: Any, key: str) -> str | None:
+    """One tab of a detail page (the answer to a lazy tab's ``?part=<key>``); None when no
+    tab of that key is registered."""
+    for part in detail_parts(object_type, "tab"):
+        if part.key == key:
+            return part.render(request, obj)
+    return None
 
 
 def scheduled_jobs() -> dict[str, ScheduledJob]:

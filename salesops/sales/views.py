@@ -186,12 +186,20 @@ def customers(request: HttpRequest) -> HttpResponseBase:
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     viewer = request_viewer(request)
     customer = selectors.customer_for_viewer(viewer, pk)
+    key = request.GET.get("part")
+    if key is not None:  # a tab loaded when first shown
+        html = registry.render_detail_part(request, "sales.customer", customer, key)
+        if html is None:
+            raise Http404
+        return HttpResponse(html)
     return render(
         request,
         "sales/customer_detail.html",
         {
             "customer": customer,
-            **registry.rendered_detail_parts(request, "sales.customer", customer),
+            **registry.rendered_detail_parts(
+                request, "sales.customer", customer, lazy_url=request.path
+            ),
             "phone": selectors.customer_phone(viewer, customer),
             "id_number": selectors.customer_id_number(viewer, customer),
             "orders": selectors.customer_orders(viewer, customer),

@@ -31,6 +31,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
+from salesops.core import registry
 from salesops.core.tests import matrix_world as mw
 from salesops.core.tokens import token_issue
 
@@ -682,7 +683,10 @@ def _detail_cases(w: mw.World, o: Oracle) -> list[DetailCase]:
         add("sponsor-change-detail", s, url, s in o.sponsor_changes)
     for c, cust in w.customers.items():
         seen = c in o.customers
-        add("customer-detail", c, reverse("sales:customer_detail", args=[cust.pk]), seen)
+        url = reverse("sales:customer_detail", args=[cust.pk])
+        add("customer-detail", c, url, seen)
+        for part in registry.detail_parts("sales.customer", "tab")[1:]:  # tabs loaded later
+            add(f"customer-detail-{part.key}", c, f"{url}?part={part.key}", seen)
         add("customer-edit", c, reverse("sales:customer_edit", args=[cust.pk]), seen)
         if c in ("c_rep", "c_rep3", "c_out"):  # more ways of naming a customer by id
             url = reverse("sales:customer_reassign", args=[cust.pk])
@@ -856,7 +860,8 @@ def _member_personal(w: mw.World, m: str) -> list[Personal]:
 
 
 PERSONAL_FIELDS: dict[str, Callable[[mw.World, str], list[Personal]]] = {
-    "customer-detail": lambda w, c: _customer_personal(w, c) + _contact_personal(w, c),
+    "customer-detail": _customer_personal,
+    "customer-detail-contacts": _contact_personal,
     "customer-edit": _customer_personal,
     "contact-edit": _contact_personal,
     "employee-detail": _employee_personal,

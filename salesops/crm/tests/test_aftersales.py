@@ -241,7 +241,9 @@ def test_the_visit_page_keeps_the_input_when_refused_and_logs_the_visit(
     assert (task.status, task.satisfaction) == (VisitStatus.DONE, 3)
     due = client.get(reverse("crm:visits") + "?scene=due").content.decode()
     assert str(customer.name) not in due
-    tab = client.get(reverse("sales:customer_detail", args=[customer.pk])).content.decode()
+    tab = client.get(
+        reverse("sales:customer_detail", args=[customer.pk]), {"part": "visits"}
+    ).content.decode()
     assert 'id="customer-visits"' in tab and "一般" in tab
 
 
@@ -427,7 +429,9 @@ def test_the_complaint_pages(stock, client: Client) -> None:  # type: ignore[no-
     client.post(reverse("crm:complaint_confirm", args=[c.pk]), {"satisfied": "1"})
     c.refresh_from_db()
     assert c.status == ComplaintStatus.CLOSED
-    tab = client.get(reverse("sales:customer_detail", args=[customer.pk])).content.decode()
+    tab = client.get(
+        reverse("sales:customer_detail", args=[customer.pk]), {"part": "complaints"}
+    ).content.decode()
     assert 'id="customer-complaints"' in tab and c.code in tab
     client.force_login(stock.outsider_user)
     assert client.get(detail).status_code == 404

@@ -156,10 +156,18 @@ def test_the_customer_page_shows_the_timeline_and_contacts_tabs(stock, client: C
     Contact.objects.create(customer=c, name="王经理", phone="13800138000")
     _log(stock, c, content="第一次电话，客户关注交期")
     client.force_login(stock.rep_user)
-    page = client.get(reverse("sales:customer_detail", args=[c.pk])).content.decode()
+    url = reverse("sales:customer_detail", args=[c.pk])
+    page = client.get(url).content.decode()
     assert "跟进记录" in page and "联系人" in page
-    assert "第一次电话，客户关注交期" in page and "王经理" in page
+    assert "第一次电话，客户关注交期" in page
     assert 'id="followup-form"' in page
+    # The other tabs load when first shown: the 联系人 tab's placeholder, then its content
+    assert f'hx-get="{url}?part=contacts"' in page
+    assert "王经理" in client.get(url, {"part": "contacts"}).content.decode()
+    assert client.get(url, {"part": "nothing-of-that-name"}).status_code == 404
+    # Another rep's customer: no tab of it either
+    client.force_login(stock.outsider_user)
+    assert client.get(url, {"part": "contacts"}).status_code == 404
 
 
 def test_the_follow_up_form_keeps_what_was_typed_when_refused(stock, client: Client) -> None:  # type: ignore[no-untyped-def]

@@ -189,7 +189,9 @@ def test_the_pool_skips_a_customer_with_an_open_opportunity(stock) -> None:  # t
 def test_pages_create_move_by_kanban_and_close(stock, client: Client) -> None:  # type: ignore[no-untyped-def]
     c = CustomerFactory(owner=stock.rep)
     client.force_login(stock.rep_user)
-    detail = client.get(reverse("sales:customer_detail", args=[c.pk])).content.decode()
+    detail = client.get(
+        reverse("sales:customer_detail", args=[c.pk]), {"part": "opportunities"}
+    ).content.decode()
     assert 'id="opportunity-new"' in detail
     url = reverse("crm:opportunity_new", args=[c.pk])
     refused = client.post(url, {"name": "", "amount": "100", "close_on": "2027-01-31"})

@@ -506,10 +506,15 @@ def test_the_pages_show_the_rules_and_refuse_as_the_services_do(stock, customer,
     assert "不能签署" in resp.content.decode()
     contract.refresh_from_db()
     assert contract.status == ContractStatus.DRAFT
-    customer_page = client.get(f"/sales/customers/{customer.pk}/").content.decode()
-    for tab in ("customer-quotes", "customer-contracts", "customer-receipts"):
-        assert tab in customer_page
-    assert quote.quote_no in customer_page and contract.contract_no in customer_page
+    url = f"/sales/customers/{customer.pk}/"
+    customer_page = client.get(url).content.decode()
+    for key in ("quotes", "contracts", "receipts"):  # tabs loaded when first shown
+        assert f'hx-get="{url}?part={key}"' in customer_page
+    quotes_tab = client.get(url, {"part": "quotes"}).content.decode()
+    contracts_tab = client.get(url, {"part": "contracts"}).content.decode()
+    assert "customer-quotes" in quotes_tab and quote.quote_no in quotes_tab
+    assert "customer-contracts" in contracts_tab and contract.contract_no in contracts_tab
+    assert "customer-receipts" in client.get(url, {"part": "receipts"}).content.decode()
 
 
 def test_an_outsider_sees_none_of_it(stock, customer, client) -> None:
