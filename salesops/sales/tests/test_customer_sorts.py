@@ -186,15 +186,19 @@ def test_a_created_range_without_a_sort_lists_the_newest_first(stock, admin_user
     assert [row["obj"].code for row in resp.context["rows"]] == [c.code for c in made[::-1]]
 
 
-def test_postgresql_has_the_department_sort_index_and_sqlite_does_not(db) -> None:  # type: ignore[no-untyped-def]
-    """sales 0010: PostgreSQL reads a department's ids in order from its own index; on
-    SQLite the department_id index (rowid in order) serves, and a covering one would be
-    preferred and then sorted."""
+def test_postgresql_has_the_scoped_sort_and_count_indexes_and_sqlite_does_not(db) -> None:  # type: ignore[no-untyped-def]
+    """sales 0010: PostgreSQL reads a department's ids, and a team's customers of one
+    source, from indexes of their own; on SQLite the department_id index (rowid in order)
+    serves, and a covering one would be preferred and then sorted."""
     with connection.cursor() as cur:
         indexes = connection.introspection.get_constraints(cur, Customer._meta.db_table)
-    dept_sort = indexes.get("sales_cust_dept_owner_sort")
-    if connection.vendor == "postgresql":
-        assert dept_sort is not None
-        assert dept_sort["columns"] == ["department_id", "owner_id", "id"]
-    else:
-        assert dept_sort is None
+    wanted = {
+        "sales_cust_dept_owner_sort": ["department_id", "owner_id", "id"],
+        "sales_cust_owner_source": ["owner_id", "source"],
+    }
+    for name, columns in wanted.items():
+        found = indexes.get(name)
+        if connection.vendor == "postgresql":
+            assert found is not None and found["columns"] == columns, name
+        else:
+            assert found is None, name
