@@ -276,7 +276,7 @@ def rendered_detail_parts(
     ``lazy_url``: the page's own URL, which answers ``?part=<key>`` with one tab
     (``render_detail_part``). Then only the first tab is rendered with the page; the
     others are placeholders that htmx fills when the tab is first shown. A customer's
-    page has ten tabs, each its own scoped queries and template: rendering all of them
+    page has nine tabs, each its own scoped queries and template: rendering all of them
     was most of the page's time (bench/bench_crm.py)."""
     from django.utils.html import format_html
     from django.utils.http import urlencode

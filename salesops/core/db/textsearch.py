@@ -62,8 +62,27 @@ ID_LIST_MAX = 10_000
 _INDEXES: list[TrigramIndex | GramIndex] = []
 
 
+class _PerVendor:
+    """``ensure``: create what is missing of an index (FTS table or trigram / gram
+    indexes, and the triggers); True when something was created (SQLite: its content is
+    then written again from the table). Each index says how per database."""
+
+    def ensure(self, connection: Any) -> bool:
+        if connection.vendor == "sqlite":
+            return self._ensure_sqlite(connection)
+        if connection.vendor == "postgresql":
+            return self._ensure_postgresql(connection)
+        return False
+
+    def _ensure_sqlite(self, connection: Any) -> bool:
+        raise NotImplementedError
+
+    def _ensure_postgresql(self, connection: Any) -> bool:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class TrigramIndex:
+class TrigramIndex(_PerVendor):
     table: str
     columns: tuple[str, ...]
     pk: str = "id"
@@ -125,15 +144,6 @@ class TrigramIndex:
         return Q(**{f"{prefix}pk__in": RawSQL(sql, params)})
 
     # ------------------------------------------------------------------ schema
-
-    def ensure(self, connection: Any) -> bool:
-        """Create the FTS table / trigram indexes and triggers that are missing; True when
-        something was created (SQLite: the FTS content is then rebuilt from the table)."""
-        if connection.vendor == "sqlite":
-            return self._ensure_sqlite(connection)
-        if connection.vendor == "postgresql":
-            return self._ensure_postgresql(connection)
-        return False
 
     def drop(self, connection: Any) -> None:
         with connection.cursor() as cur:
@@ -237,7 +247,7 @@ def _ascii_lower(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class GramIndex:
+class GramIndex(_PerVendor):
     """Whether a value contains a one- or two-character term, through an index: every one-
     and two-character substring of the columns' values, case-folded as ``icontains`` is.
 
@@ -317,15 +327,6 @@ class GramIndex:
         return Q(**{f"{prefix}pk__in": ids})
 
     # ------------------------------------------------------------------ schema
-
-    def ensure(self, connection: Any) -> bool:
-        """Create the gram table / indexes and triggers that are missing; True when
-        something was created (SQLite: the grams are then written again from the table)."""
-        if connection.vendor == "sqlite":
-            return self._ensure_sqlite(connection)
-        if connection.vendor == "postgresql":
-            return self._ensure_postgresql(connection)
-        return False
 
     def drop(self, connection: Any) -> None:
         with connection.cursor() as cur:
